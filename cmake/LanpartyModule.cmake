@@ -1,0 +1,75 @@
+# SPDX-License-Identifier: MIT
+# Helpers that give every module the same shape: one library target, warnings as errors,
+# one test binary, fuzzers that become corpus replays under g++.
+
+set(LANPARTY_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Werror)
+
+function(lanparty_apply_common target)
+  target_compile_options(${target} PRIVATE ${LANPARTY_WARNINGS})
+  if(LANPARTY_SANITIZE)
+    target_compile_options(${target} PRIVATE -fsanitize=address,undefined -fno-omit-frame-pointer
+                                             -fno-sanitize-recover=undefined)
+    target_link_options(${target} PRIVATE -fsanitize=address,undefined)
+  endif()
+endfunction()
+
+# lanparty_add_module(<name> [SOURCES ...]): library lanparty_<name>, alias lanparty::<name>.
+# A module without sources is an INTERFACE library.
+function(lanparty_add_module name)
+  cmake_parse_arguments(ARG "" "" "SOURCES" ${ARGN})
+  set(target lanparty_${name})
+  if(ARG_SOURCES)
+    add_library(${target} STATIC ${ARG_SOURCES})
+    target_include_directories(${target} PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/include
+                                         PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/src)
+    lanparty_apply_common(${target})
+  else()
+    add_library(${target} INTERFACE)
+    target_include_directories(${target} INTERFACE ${CMAKE_CURRENT_SOURCE_DIR}/include)
+  endif()
+  add_library(lanparty::${name} ALIAS ${target})
+endfunction()
+
+# lanparty_add_tests(<name> SOURCES ... [LIBS ...] [LABELS ...]): binary lanparty_<name>_tests.
+function(lanparty_add_tests name)
+  if(NOT LANPARTY_BUILD_TESTS)
+    return()
+  endif()
+  cmake_parse_arguments(ARG "" "" "SOURCES;LIBS;LABELS" ${ARGN})
+  if(NOT ARG_LABELS)
+    set(ARG_LABELS unit)
+  endif()
+  set(target lanparty_${name}_tests)
+  add_executable(${target} ${ARG_SOURCES})
+  target_link_libraries(${target} PRIVATE lanparty::${name} ${ARG_LIBS} rapidcheck rapidcheck_gtest
+                                          GTest::gmock GTest::gtest_main)
+  target_include_directories(${target} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/src
+                                               ${CMAKE_CURRENT_SOURCE_DIR}/tests)
+  lanparty_apply_common(${target})
+  gtest_discover_tests(${target} PROPERTIES LABELS "${ARG_LABELS}" DISCOVERY_TIMEOUT 60)
+endfunction()
+
+# lanparty_add_fuzzer(<module> <fuzzer> [LIBS ...]): fuzz/<fuzzer>_fuzz.cpp over
+# tests/corpus/<fuzzer>/. With clang + LANPARTY_BUILD_FUZZERS it is a libFuzzer binary;
+# otherwise the same entry point is linked with a replay driver and run by ctest over the
+# corpus, so every build exercises the seeds.
+function(lanparty_add_fuzzer module fuzzer)
+  cmake_parse_arguments(ARG "" "" "LIBS" ${ARGN})
+  set(source ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/${fuzzer}_fuzz.cpp)
+  set(corpus ${CMAKE_CURRENT_SOURCE_DIR}/tests/corpus/${fuzzer})
+  if(LANPARTY_BUILD_FUZZERS)
+    set(target ${fuzzer}_fuzz)
+    add_executable(${target} ${source})
+    target_compile_options(${target} PRIVATE -fsanitize=fuzzer,address,undefined ${LANPARTY_WARNINGS})
+    target_link_options(${target} PRIVATE -fsanitize=fuzzer,address,undefined)
+    target_link_libraries(${target} PRIVATE lanparty::${module} ${ARG_LIBS})
+    set_property(GLOBAL APPEND PROPERTY LANPARTY_FUZZERS "${target}|${corpus}")
+  elseif(LANPARTY_BUILD_TESTS)
+    set(target ${fuzzer}_fuzz_replay)
+    add_executable(${target} ${source} ${PROJECT_SOURCE_DIR}/cmake/fuzz_replay_main.cpp)
+    target_link_libraries(${target} PRIVATE lanparty::${module} ${ARG_LIBS})
+    lanparty_apply_common(${target})
+    add_test(NAME ${target} COMMAND ${target} ${corpus})
+    set_tests_properties(${target} PROPERTIES LABELS unit)
+  endif()
+endfunction()
