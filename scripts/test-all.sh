@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# The one command that installs, builds and runs every check softlan-vpn has:
+# format, dependency direction, dev tests, ASan+UBSan tests, and each fuzzer for a bounded time.
+# Usage: scripts/test-all.sh   (env: FUZZ_SECONDS=30 per fuzzer, JOBS=nproc)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+fuzz_seconds=${FUZZ_SECONDS:-30}
+jobs=${JOBS:-$(nproc)}
+passed=0
+failed=0
+summary=()
+
+step() { printf '\n=== %s ===\n' "$*"; }
+
+scripts/install-deps.sh
+
+step "format (clang-format, .clang-format)"
+mapfile -t sources < <(git ls-files '*.cpp' '*.hpp' '*.h' '*.cc')
+if [ ${#sources[@]} -gt 0 ]; then
+  clang-format --dry-run -Werror "${sources[@]}"
+fi
+echo "format: ${#sources[@]} files clean"
+
+step "dependency direction (STYLE.md section 1)"
+scripts/check-deps.sh
+
+run_ctest() {
+  local preset=$1 log
+  log=$(mktemp)
+  if ctest --preset "$preset" -j "$jobs" 2>&1 | tee "$log"; then :; else
+    summary+=("ctest $preset: FAILED")
+  fi
+  # "100% tests passed, 0 tests failed out of 57"
+  local line
+  line=$(grep -E 'tests passed, [0-9]+ tests failed out of [0-9]+' "$log" | tail -1 || true)
+  if [ -n "$line" ]; then
+    local total fail
+    total=$(sed -E 's/.*out of ([0-9]+).*/\1/' <<<"$line")
+    fail=$(sed -E 's/.* ([0-9]+) tests failed.*/\1/' <<<"$line")
+    passed=$((passed + total - fail))
+    failed=$((failed + fail))
+    summary+=("ctest $preset: $((total - fail)) passed, $fail failed")
+  else
+    failed=$((failed + 1))
+    summary+=("ctest $preset: no result line")
+  fi
+  rm -f "$log"
+}
+
+for preset in dev asan; do
+  step "build + test: $preset preset"
+  cmake --preset "$preset" >/dev/null
+  cmake --build --preset "$preset" -j "$jobs"
+  run_ctest "$preset"
+done
+
+step "fuzzers: clang-14 libFuzzer, ${fuzz_seconds}s each"
+cmake --preset fuzz >/dev/null
+cmake --build --preset fuzz -j "$jobs"
+while IFS='|' read -r fuzzer corpus; do
+  [ -n "$fuzzer" ] || continue
+  work=$(mktemp -d)
+  cp -r "$corpus"/. "$work"/
+  if "build/fuzz/$fuzzer" -max_total_time="$fuzz_seconds" -print_final_stats=1 \
+      -artifact_prefix="build/fuzz/$fuzzer-" "$work" >"build/fuzz/$fuzzer.log" 2>&1; then
+    passed=$((passed + 1))
+    summary+=("fuzz $fuzzer: ok ($(grep -E 'stat::number_of_executed_units' "build/fuzz/$fuzzer.log" | awk '{print $2}') runs)")
+  else
+    failed=$((failed + 1))
+    summary+=("fuzz $fuzzer: FAILED (build/fuzz/$fuzzer.log)")
+    tail -40 "build/fuzz/$fuzzer.log"
+  fi
+  rm -rf "$work"
+done < build/fuzz/fuzzers.txt
+
+step "summary"
+printf '%s\n' "${summary[@]}"
+echo "test-all: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
