@@ -11,6 +11,10 @@ function(lanparty_apply_common target)
                                              -fno-sanitize-recover=undefined)
     target_link_options(${target} PRIVATE -fsanitize=address,undefined)
   endif()
+  # Fuzz builds instrument the libraries too, so libFuzzer sees coverage of the code under test.
+  if(LANPARTY_BUILD_FUZZERS)
+    target_compile_options(${target} PRIVATE -fsanitize=fuzzer-no-link,address,undefined)
+  endif()
 endfunction()
 
 # lanparty_add_module(<name> [SOURCES ...]): library lanparty_<name>, alias lanparty::<name>.
@@ -46,7 +50,8 @@ function(lanparty_add_tests name)
   target_include_directories(${target} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/src
                                                ${CMAKE_CURRENT_SOURCE_DIR}/tests)
   lanparty_apply_common(${target})
-  gtest_discover_tests(${target} PROPERTIES LABELS "${ARG_LABELS}" DISCOVERY_TIMEOUT 60)
+  gtest_discover_tests(${target} TEST_PREFIX "${name}." PROPERTIES LABELS "${ARG_LABELS}"
+                                                             DISCOVERY_TIMEOUT 60)
 endfunction()
 
 # lanparty_add_fuzzer(<module> <fuzzer> [LIBS ...]): fuzz/<fuzzer>_fuzz.cpp over

@@ -58,7 +58,8 @@ done
 
 step "fuzzers: clang-14 libFuzzer, ${fuzz_seconds}s each"
 cmake --preset fuzz >/dev/null
-cmake --build --preset fuzz -j "$jobs"
+mapfile -t fuzz_targets < <(cut -d'|' -f1 build/fuzz/fuzzers.txt | grep -v '^$')
+cmake --build --preset fuzz -j "$jobs" --target "${fuzz_targets[@]}"
 while IFS='|' read -r fuzzer corpus; do
   [ -n "$fuzzer" ] || continue
   work=$(mktemp -d)

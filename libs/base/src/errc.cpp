@@ -47,9 +47,8 @@ std::string Error::describe() const {
 }
 
 namespace detail {
-void check_failed(const char* expr, std::source_location where) noexcept {
-  std::fprintf(stderr, "LANPARTY_CHECK failed: %s at %s:%u (%s)\n", expr, where.file_name(),
-               static_cast<unsigned>(where.line()), where.function_name());
+void check_failed(const char* expr, const char* file, int line, const char* function) noexcept {
+  std::fprintf(stderr, "LANPARTY_CHECK failed: %s at %s:%d (%s)\n", expr, file, line, function);
   std::abort();
 }
 }  // namespace detail

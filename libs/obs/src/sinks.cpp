@@ -24,7 +24,8 @@ std::string utc_timestamp() {
 
 void append_json_string(std::string& out, std::string_view s) {
   out.push_back('"');
-  for (unsigned char c : s) {
+  for (const char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
     switch (c) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
@@ -59,7 +60,8 @@ void append_json_value(std::string& out, const FieldValue& value) {
 
 bool needs_quotes(std::string_view s) {
   if (s.empty()) return true;
-  for (unsigned char c : s) {
+  for (const char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
     if (c <= ' ' || c == '"' || c == '=' || c == '\\' || c >= 0x7f) return true;
   }
   return false;

@@ -2,17 +2,18 @@
 // Invariant checks for programmer errors only; never for network or OS input.
 #pragma once
 
-#include <source_location>
-
 namespace lanparty::detail {
-[[noreturn]] void check_failed(const char* expr, std::source_location where) noexcept;
+// File/line/function come from the macro: clang 14 with libstdc++ 12 has no
+// std::source_location (its builtin arrived in clang 15).
+[[noreturn]] void check_failed(const char* expr, const char* file, int line,
+                               const char* function) noexcept;
 }  // namespace lanparty::detail
 
 // Always on: logs the failed expression and aborts.
-#define LANPARTY_CHECK(cond)                                                            \
-  do {                                                                                  \
-    if (!(cond)) [[unlikely]]                                                           \
-      ::lanparty::detail::check_failed(#cond, ::std::source_location::current());       \
+#define LANPARTY_CHECK(cond)                                                     \
+  do {                                                                           \
+    if (!(cond)) [[unlikely]]                                                    \
+      ::lanparty::detail::check_failed(#cond, __FILE__, __LINE__, __func__);     \
   } while (false)
 
 #ifdef NDEBUG
