@@ -19,9 +19,12 @@ std::string_view format_mac(const std::array<std::uint8_t, 6>& mac, std::array<c
 
 std::string_view to_string(FrameAction action) noexcept {
   switch (action) {
-    case FrameAction::kForward: return "forward";
-    case FrameAction::kFlood: return "flood";
-    case FrameAction::kDrop: return "drop";
+    case FrameAction::kForward:
+      return "forward";
+    case FrameAction::kFlood:
+      return "flood";
+    case FrameAction::kDrop:
+      return "drop";
   }
   return "unknown";
 }
@@ -35,16 +38,15 @@ void write_frame_decision(const Logger& logger, const FrameDecision& d) noexcept
   for (int i = 0; i < 4; ++i) {
     ethertype[static_cast<std::size_t>(2 + i)] = kHex[(d.ethertype >> (12 - 4 * i)) & 0x0f];
   }
-  logger.debug(kFrameDecisionEvent,
-               {{"room", d.room},
-                {"peer_id", d.peer_id},
-                {"src", format_mac(d.source, src)},
-                {"dst", format_mac(d.destination, dst)},
-                {"ethertype", std::string_view(ethertype.data(), 6)},
-                {"length", d.length_bytes},
-                {"action", to_string(d.action)},
-                {"reason", d.drop_reason},
-                {"targets", d.targets}});
+  logger.debug(kFrameDecisionEvent, {{"room", d.room},
+                                     {"peer_id", d.peer_id},
+                                     {"src", format_mac(d.source, src)},
+                                     {"dst", format_mac(d.destination, dst)},
+                                     {"ethertype", std::string_view(ethertype.data(), 6)},
+                                     {"length", d.length_bytes},
+                                     {"action", to_string(d.action)},
+                                     {"reason", d.drop_reason},
+                                     {"targets", d.targets}});
 }
 }  // namespace detail
 

@@ -10,13 +10,20 @@ namespace lanparty::obs {
 
 std::string_view to_string(ConnectionState state) noexcept {
   switch (state) {
-    case ConnectionState::kConnecting: return "connecting";
-    case ConnectionState::kJoining: return "joining";
-    case ConnectionState::kConnected: return "connected";
-    case ConnectionState::kReconnecting: return "reconnecting";
-    case ConnectionState::kRejected: return "rejected";
-    case ConnectionState::kCertificateMismatch: return "certificate_mismatch";
-    case ConnectionState::kDisconnected: return "disconnected";
+    case ConnectionState::kConnecting:
+      return "connecting";
+    case ConnectionState::kJoining:
+      return "joining";
+    case ConnectionState::kConnected:
+      return "connected";
+    case ConnectionState::kReconnecting:
+      return "reconnecting";
+    case ConnectionState::kRejected:
+      return "rejected";
+    case ConnectionState::kCertificateMismatch:
+      return "certificate_mismatch";
+    case ConnectionState::kDisconnected:
+      return "disconnected";
   }
   return "unknown";
 }

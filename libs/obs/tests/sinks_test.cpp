@@ -29,8 +29,8 @@ TEST(ParseLevel, KnowsEveryName) {
 }
 
 TEST(ToJson, EscapesAndTypesFields) {
-  const Field fields[] = {{"room", "R\"1"}, {"peer_id", std::uint16_t{2}}, {"ok", true},
-                          {"delta", -3}};
+  const Field fields[] = {
+      {"room", "R\"1"}, {"peer_id", std::uint16_t{2}}, {"ok", true}, {"delta", -3}};
   const std::string json = to_json(Event{Level::kWarn, "relay.x", fields});
   EXPECT_EQ(json,
             R"({"level":"warn","event":"relay.x","room":"R\"1","peer_id":2,"ok":true,"delta":-3})");

@@ -8,10 +8,10 @@ namespace {
 
 // Every code of PROTOCOL.md section 2 has its own sentence, never the generic fallback.
 TEST(DescribeReject, EveryProtocolCodeHasItsOwnSentence) {
-  const char* codes[] = {"unsupported_protocol", "malformed_hello", "invalid_role",
-                         "invalid_room",         "invalid_mac",     "gateway_exists",
-                         "duplicate_mac",        "room_full",       "relay_full",
-                         "mtu_too_small",        "datagrams_unsupported"};
+  const char* codes[] = {
+      "unsupported_protocol", "malformed_hello", "invalid_role",         "invalid_room",
+      "invalid_mac",          "gateway_exists",  "duplicate_mac",        "room_full",
+      "relay_full",           "mtu_too_small",   "datagrams_unsupported"};
   const std::string generic = describe_reject("no_such_code");
   for (const char* code : codes) {
     const std::string sentence = describe_reject(code);
@@ -29,10 +29,10 @@ TEST(DescribeReject, UnknownCodeIsNamed) {
 }
 
 TEST(DescribeState, EveryStateHasASentence) {
-  for (auto s : {ConnectionState::kConnecting, ConnectionState::kJoining,
-                 ConnectionState::kConnected, ConnectionState::kReconnecting,
-                 ConnectionState::kRejected, ConnectionState::kCertificateMismatch,
-                 ConnectionState::kDisconnected}) {
+  for (auto s :
+       {ConnectionState::kConnecting, ConnectionState::kJoining, ConnectionState::kConnected,
+        ConnectionState::kReconnecting, ConnectionState::kRejected,
+        ConnectionState::kCertificateMismatch, ConnectionState::kDisconnected}) {
     EXPECT_FALSE(describe(s).empty());
     EXPECT_NE(describe(s), "Unknown state.");
     EXPECT_NE(to_string(s), "unknown");

@@ -10,10 +10,10 @@ namespace lanparty::detail {
 }  // namespace lanparty::detail
 
 // Always on: logs the failed expression and aborts.
-#define LANPARTY_CHECK(cond)                                                     \
-  do {                                                                           \
-    if (!(cond)) [[unlikely]]                                                    \
-      ::lanparty::detail::check_failed(#cond, __FILE__, __LINE__, __func__);     \
+#define LANPARTY_CHECK(cond)                                                 \
+  do {                                                                       \
+    if (!(cond)) [[unlikely]]                                                \
+      ::lanparty::detail::check_failed(#cond, __FILE__, __LINE__, __func__); \
   } while (false)
 
 #ifdef NDEBUG

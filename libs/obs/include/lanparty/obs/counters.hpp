@@ -23,7 +23,9 @@ template <class Reason, std::size_t Count>
 class ReasonCounters {
  public:
   void on_drop(Reason reason) noexcept { ++counts_[static_cast<std::size_t>(reason)]; }
-  void add(Reason reason, std::uint64_t n) noexcept { counts_[static_cast<std::size_t>(reason)] += n; }
+  void add(Reason reason, std::uint64_t n) noexcept {
+    counts_[static_cast<std::size_t>(reason)] += n;
+  }
   [[nodiscard]] std::uint64_t count(Reason reason) const noexcept {
     return counts_[static_cast<std::size_t>(reason)];
   }

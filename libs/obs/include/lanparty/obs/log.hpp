@@ -33,8 +33,8 @@ struct Field {
   template <std::signed_integral I>
   Field(std::string_view k, I v) : key(k), value(static_cast<std::int64_t>(v)) {}
   template <std::unsigned_integral I>
-    requires(!std::same_as<I, bool>)
-  Field(std::string_view k, I v) : key(k), value(static_cast<std::uint64_t>(v)) {}
+  requires(!std::same_as<I, bool>) Field(std::string_view k, I v)
+      : key(k), value(static_cast<std::uint64_t>(v)) {}
   Field(std::string_view k, double v) : key(k), value(v) {}
   Field(std::string_view k, std::string_view v) : key(k), value(v) {}
   Field(std::string_view k, const char* v) : key(k), value(std::string_view(v)) {}

@@ -10,13 +10,13 @@
 namespace lanparty::obs {
 
 enum class ConnectionState : std::uint8_t {
-  kConnecting,          // resolving the relay and starting the QUIC handshake
-  kJoining,             // handshake done, hello sent, waiting for welcome
-  kConnected,           // welcome received: frames flow
-  kReconnecting,        // the connection was lost; retrying with backoff
-  kRejected,            // the relay answered reject: retrying will not help until something changes
-  kCertificateMismatch, // the relay's certificate is not the one we were told to trust
-  kDisconnected,        // stopped by the user
+  kConnecting,    // resolving the relay and starting the QUIC handshake
+  kJoining,       // handshake done, hello sent, waiting for welcome
+  kConnected,     // welcome received: frames flow
+  kReconnecting,  // the connection was lost; retrying with backoff
+  kRejected,      // the relay answered reject: retrying will not help until something changes
+  kCertificateMismatch,  // the relay's certificate is not the one we were told to trust
+  kDisconnected,         // stopped by the user
 };
 
 [[nodiscard]] std::string_view to_string(ConnectionState state) noexcept;

@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: MIT
+// lanparty-client (Linux): a TAP device that puts this machine on the party LAN through the
+// relay. The TAP side stays up while the connection to the relay comes and goes.
+#include <sys/epoll.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <random>
+
+#include <fmt/format.h>
+
+#include "app_support.hpp"
+#include "lanparty/client_core/identity.hpp"
+#include "lanparty/client_core/runner.hpp"
+#include "lanparty/proto/overlay_header.hpp"
+#include "linux/tap_device.hpp"
+
+namespace {
+
+using namespace lanparty;
+
+// TAP <-> relay. Frames read from the TAP land 4 bytes into the buffer, so the overlay
+// header is written in front of them without a copy.
+class TapPort final : public client_core::LocalPort {
+ public:
+  TapPort(client_linux::TapDevice& tap, obs::Logger log) : tap_(tap), log_(log) {
+    buffer_.resize(proto::kOverlayHeaderSize + 65536);
+  }
+  void attach(client_core::Runner& runner) { runner_ = &runner; }
+
+  void deliver_frame(std::span<const std::uint8_t> frame) override {
+    if (auto st = tap_.write_frame(frame); !st) {
+      ++write_errors_;
+      log_.debug("client.tap_write_failed", {{"error", st.error().describe()}});
+    }
+  }
+  void on_joined(const ctrl::Welcome& welcome) override {
+    if (auto st = tap_.set_mtu(welcome.mtu); !st) {
+      log_.warn("client.tap_mtu_failed", {{"error", st.error().describe()}});
+    }
+  }
+  void on_state(obs::ConnectionState state, std::string_view sentence) override {
+    std::printf("[%s] %.*s\n", std::string(obs::to_string(state)).c_str(),
+                static_cast<int>(sentence.size()), sentence.data());
+    std::fflush(stdout);
+  }
+  void on_fatal(std::string_view sentence) override {
+    std::fprintf(stderr, "lanparty-client: %.*s\n", static_cast<int>(sentence.size()),
+                 sentence.data());
+    fatal_ = true;
+  }
+
+  // Drains the TAP device (edge of the event loop).
+  void on_readable() {
+    for (int i = 0; i < 256; ++i) {  // bounded so the relay side gets its turn
+      auto payload = std::span(buffer_).subspan(proto::kOverlayHeaderSize);
+      auto n = tap_.read_frame(payload);
+      if (!n) {
+        log_.warn("client.tap_read_failed", {{"error", n.error().describe()}});
+        return;
+      }
+      if (*n == 0) return;
+      runner_->send_frame(std::span(buffer_).first(proto::kOverlayHeaderSize + *n));
+    }
+  }
+
+  [[nodiscard]] bool fatal() const noexcept { return fatal_; }
+
+ private:
+  client_linux::TapDevice& tap_;
+  obs::Logger log_;
+  client_core::Runner* runner_ = nullptr;
+  std::vector<std::uint8_t> buffer_;
+  std::uint64_t write_errors_ = 0;
+  bool fatal_ = false;
+};
+
+int fail_with(const std::string& message) {
+  std::fprintf(stderr, "lanparty-client: %s\n", message.c_str());
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    apps::RelayFlags flags;
+    std::string tap_name = "lanparty0";
+    std::string virtual_mac;
+    std::string identity_file = std::string(client_core::kIdentityFileName);
+    CLI::App app{"lanparty-client: join a LAN party through a softlan-vpn relay"};
+    apps::add_relay_flags(app, flags);
+    app.add_option("--tap", tap_name, "TAP interface to create")->capture_default_str();
+    app.add_option("--virtual-mac", virtual_mac,
+                   "MAC of the TAP interface (default: from the identity file)");
+    app.add_option("--identity-file", identity_file, "where the generated virtual MAC is kept")
+        ->capture_default_str();
+    try {
+      app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+      return app.exit(e);
+    }
+    auto quic_config = apps::make_quic_config(flags);
+    if (!quic_config) return fail_with(quic_config.error().context);
+    if (!ctrl::is_valid_room(flags.room)) {
+      return fail_with(
+          fmt::format("--room {}: {}", flags.room, obs::describe_reject("invalid_room")));
+    }
+
+    proto::MacAddress mac;
+    if (!virtual_mac.empty()) {
+      auto parsed = proto::MacAddress::parse(virtual_mac);
+      if (!parsed || !parsed->is_unicast() || parsed->is_zero()) {
+        return fail_with(
+            fmt::format("--virtual-mac {}: expected a unicast MAC such as "
+                        "02:5a:11:22:33:44",
+                        virtual_mac));
+      }
+      mac = *parsed;
+    } else {
+      std::random_device rd;
+      std::mt19937_64 gen(rd());
+      auto identity = client_core::load_or_create_identity(
+          identity_file, proto::MacAddress::random_local_unicast(gen));
+      if (!identity) return fail_with(identity.error().describe());
+      mac = *identity;
+    }
+
+    auto logging = apps::make_logging(flags);
+    auto tap = client_linux::TapDevice::open(tap_name);
+    if (!tap) return fail_with(tap.error().describe());
+    if (auto st = (*tap)->set_mac(mac); !st) return fail_with(st.error().describe());
+    if (auto st = (*tap)->set_up(true); !st) return fail_with(st.error().describe());
+    std::printf("Virtual network card %s is up with MAC %s.\n", (*tap)->name().c_str(),
+                mac.to_string().c_str());
+
+    auto loop = quic::EventLoop::create();
+    if (!loop) return fail_with(loop.error().describe());
+    TapPort port(**tap, logging.logger);
+    client_core::Runner runner(
+        **loop,
+        client_core::RunnerConfig{.quic = *quic_config,
+                                  .session = {.role = ctrl::Role::kClient,
+                                              .room = flags.room,
+                                              .mac = mac,
+                                              .software = "lanparty-client/0.1.0 (linux)"}},
+        port, logging.logger, apps::make_random_unit());
+    port.attach(runner);
+    if (auto st =
+            (*loop)->add_fd((*tap)->fd(), EPOLLIN, [&port](std::uint32_t) { port.on_readable(); });
+        !st) {
+      return fail_with(st.error().describe());
+    }
+    auto status = apps::run_until_signal(**loop, runner);
+    (*loop)->remove_fd((*tap)->fd());
+    if (!status) return fail_with(status.error().describe());
+    return port.fatal() ? 1 : 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "lanparty-client: fatal: %s\n", e.what());
+    return 1;
+  }
+}

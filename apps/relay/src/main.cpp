@@ -1,0 +1,233 @@
+// SPDX-License-Identifier: MIT
+// lanparty-relay: the public meeting point. Holds rooms; forwards Ethernet frames between one
+// gateway and its remote clients over QUIC datagrams.
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include <fmt/format.h>
+#include <CLI/CLI.hpp>
+
+#include "lanparty/base/errc.hpp"
+#include "lanparty/obs/sinks.hpp"
+#include "lanparty/proto/mtu.hpp"
+#include "lanparty/quic/certificate.hpp"
+#include "lanparty/quic/event_loop.hpp"
+#include "lanparty/quic/server.hpp"
+#include "metrics.hpp"
+#include "relay.hpp"
+
+namespace {
+
+using namespace lanparty;
+
+struct Options {
+  std::string listen = "4433/udp";
+  std::string dev_cert_der_out;
+  std::string dev_cert_name = "lanparty-relay";
+  std::string cert_pem;
+  std::string key_pem;
+  std::size_t max_mtu = proto::kDefaultMaxMtu;
+  std::size_t max_peers_per_room = 64;
+  std::size_t max_rooms = 4096;
+  unsigned stats_interval = 10;
+  std::string log_level = "info";
+  std::string log_format = "text";
+  std::string metrics_listen;
+};
+
+int fail_with(const std::string& message) {
+  std::fprintf(stderr, "lanparty-relay: %s\n", message.c_str());
+  return 2;
+}
+
+int run(const Options& opt) {
+  const auto level = obs::parse_level(opt.log_level);
+  std::unique_ptr<obs::Sink> sink;
+  if (opt.log_format == "json") {
+    sink = std::make_unique<obs::JsonLinesSink>(stderr);
+  } else {
+    sink = std::make_unique<obs::TextSink>(stderr);
+  }
+  obs::Logger log(sink.get(), *level);
+
+  Result<quic::CertificateKey> certificate = fail(Errc::kInvalidArgument, "no certificate");
+  if (!opt.cert_pem.empty()) {
+    certificate = quic::load_pem(opt.cert_pem, opt.key_pem);
+    if (!certificate) {
+      return fail_with(fmt::format("cannot load --cert {} / --key {}: {}", opt.cert_pem,
+                                   opt.key_pem, certificate.error().describe()));
+    }
+  } else {
+    certificate = quic::generate_self_signed(opt.dev_cert_name);
+    if (!certificate) {
+      return fail_with("cannot generate a development certificate: " +
+                       certificate.error().describe());
+    }
+    if (auto st = quic::write_der(*certificate, opt.dev_cert_der_out); !st) {
+      return fail_with(fmt::format("cannot write --dev-cert-der-out {}: {}", opt.dev_cert_der_out,
+                                   st.error().describe()));
+    }
+  }
+
+  auto loop = quic::EventLoop::create();
+  if (!loop) return fail_with("event loop: " + loop.error().describe());
+
+  relay::Relay relay(**loop,
+                     relay::RelayConfig{.limits = {.max_mtu = opt.max_mtu,
+                                                   .max_peers_per_room = opt.max_peers_per_room,
+                                                   .max_rooms = opt.max_rooms},
+                                        .stats_interval = std::chrono::seconds(opt.stats_interval)},
+                     log);
+  auto server = quic::Server::create(
+      **loop, quic::ServerConfig{.listen = opt.listen, .certificate = std::move(*certificate)},
+      relay, log);
+  if (!server)
+    return fail_with(fmt::format("--listen {}: {}", opt.listen, server.error().describe()));
+
+  std::unique_ptr<relay::MetricsServer> metrics;
+  if (!opt.metrics_listen.empty()) {
+    auto started = relay::MetricsServer::start(**loop, opt.metrics_listen, relay, log);
+    if (!started) return fail_with(started.error().describe());
+    metrics = std::move(*started);
+  }
+
+  // Signals arrive through a signalfd so the shutdown runs on the loop, not in a handler.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigprocmask(SIG_BLOCK, &signals, nullptr);
+  const int signal_fd = signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC);
+  if (signal_fd < 0) return fail_with("signalfd failed");
+  bool shutting_down = false;
+  quic::EventLoop& ev = **loop;
+  quic::Server& srv = **server;
+  auto status = ev.add_fd(signal_fd, EPOLLIN, [&](std::uint32_t) {
+    signalfd_siginfo info{};
+    while (::read(signal_fd, &info, sizeof(info)) == sizeof(info)) {
+    }
+    if (shutting_down) {
+      ev.stop();  // a second signal: stop waiting for acknowledgements
+      return;
+    }
+    shutting_down = true;
+    relay.shutdown();
+    // Wait for the disconnects to be acknowledged and the closes to go out, at most 2 s.
+    const auto deadline = ev.now() + std::chrono::seconds(2);
+    std::function<void()> poll = [&ev, &srv, &poll, deadline] {
+      if (srv.connection_count() == 0 || ev.now() >= deadline) {
+        ev.stop();
+        return;
+      }
+      (void)ev.add_timer(ev.now() + std::chrono::milliseconds(20), poll);
+    };
+    (void)ev.add_timer(ev.now() + std::chrono::milliseconds(20), poll);
+  });
+  if (!status) return fail_with("signal handling: " + status.error().describe());
+
+  log.info("relay.listening", {{"listen", srv.local_address().to_string()},
+                               {"max_mtu", opt.max_mtu},
+                               {"max_peers_per_room", opt.max_peers_per_room},
+                               {"max_rooms", opt.max_rooms},
+                               {"stats_interval_s", opt.stats_interval}});
+  if (!opt.dev_cert_der_out.empty()) {
+    const std::string port =
+        srv.local_address().to_string().substr(srv.local_address().to_string().rfind(':') + 1);
+    std::fprintf(stderr,
+                 "\nlanparty-relay is up on %s.\n"
+                 "  Development certificate (pin this on gateways and clients): %s\n"
+                 "  A gateway joins with:\n"
+                 "    lanparty-gateway --relay RELAY_HOST:%s --server-name %s --relay-ca-cert %s "
+                 "--room ROOM1 --interface eth0\n"
+                 "  A player joins with:\n"
+                 "    lanparty-client --relay RELAY_HOST:%s --server-name %s --relay-ca-cert %s "
+                 "--room ROOM1\n\n",
+                 srv.local_address().to_string().c_str(),
+                 std::filesystem::absolute(opt.dev_cert_der_out).c_str(), port.c_str(),
+                 opt.dev_cert_name.c_str(), opt.dev_cert_der_out.c_str(), port.c_str(),
+                 opt.dev_cert_name.c_str(), opt.dev_cert_der_out.c_str());
+  }
+  if (metrics) log.info("relay.metrics_listening", {{"port", metrics->port()}});
+
+  if (auto st = ev.run(); !st) return fail_with("event loop: " + st.error().describe());
+  log.info("relay.stopped", {});
+  ev.remove_fd(signal_fd);
+  ::close(signal_fd);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    Options opt;
+    CLI::App app{
+        "lanparty-relay: holds LAN-party rooms and forwards their Ethernet frames over "
+        "QUIC"};
+    app.add_option("--listen", opt.listen,
+                   "UDP address: PORT/udp (all interfaces), 0.0.0.0:PORT or [::]:PORT")
+        ->capture_default_str();
+    app.add_option("--dev-cert-der-out", opt.dev_cert_der_out,
+                   "generate a development certificate and write its DER here for clients to pin");
+    app.add_option("--dev-cert-name", opt.dev_cert_name,
+                   "server name in the development certificate (clients' --server-name)")
+        ->capture_default_str();
+    app.add_option("--cert", opt.cert_pem, "PEM certificate chain (production)")
+        ->check(CLI::ExistingFile);
+    app.add_option("--key", opt.key_pem, "PEM private key (production)")->check(CLI::ExistingFile);
+    app.add_option("--max-mtu", opt.max_mtu, "largest room MTU (IP packet bytes)")
+        ->check(CLI::Range(std::size_t{576}, std::size_t{65535 - 22 - 3}))
+        ->capture_default_str();
+    app.add_option("--max-peers-per-room", opt.max_peers_per_room,
+                   "peers per room, the gateway included")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{65535}))
+        ->capture_default_str();
+    app.add_option("--max-rooms", opt.max_rooms, "rooms this relay holds at once")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{65535}))
+        ->capture_default_str();
+    app.add_option("--stats-interval", opt.stats_interval,
+                   "seconds between stats messages to each peer; 0 = off")
+        ->check(CLI::Range(0u, 86400u))
+        ->capture_default_str();
+    app.add_option("--log-level", opt.log_level, "debug, info, warn, error or off")
+        ->check(CLI::IsMember({"debug", "info", "warn", "error", "off"}))
+        ->capture_default_str();
+    app.add_option("--log-format", opt.log_format, "text or json")
+        ->check(CLI::IsMember({"text", "json"}))
+        ->capture_default_str();
+    app.add_option("--metrics-listen", opt.metrics_listen,
+                   "serve Prometheus metrics over HTTP on ADDR:PORT, e.g. 127.0.0.1:9100");
+    try {
+      app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+      return app.exit(e);
+    }
+    const bool production = !opt.cert_pem.empty() || !opt.key_pem.empty();
+    if (production && (opt.cert_pem.empty() || opt.key_pem.empty())) {
+      return fail_with("--cert and --key go together: give both PEM files");
+    }
+    if (production && !opt.dev_cert_der_out.empty()) {
+      return fail_with("use either --cert/--key (production) or --dev-cert-der-out (development)");
+    }
+    if (!production && opt.dev_cert_der_out.empty()) {
+      return fail_with(
+          "no certificate: give --cert PEM --key PEM, or --dev-cert-der-out PATH to generate a "
+          "development certificate that clients pin");
+    }
+    return run(opt);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "lanparty-relay: fatal: %s\n", e.what());
+    return 1;
+  } catch (...) {
+    std::fprintf(stderr, "lanparty-relay: fatal: unknown error\n");
+    return 1;
+  }
+}

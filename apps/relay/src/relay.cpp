@@ -1,0 +1,465 @@
+// SPDX-License-Identifier: MIT
+#include "relay.hpp"
+
+#include <fmt/format.h>
+
+#include "forwarding.hpp"
+#include "lanparty/ctrl/hello.hpp"
+#include "lanparty/obs/frame_event.hpp"
+#include "lanparty/proto/mtu.hpp"
+#include "lanparty/proto/overlay_header.hpp"
+
+namespace lanparty::relay {
+namespace {
+
+// PROTOCOL.md section 2, application error codes.
+constexpr std::uint64_t kAppNoError = 0;
+constexpr std::uint64_t kAppProtocolViolation = 1;
+constexpr std::uint64_t kAppRejected = 2;
+constexpr std::uint64_t kAppShutdown = 3;
+
+constexpr std::chrono::milliseconds kShutdownLinger{500};
+
+std::string reject_text(ctrl::RejectCode code, const ctrl::ValidHello* hello,
+                        const RoomTable& rooms) {
+  using ctrl::RejectCode;
+  switch (code) {
+    case RejectCode::kGatewayExists:
+      return fmt::format("room {} already has a gateway", hello->room);
+    case RejectCode::kDuplicateMac:
+      return fmt::format("{} is already in room {}", hello->mac.to_string(), hello->room);
+    case RejectCode::kRoomFull:
+      return fmt::format("room {} has {} peers, the most this relay allows", hello->room,
+                         rooms.limits().max_peers_per_room);
+    case RejectCode::kRelayFull:
+      return fmt::format("this relay holds {} rooms, the most it allows", rooms.limits().max_rooms);
+    case RejectCode::kMtuTooSmall: {
+      const Room* room = rooms.find_room(hello->room);
+      if (room != nullptr) {
+        return fmt::format("room {} carries {}-byte packets; your datagram budget allows less",
+                           hello->room, room->mtu);
+      }
+      return fmt::format("your datagram budget cannot carry {}-byte packets", proto::kMinRoomMtu);
+    }
+    case RejectCode::kDatagramsUnsupported:
+      return "your QUIC connection did not offer DATAGRAM frames (max_datagram_frame_size)";
+    case RejectCode::kUnsupportedProtocol:
+      return fmt::format("this relay speaks protocol {}", ctrl::kProtocolVersion);
+    case RejectCode::kMalformedHello:
+      return "hello is missing a field, has one of the wrong type, or max_datagram is outside "
+             "64..65535";
+    case RejectCode::kInvalidRole:
+      return "role must be \"client\" or \"gateway\"";
+    case RejectCode::kInvalidRoom:
+      return "room must match [A-Za-z0-9][A-Za-z0-9_-]{2,31}";
+    case RejectCode::kInvalidMac:
+      return "mac must be a unicast, non-zero MAC address like 02:5a:11:22:33:44";
+  }
+  return "rejected";
+}
+
+ctrl::LeaveReason leave_reason_for(const quic::CloseInfo& info, bool sent_disconnect) {
+  using Kind = quic::CloseInfo::Kind;
+  if (sent_disconnect) return ctrl::LeaveReason::kClosed;
+  switch (info.kind) {
+    case Kind::kPeerApplication:
+      return info.code == kAppNoError || info.code == kAppShutdown ? ctrl::LeaveReason::kClosed
+                                                                   : ctrl::LeaveReason::kLost;
+    case Kind::kIdleTimeout:
+      return ctrl::LeaveReason::kTimeout;
+    case Kind::kLocalApplication:
+    case Kind::kLocalTransport:
+      return ctrl::LeaveReason::kKicked;
+    default:
+      return ctrl::LeaveReason::kLost;
+  }
+}
+
+}  // namespace
+
+Relay::Relay(quic::EventLoop& loop, RelayConfig config, obs::Logger logger)
+    : loop_(loop), config_(config), log_(logger), rooms_(config.limits) {
+  probe_reply_.reserve(65536);
+}
+
+Relay::~Relay() {
+  for (auto& [id, session] : sessions_) {
+    if (session->hello_timer != 0) loop_.cancel_timer(session->hello_timer);
+    if (session->stats_timer != 0) loop_.cancel_timer(session->stats_timer);
+  }
+}
+
+Relay::Session& Relay::session_for(quic::Connection& conn) {
+  if (auto* existing = static_cast<Session*>(conn.user_data())) return *existing;
+  auto session = std::make_unique<Session>();
+  session->conn = &conn;
+  Session* raw = session.get();
+  sessions_.emplace(conn.id(), std::move(session));
+  conn.set_user_data(raw);
+  return *raw;
+}
+
+void Relay::on_handshake_completed(quic::Connection& conn) {
+  Session& session = session_for(conn);
+  log_.info("relay.connection_open", {{"conn", conn.id()}, {"remote", conn.remote_address()}});
+  // The hello clock starts at handshake completion; partial data does not restart it.
+  const std::uint64_t conn_id = conn.id();
+  session.hello_timer = loop_.add_timer(loop_.now() + config_.hello_timeout, [this, conn_id] {
+    const auto it = sessions_.find(conn_id);
+    if (it == sessions_.end()) return;
+    Session& s = *it->second;
+    s.hello_timer = 0;
+    if (s.state == SessionState::kAwaitingHello) violation(s, "no hello within 5 s");
+  });
+}
+
+void Relay::on_stream_data(quic::Connection& conn, std::int64_t stream_id,
+                           std::span<const std::uint8_t> data, bool /*fin*/) {
+  Session& session = session_for(conn);
+  if (session.state == SessionState::kRejected || session.state == SessionState::kClosing) return;
+  // The control stream is the first client-initiated bidirectional stream; other streams carry
+  // nothing in protocol 1 and are ignored for forward compatibility.
+  if (stream_id != 0) {
+    log_.debug("relay.ignored_stream", {{"conn", conn.id()}, {"stream", stream_id}});
+    return;
+  }
+  session.control_stream = stream_id;
+  session.decoder.feed(data);
+  for (;;) {
+    auto next = session.decoder.next();
+    if (!next) {
+      violation(session, fmt::format("control frame: {}", ctrl::to_string(next.error())));
+      return;
+    }
+    if (!next->has_value()) return;
+    handle_message(session, std::move(**next));
+    if (session.state == SessionState::kRejected || session.state == SessionState::kClosing) {
+      return;
+    }
+  }
+}
+
+void Relay::handle_message(Session& session, ctrl::Message&& message) {
+  if (session.state == SessionState::kAwaitingHello) {
+    // Before admission the first frame must be hello; anything else closes with error 1 and no
+    // reject.
+    if (const auto* hello = std::get_if<ctrl::Hello>(&message)) {
+      handle_hello(session, *hello);
+    } else if (std::holds_alternative<ctrl::MalformedHello>(message)) {
+      reject(session, ctrl::RejectCode::kMalformedHello,
+             reject_text(ctrl::RejectCode::kMalformedHello, nullptr, rooms_));
+    } else {
+      violation(session, "first control frame is not hello");
+    }
+    return;
+  }
+  // Admitted: a second hello or a relay-only message is a violation; disconnect is noted;
+  // unknown types are ignored for forward compatibility.
+  std::visit(
+      [&](const auto& m) {
+        using T = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<T, ctrl::Disconnect>) {
+          session.sent_disconnect = true;
+          log_.info("relay.peer_disconnect", {{"peer_id", session.peer->id}, {"reason", m.reason}});
+        } else if constexpr (std::is_same_v<T, ctrl::UnknownMessage>) {
+          log_.debug("relay.ignored_message", {{"peer_id", session.peer->id}, {"type", m.type}});
+        } else if constexpr (std::is_same_v<T, ctrl::Hello> ||
+                             std::is_same_v<T, ctrl::MalformedHello>) {
+          violation(session, "second hello");
+        } else {
+          violation(session, "peer sent a message only the relay may send");
+        }
+      },
+      message);
+}
+
+void Relay::handle_hello(Session& session, const ctrl::Hello& hello) {
+  if (session.hello_timer != 0) {
+    loop_.cancel_timer(session.hello_timer);
+    session.hello_timer = 0;
+  }
+  auto valid = ctrl::validate_hello(hello);
+  if (!valid) {
+    reject(session, valid.error(), reject_text(valid.error(), nullptr, rooms_));
+    return;
+  }
+  auto admitted = rooms_.admit(
+      AdmissionInput{.hello = *valid,
+                     .peer_max_datagram_frame_size = session.conn->peer_max_datagram_frame_size()});
+  if (!admitted) {
+    reject(session, admitted.error(), reject_text(admitted.error(), &*valid, rooms_));
+    return;
+  }
+  admit(session, **admitted);
+}
+
+void Relay::admit(Session& session, Peer& peer) {
+  session.state = SessionState::kAdmitted;
+  session.peer = &peer;
+  peer.connection = session.conn;
+  ++totals_.admitted;
+  Room& room = *peer.room;
+
+  ctrl::Welcome welcome{
+      .protocol = ctrl::kProtocolVersion,
+      .peer_id = peer.id,
+      .room = room.name,
+      .mtu = static_cast<std::uint32_t>(room.mtu),
+      .max_datagram = static_cast<std::uint32_t>(proto::max_datagram_for_mtu(room.mtu)),
+      .peers = {}};
+  for (const Peer* other : room.peers) {
+    if (other != &peer) welcome.peers.push_back({other->id, other->role, other->mac});
+  }
+  send_control(session, welcome);
+  log_.info("relay.peer_admitted", {{"room", room.name},
+                                    {"peer_id", peer.id},
+                                    {"role", ctrl::to_string(peer.role)},
+                                    {"mac", peer.mac.to_string()},
+                                    {"budget", peer.budget_bytes},
+                                    {"mtu", room.mtu},
+                                    {"peers", room.peers.size()},
+                                    {"software", peer.software},
+                                    {"remote", session.conn->remote_address()}});
+
+  const ctrl::PeerJoined joined{ctrl::PeerInfo{peer.id, peer.role, peer.mac}};
+  for (const Peer* other : room.peers) {
+    if (other == &peer) continue;
+    if (auto* other_session = static_cast<Session*>(other->connection->user_data())) {
+      send_control(*other_session, joined);
+    }
+  }
+  schedule_stats(session);
+}
+
+void Relay::schedule_stats(Session& session) {
+  if (config_.stats_interval.count() == 0) return;
+  const std::uint64_t conn_id = session.conn->id();
+  session.stats_timer = loop_.add_timer(loop_.now() + config_.stats_interval, [this, conn_id] {
+    const auto it = sessions_.find(conn_id);
+    if (it == sessions_.end()) return;
+    Session& s = *it->second;
+    s.stats_timer = 0;
+    if (s.state != SessionState::kAdmitted) return;
+    send_stats(s);
+    schedule_stats(s);
+  });
+}
+
+void Relay::send_stats(Session& session) {
+  const Peer& peer = *session.peer;
+  ctrl::Stats stats{.rx_frames = peer.counters.rx_frames,
+                    .rx_bytes = peer.counters.rx_bytes,
+                    .tx_frames = peer.counters.tx_frames,
+                    .tx_bytes = peer.counters.tx_bytes,
+                    .dropped = {},
+                    .tx_dropped = {}};
+  peer.rx_drops.for_each_nonzero([&](proto::DropReason r, std::uint64_t n) {
+    stats.dropped.emplace_back(std::string(proto::to_string(r)), n);
+  });
+  const std::uint64_t queue_full = session.conn->stats().datagrams_dropped_queue_full;
+  if (queue_full != 0) {
+    stats.tx_dropped.emplace_back(std::string(proto::to_string(proto::DropReason::kQueueFull)),
+                                  queue_full);
+  }
+  send_control(session, stats);
+}
+
+void Relay::send_control(Session& session, const ctrl::Message& message) {
+  control_out_.clear();
+  if (auto st = ctrl::append_frame(message, control_out_); !st) {
+    log_.error("relay.encode_failed",
+               {{"conn", session.conn->id()}, {"error", st.error().describe()}});
+    return;
+  }
+  const auto bytes =
+      std::span(reinterpret_cast<const std::uint8_t*>(control_out_.data()), control_out_.size());
+  const std::int64_t stream = session.control_stream >= 0 ? session.control_stream : 0;
+  if (auto st = session.conn->send_stream(stream, bytes); !st) {
+    log_.warn("relay.control_send_failed",
+              {{"conn", session.conn->id()}, {"error", st.error().describe()}});
+  }
+}
+
+void Relay::reject(Session& session, ctrl::RejectCode code, std::string message) {
+  ++totals_.rejected;
+  const std::string_view code_text = ctrl::to_string(code);
+  log_.info("relay.rejected", {{"conn", session.conn->id()},
+                               {"code", code_text},
+                               {"message", message},
+                               {"remote", session.conn->remote_address()}});
+  send_control(session, ctrl::Reject{std::string(code_text), std::move(message)});
+  const std::int64_t stream = session.control_stream >= 0 ? session.control_stream : 0;
+  (void)session.conn->shutdown_stream_write(stream);  // best effort; the close follows anyway
+  session.state = SessionState::kRejected;
+  // Closing at once would lose the reject: wait for its ack, at most reject_linger.
+  session.conn->close_after_ack(kAppRejected, std::string(code_text), config_.reject_linger);
+}
+
+void Relay::violation(Session& session, std::string_view why) {
+  log_.info("relay.protocol_violation",
+            {{"conn", session.conn->id()},
+             {"peer_id", session.peer != nullptr ? session.peer->id : std::uint16_t{0}},
+             {"why", why}});
+  if (session.state == SessionState::kAdmitted) leave(session, ctrl::LeaveReason::kKicked);
+  session.state = SessionState::kClosing;
+  session.conn->close(kAppProtocolViolation, why);
+}
+
+void Relay::leave(Session& session, ctrl::LeaveReason reason) {
+  Peer* peer = session.peer;
+  if (peer == nullptr) return;
+  if (session.stats_timer != 0) {
+    loop_.cancel_timer(session.stats_timer);
+    session.stats_timer = 0;
+  }
+  totals_.drops.add(proto::DropReason::kQueueFull,
+                    session.conn->stats().datagrams_dropped_queue_full);
+  Room* room = peer->room;
+  const std::uint16_t peer_id = peer->id;
+  const std::string room_name = room->name;
+  const std::string mac = peer->mac.to_string();
+  session.peer = nullptr;
+  rooms_.remove(peer);  // frees the MAC and peer id at once
+  log_.info("relay.peer_left", {{"room", room_name},
+                                {"peer_id", peer_id},
+                                {"mac", mac},
+                                {"reason", ctrl::to_string(reason)}});
+  const Room* still = rooms_.find_room(room_name);
+  if (still == nullptr) return;
+  const ctrl::PeerLeft left{peer_id, std::string(ctrl::to_string(reason))};
+  for (const Peer* other : still->peers) {
+    if (auto* other_session = static_cast<Session*>(other->connection->user_data())) {
+      send_control(*other_session, left);
+    }
+  }
+}
+
+void Relay::on_closed(quic::Connection& conn, const quic::CloseInfo& info) {
+  auto* session = static_cast<Session*>(conn.user_data());
+  if (session == nullptr) return;
+  // Admitted peers, and peers the relay was closing at shutdown, leave now.
+  if (session->peer != nullptr) leave(*session, leave_reason_for(info, session->sent_disconnect));
+  if (session->hello_timer != 0) loop_.cancel_timer(session->hello_timer);
+  if (session->stats_timer != 0) loop_.cancel_timer(session->stats_timer);
+  log_.info("relay.connection_closed", {{"conn", conn.id()},
+                                        {"kind", static_cast<std::uint64_t>(info.kind)},
+                                        {"code", info.code},
+                                        {"reason", info.reason}});
+  conn.set_user_data(nullptr);
+  sessions_.erase(conn.id());
+}
+
+void Relay::shutdown() {
+  log_.info("relay.shutdown", {{"connections", sessions_.size()}, {"peers", rooms_.peer_count()}});
+  for (auto& [id, session] : sessions_) {
+    if (session->state == SessionState::kAdmitted) {
+      send_control(*session, ctrl::Disconnect{"shutdown"});
+      session->state = SessionState::kClosing;
+      session->conn->close_after_ack(kAppShutdown, "shutdown", kShutdownLinger);
+    } else if (session->state == SessionState::kAwaitingHello) {
+      session->state = SessionState::kClosing;
+      session->conn->close(kAppShutdown, "shutdown");
+    }
+  }
+}
+
+void Relay::drop(Peer* peer, proto::DropReason reason) noexcept {
+  totals_.drops.on_drop(reason);
+  if (peer != nullptr) peer->rx_drops.on_drop(reason);
+}
+
+void Relay::send_frame(Peer& target, std::span<const std::uint8_t> datagram) noexcept {
+  if (auto st = target.connection->send_datagram(datagram); !st) {
+    // Only a datagram budget that shrank below the room MTU gets here (the queue itself
+    // drops its oldest entry instead of failing).
+    ++totals_.tx_too_large;
+    log_.debug("relay.tx_failed", {{"peer_id", target.id}, {"size", datagram.size()}});
+    return;
+  }
+  const std::uint64_t body = datagram.size() - proto::kOverlayHeaderSize;
+  ++target.counters.tx_frames;
+  target.counters.tx_bytes += body;
+  ++totals_.frames.tx_frames;
+  totals_.frames.tx_bytes += body;
+}
+
+void Relay::on_datagram(quic::Connection& conn, std::span<const std::uint8_t> datagram) {
+  auto* session = static_cast<Session*>(conn.user_data());
+  Peer* sender =
+      session != nullptr && session->state == SessionState::kAdmitted ? session->peer : nullptr;
+  if (sender == nullptr) {
+    drop(nullptr, proto::DropReason::kNotAdmitted);
+    return;
+  }
+  // rx counts every datagram but probes, dropped ones included; a kind byte of 2 is a probe
+  // even when the header turns out bad.
+  const bool probe =
+      datagram.size() >= 2 && datagram[1] == static_cast<std::uint8_t>(proto::DatagramKind::kProbe);
+  if (probe) {
+    ++totals_.probes;
+  } else {
+    const std::uint64_t body = datagram.size() >= proto::kOverlayHeaderSize
+                                   ? datagram.size() - proto::kOverlayHeaderSize
+                                   : 0;
+    ++sender->counters.rx_frames;
+    sender->counters.rx_bytes += body;
+    ++totals_.frames.rx_frames;
+    totals_.frames.rx_bytes += body;
+  }
+
+  auto overlay = proto::parse_from_peer(datagram, sender->id);
+  if (!overlay) {
+    drop(sender, overlay.error());
+    return;
+  }
+  if (probe) {
+    // Answer the sender alone: same body, kind 3, peer id 0.
+    probe_reply_.resize(datagram.size());
+    proto::encode_overlay_header(std::span<std::uint8_t, proto::kOverlayHeaderSize>(
+                                     probe_reply_.data(), proto::kOverlayHeaderSize),
+                                 proto::DatagramKind::kProbeReply, 0);
+    std::copy(overlay->body.begin(), overlay->body.end(),
+              probe_reply_.begin() + proto::kOverlayHeaderSize);
+    (void)conn.send_datagram(probe_reply_);
+    return;
+  }
+
+  Room& room = *sender->room;
+  proto::EthernetView parsed{};
+  const Route route = route_frame(room, *sender, overlay->body, parsed);
+  std::size_t targets = 0;
+  switch (route.action) {
+    case obs::FrameAction::kDrop:
+      drop(sender, route.reason);
+      break;
+    case obs::FrameAction::kForward:
+      // The peer id in the header is already the sender's: the datagram goes on unchanged.
+      send_frame(*route.target, datagram);
+      targets = 1;
+      break;
+    case obs::FrameAction::kFlood:
+      for (Peer* target : room.peers) {
+        if (target == sender) continue;
+        send_frame(*target, datagram);
+        ++targets;
+      }
+      break;
+  }
+  if (log_.enabled(obs::Level::kDebug)) [[unlikely]] {
+    obs::FrameDecision decision{
+        .room = room.name,
+        .peer_id = sender->id,
+        .source = route.header_parsed ? parsed.source.bytes() : std::array<std::uint8_t, 6>{},
+        .destination =
+            route.header_parsed ? parsed.destination.bytes() : std::array<std::uint8_t, 6>{},
+        .ethertype = route.header_parsed ? parsed.ethertype : std::uint16_t{0},
+        .length_bytes = overlay->body.size(),
+        .action = route.action,
+        .drop_reason = route.action == obs::FrameAction::kDrop ? proto::to_string(route.reason)
+                                                               : std::string_view{},
+        .targets = targets};
+    obs::log_frame_decision(log_, decision);
+  }
+}
+
+}  // namespace lanparty::relay

@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: MIT
+// Keeps one client or gateway in its room: connects to the relay over QUIC, joins, moves
+// frames between the relay and the local side (TAP device or LAN socket), probes the path,
+// and reconnects with backoff when the connection is lost. The local side stays up throughout.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "lanparty/client_core/backoff.hpp"
+#include "lanparty/client_core/session.hpp"
+#include "lanparty/obs/log.hpp"
+#include "lanparty/obs/status.hpp"
+#include "lanparty/quic/client.hpp"
+#include "lanparty/quic/event_loop.hpp"
+
+namespace lanparty::client_core {
+
+// The local side, as the runner sees it. Called on the loop's thread.
+class LocalPort {
+ public:
+  virtual ~LocalPort() = default;
+  // An Ethernet frame from the room, to write to the TAP device or the LAN unchanged.
+  virtual void deliver_frame(std::span<const std::uint8_t> frame) = 0;
+  // Joined (or re-joined): the room's MTU and peers are known.
+  virtual void on_joined(const ctrl::Welcome& /*welcome*/) {}
+  // Every state change, with the sentence a player reads.
+  virtual void on_state(obs::ConnectionState /*state*/, std::string_view /*sentence*/) {}
+  // A reject that retrying cannot fix (bad room name, wrong protocol...): the app should exit.
+  virtual void on_fatal(std::string_view /*sentence*/) {}
+};
+
+struct RunnerConfig {
+  quic::ClientConfig quic;
+  SessionConfig session;
+  Backoff::Config backoff{};
+  // How long to let path MTU discovery raise the datagram budget before sending hello.
+  std::chrono::milliseconds pmtud_wait{1500};
+  std::chrono::milliseconds probe_interval{5000};
+  // Rejects that may clear up on their own (a stale connection still holding our MAC) are
+  // retried no sooner than this.
+  std::chrono::milliseconds reject_retry{10000};
+};
+
+struct RunnerCounters {
+  std::uint64_t frames_to_relay = 0;
+  std::uint64_t frames_from_relay = 0;
+  std::uint64_t dropped_not_joined = 0;    // local frames while not in the room
+  std::uint64_t dropped_too_large = 0;     // local frames above the datagram budget
+  std::uint64_t dropped_bad_datagram = 0;  // relay datagrams that did not parse
+  std::uint64_t connects = 0;
+  std::uint64_t joins = 0;
+};
+
+class Runner final : public quic::ConnectionHandler {
+ public:
+  // `random_unit` returns uniform [0, 1) for backoff jitter.
+  Runner(quic::EventLoop& loop, RunnerConfig config, LocalPort& port, obs::Logger logger,
+         std::function<double()> random_unit);
+  ~Runner() override;
+  Runner(const Runner&) = delete;
+  Runner& operator=(const Runner&) = delete;
+
+  // Starts connecting; failures are retried with backoff, never returned.
+  void start();
+  // Sends `disconnect` and closes with application error 0; no reconnect after.
+  void stop();
+
+  // A frame from the local side. `datagram` holds the Ethernet frame from byte 4 on (4 bytes
+  // of headroom for the overlay header, so nothing is copied). Dropped and counted when not
+  // joined or above the budget.
+  void send_frame(std::span<std::uint8_t> datagram);
+
+  [[nodiscard]] obs::ConnectionState state() const noexcept { return state_; }
+  [[nodiscard]] const Session& session() const noexcept { return session_; }
+  [[nodiscard]] const RunnerCounters& counters() const noexcept { return counters_; }
+  [[nodiscard]] bool joined() const noexcept { return session_.phase() == Phase::kJoined; }
+
+  void on_handshake_completed(quic::Connection& conn) override;
+  void on_stream_data(quic::Connection& conn, std::int64_t stream_id,
+                      std::span<const std::uint8_t> data, bool fin) override;
+  void on_datagram(quic::Connection& conn, std::span<const std::uint8_t> payload) override;
+  void on_closed(quic::Connection& conn, const quic::CloseInfo& info) override;
+
+ private:
+  void connect();
+  void schedule_reconnect(std::chrono::milliseconds delay);
+  void send_hello_when_ready(std::uint64_t generation);
+  void on_joined();
+  void send_probe();
+  void set_state(obs::ConnectionState state, std::string_view detail = {});
+  void cancel_timers();
+
+  quic::EventLoop& loop_;
+  RunnerConfig config_;
+  LocalPort& port_;
+  obs::Logger log_;
+  std::function<double()> random_unit_;
+  Session session_;
+  Backoff backoff_;
+  std::unique_ptr<quic::Client> client_;
+  std::unique_ptr<quic::Client> retired_client_;  // destroyed outside its own callbacks
+  std::int64_t control_stream_ = -1;
+  std::uint64_t generation_ = 0;  // bumps per connection; stale timers check it
+  obs::ConnectionState state_ = obs::ConnectionState::kDisconnected;
+  bool stopping_ = false;
+  bool fatal_ = false;
+  Timestamp hello_deadline_{};
+  quic::EventLoop::TimerId reconnect_timer_ = 0;
+  quic::EventLoop::TimerId hello_timer_ = 0;
+  quic::EventLoop::TimerId probe_timer_ = 0;
+  std::vector<std::uint8_t> scratch_;
+  RunnerCounters counters_;
+};
+
+}  // namespace lanparty::client_core

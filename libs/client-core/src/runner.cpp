@@ -1,0 +1,275 @@
+// SPDX-License-Identifier: MIT
+#include "lanparty/client_core/runner.hpp"
+
+#include <fmt/format.h>
+
+#include "lanparty/base/errc.hpp"
+#include "lanparty/proto/mtu.hpp"
+
+namespace lanparty::client_core {
+namespace {
+
+constexpr std::uint64_t kAppNoError = 0;
+constexpr std::uint64_t kAppProtocolViolation = 1;
+constexpr auto kHelloPoll = std::chrono::milliseconds(20);
+constexpr auto kStopLinger = std::chrono::milliseconds(500);
+
+// Rejects that no retry can fix without the user changing something.
+bool is_permanent(const ctrl::Reject& reject) {
+  const auto code = reject.reject_code();
+  if (!code) return false;
+  switch (*code) {
+    case ctrl::RejectCode::kUnsupportedProtocol:
+    case ctrl::RejectCode::kMalformedHello:
+    case ctrl::RejectCode::kInvalidRole:
+    case ctrl::RejectCode::kInvalidRoom:
+    case ctrl::RejectCode::kInvalidMac:
+    case ctrl::RejectCode::kDatagramsUnsupported:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+Runner::Runner(quic::EventLoop& loop, RunnerConfig config, LocalPort& port, obs::Logger logger,
+               std::function<double()> random_unit)
+    : loop_(loop),
+      config_(std::move(config)),
+      port_(port),
+      log_(logger),
+      random_unit_(std::move(random_unit)),
+      session_(config_.session),
+      backoff_(config_.backoff) {
+  scratch_.reserve(65536);
+}
+
+Runner::~Runner() { cancel_timers(); }
+
+void Runner::cancel_timers() {
+  for (auto* timer : {&reconnect_timer_, &hello_timer_, &probe_timer_}) {
+    if (*timer != 0) loop_.cancel_timer(*timer);
+    *timer = 0;
+  }
+}
+
+void Runner::set_state(obs::ConnectionState state, std::string_view detail) {
+  const bool changed = state != state_;
+  state_ = state;
+  if (!changed && detail.empty()) return;
+  const std::string sentence = detail.empty()
+                                   ? std::string(obs::describe(state))
+                                   : fmt::format("{} ({})", obs::describe(state), detail);
+  port_.on_state(state, sentence);
+}
+
+void Runner::start() {
+  stopping_ = false;
+  fatal_ = false;
+  connect();
+}
+
+void Runner::connect() {
+  ++generation_;
+  client_.reset();  // never inside its own callbacks: connect() runs from start() or a timer
+  session_.reset();
+  control_stream_ = -1;
+  ++counters_.connects;
+  log_.info("client.connecting",
+            {{"relay", fmt::format("{}:{}", config_.quic.host, config_.quic.port)},
+             {"server_name", config_.quic.server_name},
+             {"room", config_.session.room}});
+  auto client = quic::Client::connect(loop_, config_.quic, *this, log_);
+  if (!client) {
+    const auto delay = backoff_.next(random_unit_());
+    log_.warn("client.connect_failed",
+              {{"error", client.error().describe()}, {"retry_ms", delay.count()}});
+    set_state(obs::ConnectionState::kReconnecting, client.error().describe());
+    schedule_reconnect(delay);
+    return;
+  }
+  client_ = std::move(*client);
+  set_state(obs::ConnectionState::kConnecting);
+}
+
+void Runner::schedule_reconnect(std::chrono::milliseconds delay) {
+  if (reconnect_timer_ != 0) loop_.cancel_timer(reconnect_timer_);
+  reconnect_timer_ = loop_.add_timer(loop_.now() + delay, [this] {
+    reconnect_timer_ = 0;
+    if (!stopping_) connect();
+  });
+}
+
+void Runner::on_handshake_completed(quic::Connection& conn) {
+  auto stream = conn.open_bidi_stream();
+  if (!stream) {
+    conn.close(kAppProtocolViolation, "cannot open the control stream");
+    return;
+  }
+  control_stream_ = *stream;
+  hello_deadline_ = loop_.now() + config_.pmtud_wait;
+  send_hello_when_ready(generation_);
+}
+
+void Runner::send_hello_when_ready(std::uint64_t generation) {
+  hello_timer_ = 0;
+  if (generation != generation_ || client_ == nullptr || stopping_) return;
+  quic::Connection& conn = client_->connection();
+  const std::size_t budget = conn.datagram_budget();
+  // The budget starts at what a 1200-byte packet carries and grows only when a path MTU probe
+  // is acknowledged, so a budget that grew is proven. Wait a little for that: a hello with
+  // the small budget would shrink a new room's MTU or be refused by an existing room.
+  const std::size_t wanted = proto::max_datagram_for_mtu(proto::kDefaultMaxMtu);
+  if (budget < wanted && loop_.now() < hello_deadline_) {
+    hello_timer_ = loop_.add_timer(loop_.now() + kHelloPoll,
+                                   [this, generation] { send_hello_when_ready(generation); });
+    return;
+  }
+  const std::string hello = session_.hello_frame(budget);
+  const auto bytes = std::span(reinterpret_cast<const std::uint8_t*>(hello.data()), hello.size());
+  if (auto st = conn.send_stream(control_stream_, bytes); !st) {
+    conn.close(kAppProtocolViolation, "cannot send hello");
+    return;
+  }
+  log_.info("client.hello_sent", {{"budget", budget},
+                                  {"room", config_.session.room},
+                                  {"mac", config_.session.mac.to_string()}});
+  set_state(obs::ConnectionState::kJoining);
+}
+
+void Runner::on_stream_data(quic::Connection& conn, std::int64_t stream_id,
+                            std::span<const std::uint8_t> data, bool /*fin*/) {
+  if (stream_id != control_stream_) return;
+  auto messages = session_.on_control_bytes(data);
+  if (!messages) {
+    log_.warn("client.protocol_violation", {{"error", messages.error().describe()}});
+    conn.close(kAppProtocolViolation, messages.error().context);
+    return;
+  }
+  for (const ctrl::Message& message : *messages) {
+    if (std::holds_alternative<ctrl::Welcome>(message)) {
+      on_joined();
+    } else if (const auto* reject = std::get_if<ctrl::Reject>(&message)) {
+      const std::string sentence = obs::describe_reject(reject->code);
+      log_.error("client.rejected",
+                 {{"code", reject->code}, {"message", reject->message}, {"advice", sentence}});
+      set_state(obs::ConnectionState::kRejected, sentence);
+      if (is_permanent(*reject)) {
+        fatal_ = true;
+        port_.on_fatal(sentence);
+      }
+    } else if (const auto* joined = std::get_if<ctrl::PeerJoined>(&message)) {
+      log_.info("client.peer_joined", {{"peer_id", joined->peer.peer_id},
+                                       {"role", ctrl::to_string(joined->peer.role)},
+                                       {"mac", joined->peer.mac.to_string()}});
+    } else if (const auto* left = std::get_if<ctrl::PeerLeft>(&message)) {
+      log_.info("client.peer_left", {{"peer_id", left->peer_id}, {"reason", left->reason}});
+    } else if (const auto* stats = std::get_if<ctrl::Stats>(&message)) {
+      std::string dropped;
+      for (const auto& [name, n] : stats->dropped) dropped += fmt::format("{}={} ", name, n);
+      log_.info("client.relay_stats", {{"rx_frames", stats->rx_frames},
+                                       {"rx_bytes", stats->rx_bytes},
+                                       {"tx_frames", stats->tx_frames},
+                                       {"tx_bytes", stats->tx_bytes},
+                                       {"dropped", dropped}});
+    } else if (const auto* bye = std::get_if<ctrl::Disconnect>(&message)) {
+      log_.info("client.relay_disconnect", {{"reason", bye->reason}});
+    }
+  }
+}
+
+void Runner::on_joined() {
+  const ctrl::Welcome& welcome = *session_.welcome();
+  backoff_.reset();
+  ++counters_.joins;
+  log_.info("client.joined", {{"room", welcome.room},
+                              {"peer_id", welcome.peer_id},
+                              {"mtu", welcome.mtu},
+                              {"peers", welcome.peers.size()}});
+  set_state(obs::ConnectionState::kConnected);
+  port_.on_joined(welcome);
+  send_probe();
+}
+
+void Runner::send_probe() {
+  probe_timer_ = 0;
+  if (!joined() || client_ == nullptr) return;
+  quic::Connection& conn = client_->connection();
+  // Full-size: the reply proves the relay path carries the room's largest frame.
+  const std::size_t size =
+      std::min<std::size_t>(conn.datagram_budget(), session_.welcome()->max_datagram);
+  (void)conn.send_datagram(session_.make_probe(loop_.now(), size, scratch_));
+  probe_timer_ = loop_.add_timer(loop_.now() + config_.probe_interval, [this] { send_probe(); });
+}
+
+void Runner::on_datagram(quic::Connection& /*conn*/, std::span<const std::uint8_t> payload) {
+  const Inbound in = session_.on_datagram(payload, loop_.now());
+  switch (in.kind) {
+    case Inbound::Kind::kFrame:
+      ++counters_.frames_from_relay;
+      port_.deliver_frame(in.frame);
+      break;
+    case Inbound::Kind::kProbeReply:
+      log_.debug("client.probe_reply", {{"bytes", in.probe_bytes}, {"rtt_us", in.rtt.count()}});
+      break;
+    case Inbound::Kind::kDropped:
+      ++counters_.dropped_bad_datagram;
+      break;
+  }
+}
+
+void Runner::send_frame(std::span<std::uint8_t> datagram) {
+  if (!joined() || client_ == nullptr) {
+    ++counters_.dropped_not_joined;
+    return;
+  }
+  if (auto st = client_->connection().send_datagram(session_.wrap_in_place(datagram)); !st) {
+    ++counters_.dropped_too_large;
+    return;
+  }
+  ++counters_.frames_to_relay;
+}
+
+void Runner::on_closed(quic::Connection& /*conn*/, const quic::CloseInfo& info) {
+  for (auto* timer : {&hello_timer_, &probe_timer_}) {
+    if (*timer != 0) loop_.cancel_timer(*timer);
+    *timer = 0;
+  }
+  const bool was_rejected = session_.phase() == Phase::kRejected;
+  log_.info("client.connection_closed",
+            {{"kind", quic::to_string(info.kind)}, {"code", info.code}, {"reason", info.reason}});
+  if (stopping_) {
+    set_state(obs::ConnectionState::kDisconnected);
+    return;
+  }
+  if (fatal_) return;  // on_fatal told the app; retrying cannot help
+  auto delay = backoff_.next(random_unit_());
+  if (was_rejected) delay = std::max(delay, config_.reject_retry);
+  if (info.kind == quic::CloseInfo::Kind::kHandshakeFailed) {
+    set_state(obs::ConnectionState::kCertificateMismatch, info.reason);
+  } else if (!was_rejected) {
+    set_state(obs::ConnectionState::kReconnecting, info.reason);
+  }
+  log_.warn("client.reconnecting", {{"retry_ms", delay.count()}});
+  schedule_reconnect(delay);
+}
+
+void Runner::stop() {
+  stopping_ = true;
+  cancel_timers();
+  if (client_ == nullptr) {
+    set_state(obs::ConnectionState::kDisconnected);
+    return;
+  }
+  quic::Connection& conn = client_->connection();
+  if (joined()) {
+    std::string bye;
+    (void)ctrl::append_frame(ctrl::Disconnect{"shutdown"}, bye);
+    (void)conn.send_stream(
+        control_stream_, std::span(reinterpret_cast<const std::uint8_t*>(bye.data()), bye.size()));
+  }
+  conn.close_after_ack(kAppNoError, "shutdown", kStopLinger);
+}
+
+}  // namespace lanparty::client_core
