@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: MIT
+// client-core's Runner against the real relay over real QUIC on loopback, in one process and
+// one event loop: joining, frames both ways, reconnect after the relay goes away and comes
+// back, and a reject that retrying cannot fix.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "lanparty/client_core/runner.hpp"
+#include "lanparty/obs/sinks.hpp"
+#include "lanparty/quic/certificate.hpp"
+#include "lanparty/quic/server.hpp"
+#include "relay.hpp"
+
+namespace lanparty {
+namespace {
+
+using namespace std::chrono_literals;
+
+// The local side of a runner, recorded: frames delivered, states seen, fatal sentence.
+class RecordingPort final : public client_core::LocalPort {
+ public:
+  void deliver_frame(std::span<const std::uint8_t> frame) override {
+    frames.emplace_back(frame.begin(), frame.end());
+  }
+  void on_joined(const ctrl::Welcome& w) override { welcomes.push_back(w); }
+  void on_state(obs::ConnectionState s, std::string_view) override { states.push_back(s); }
+  void on_fatal(std::string_view sentence) override { fatal = std::string(sentence); }
+
+  std::vector<std::vector<std::uint8_t>> frames;
+  std::vector<ctrl::Welcome> welcomes;
+  std::vector<obs::ConnectionState> states;
+  std::optional<std::string> fatal;
+};
+
+class RunnerRelayTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    loop_ = std::move(*quic::EventLoop::create());
+    auto cert = quic::generate_self_signed("relay.test");
+    ASSERT_TRUE(cert);
+    cert_ = *cert;
+    dir_ = std::filesystem::temp_directory_path() /
+           ("lanparty-runner-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::create_directories(dir_);
+    ASSERT_TRUE(quic::write_der(cert_, dir_ / "relay.der"));
+    start_relay(0);
+  }
+  void TearDown() override {
+    runners_.clear();
+    stop_relay();
+    std::filesystem::remove_all(dir_);
+  }
+
+  void start_relay(std::uint16_t port) {
+    relay_ = std::make_unique<relay::Relay>(*loop_, relay::RelayConfig{}, obs::Logger());
+    auto server = quic::Server::create(
+        *loop_,
+        quic::ServerConfig{.listen = "127.0.0.1:" + std::to_string(port), .certificate = cert_},
+        *relay_, obs::Logger());
+    ASSERT_TRUE(server) << server.error().describe();
+    server_ = std::move(*server);
+    port_ = server_->local_address().port();
+  }
+  void stop_relay() {
+    server_.reset();  // drops every connection at once, as a crash would
+    relay_.reset();
+  }
+
+  client_core::Runner& add_runner(ctrl::Role role, const char* mac, RecordingPort& port,
+                                  std::string room = "ROOM1") {
+    quic::ClientConfig quic_config;
+    quic_config.host = "127.0.0.1";
+    quic_config.port = port_;
+    quic_config.server_name = "relay.test";
+    quic_config.trust.pinned_der = dir_ / "relay.der";
+    // Short idle timeout so a vanished relay is noticed within the test's time.
+    quic_config.idle_timeout = 3s;
+    quic_config.keepalive = 1s;
+    client_core::RunnerConfig config{
+        .quic = quic_config,
+        .session = {.role = role, .room = std::move(room), .mac = *proto::MacAddress::parse(mac)},
+        .backoff = {.initial = 50ms, .max = 200ms, .factor = 2.0, .jitter = 0.0}};
+    runners_.push_back(std::make_unique<client_core::Runner>(*loop_, config, port, obs::Logger(),
+                                                             [] { return 0.5; }));
+    runners_.back()->start();
+    return *runners_.back();
+  }
+
+  bool run_until(const std::function<bool()>& done, std::chrono::milliseconds timeout = 5s) {
+    auto st = loop_->run_until(done, timeout);
+    return st.has_value() && done();
+  }
+
+  static std::vector<std::uint8_t> frame(const char* dst, const char* src, std::size_t bytes) {
+    std::vector<std::uint8_t> datagram(4, 0);  // headroom for the overlay header
+    const auto d = *proto::MacAddress::parse(dst);
+    const auto s = *proto::MacAddress::parse(src);
+    datagram.insert(datagram.end(), d.bytes().begin(), d.bytes().end());
+    datagram.insert(datagram.end(), s.bytes().begin(), s.bytes().end());
+    datagram.push_back(0x08);
+    datagram.push_back(0x00);
+    datagram.resize(4 + bytes, 0x5a);
+    return datagram;
+  }
+
+  std::unique_ptr<quic::EventLoop> loop_;
+  quic::CertificateKey cert_;
+  std::filesystem::path dir_;
+  std::unique_ptr<relay::Relay> relay_;
+  std::unique_ptr<quic::Server> server_;
+  std::uint16_t port_ = 0;
+  std::vector<std::unique_ptr<client_core::Runner>> runners_;
+};
+
+constexpr const char* kGatewayMac = "00:11:22:33:44:55";
+constexpr const char* kClientMac = "02:5a:11:22:33:44";
+
+TEST_F(RunnerRelayTest, JoinsWithFullRoomMtuAfterPathMtuDiscovery) {
+  RecordingPort gw_port;
+  auto& gw = add_runner(ctrl::Role::kGateway, kGatewayMac, gw_port);
+  ASSERT_TRUE(run_until([&] { return gw.joined(); }));
+  ASSERT_EQ(gw_port.welcomes.size(), 1u);
+  // The hello waited for PMTUD, so the budget allowed the default 1380-byte room MTU.
+  EXPECT_EQ(gw_port.welcomes[0].mtu, 1380u);
+  EXPECT_EQ(gw.state(), obs::ConnectionState::kConnected);
+}
+
+TEST_F(RunnerRelayTest, FramesFlowBothWaysIncludingFullSize) {
+  RecordingPort gw_port;
+  RecordingPort cl_port;
+  auto& gw = add_runner(ctrl::Role::kGateway, kGatewayMac, gw_port);
+  auto& cl = add_runner(ctrl::Role::kClient, kClientMac, cl_port);
+  ASSERT_TRUE(run_until([&] { return gw.joined() && cl.joined(); }));
+
+  auto broadcast = frame("ff:ff:ff:ff:ff:ff", kClientMac, 60);
+  cl.send_frame(broadcast);
+  ASSERT_TRUE(run_until([&] { return !gw_port.frames.empty(); }));
+  EXPECT_EQ(gw_port.frames[0], std::vector<std::uint8_t>(broadcast.begin() + 4, broadcast.end()));
+
+  // A full-size frame (room MTU 1380 + 14) from a LAN host to the client.
+  auto unicast = frame(kClientMac, "00:aa:bb:cc:dd:ee", 1394);
+  gw.send_frame(unicast);
+  ASSERT_TRUE(run_until([&] { return !cl_port.frames.empty(); }));
+  EXPECT_EQ(cl_port.frames[0].size(), 1394u);
+  // The client learned the LAN host's MAC from the frame's source.
+  EXPECT_TRUE(cl.session().peers().contains_mac(*proto::MacAddress::parse("00:aa:bb:cc:dd:ee")));
+  EXPECT_EQ(cl.counters().frames_to_relay, 1u);
+}
+
+TEST_F(RunnerRelayTest, ReconnectsAfterRelayRestart) {
+  RecordingPort gw_port;
+  RecordingPort cl_port;
+  auto& gw = add_runner(ctrl::Role::kGateway, kGatewayMac, gw_port);
+  auto& cl = add_runner(ctrl::Role::kClient, kClientMac, cl_port);
+  ASSERT_TRUE(run_until([&] { return gw.joined() && cl.joined(); }));
+
+  const std::uint16_t port = port_;
+  stop_relay();
+  // Restart on the same port: the runners' next packets meet a relay that does not know
+  // their connections; they notice (stateless reset or idle timeout) and join again.
+  start_relay(port);
+  ASSERT_EQ(port_, port);
+  const auto started = loop_->now();
+  ASSERT_TRUE(
+      run_until([&] { return gw_port.welcomes.size() == 2 && cl_port.welcomes.size() == 2; }, 15s));
+  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(loop_->now() - started);
+  std::printf("rejoined %lld ms after the relay restarted\n", static_cast<long long>(took.count()));
+
+  auto broadcast = frame("ff:ff:ff:ff:ff:ff", kClientMac, 60);
+  cl.send_frame(broadcast);
+  ASSERT_TRUE(run_until([&] { return !gw_port.frames.empty(); }));
+  EXPECT_GE(cl.counters().connects, 2u);
+}
+
+TEST_F(RunnerRelayTest, PermanentRejectIsFatalAndNotRetried) {
+  RecordingPort port;
+  auto& bad = add_runner(ctrl::Role::kClient, kClientMac, port, "x");  // room too short
+  ASSERT_TRUE(run_until([&] { return port.fatal.has_value(); }));
+  EXPECT_NE(port.fatal->find("room name"), std::string::npos);
+  // No second connection attempt follows.
+  (void)loop_->run_until([] { return false; }, 500ms);
+  EXPECT_EQ(bad.counters().connects, 1u);
+}
+
+TEST_F(RunnerRelayTest, StopSendsDisconnectAndEnds) {
+  RecordingPort gw_port;
+  RecordingPort cl_port;
+  auto& gw = add_runner(ctrl::Role::kGateway, kGatewayMac, gw_port);
+  auto& cl = add_runner(ctrl::Role::kClient, kClientMac, cl_port);
+  ASSERT_TRUE(run_until([&] { return gw.joined() && cl.joined(); }));
+  cl.stop();
+  ASSERT_TRUE(run_until([&] { return cl.state() == obs::ConnectionState::kDisconnected; }));
+  // The gateway hears that the client left, with reason "closed".
+  ASSERT_TRUE(run_until([&] { return gw.session().peers().peers().empty(); }));
+  EXPECT_EQ(relay_->rooms().peer_count(), 1u);
+}
+
+}  // namespace
+}  // namespace lanparty
