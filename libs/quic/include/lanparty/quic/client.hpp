@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: MIT
+// The connecting side: one UDP socket, one QUIC connection, certificate trust by pin or CA.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "lanparty/base/result.hpp"
+#include "lanparty/obs/log.hpp"
+#include "lanparty/quic/connection.hpp"
+#include "lanparty/quic/event_loop.hpp"
+
+namespace lanparty::quic {
+
+// Exactly one must be set (PROTOCOL.md section 1: no trust on first use, no insecure mode).
+struct TrustConfig {
+  std::optional<std::filesystem::path> pinned_der;  // accept exactly this leaf certificate
+  std::optional<std::filesystem::path> ca_file;     // PEM CAs; the chain must name server_name
+};
+
+struct ClientConfig {
+  std::string host;  // numeric address or DNS name
+  std::uint16_t port = 0;
+  std::string server_name;  // SNI, and the name checked against the CA-validated chain
+  TrustConfig trust;
+  std::string alpn = "lanparty/1";
+  std::chrono::milliseconds idle_timeout{30000};
+  std::chrono::milliseconds keepalive{10000};  // PING after this much quiet; 0 = off
+  std::chrono::milliseconds handshake_timeout{10000};
+  std::uint64_t max_datagram_frame_size = 65535;
+  std::size_t datagram_queue_slots = 256;
+};
+
+class Client {
+ public:
+  virtual ~Client() = default;
+
+  // Resolves, binds an ephemeral UDP port and starts the handshake; returns at once. Errors
+  // here are local (bad trust config, unreadable pin file, resolution); everything that
+  // happens on the network, handshake failure included, reaches handler.on_closed. A pin
+  // mismatch's reason names both SHA-256 fingerprints. loop and handler must outlive it.
+  [[nodiscard]] static Result<std::unique_ptr<Client>> connect(EventLoop& loop, ClientConfig config,
+                                                               ConnectionHandler& handler,
+                                                               obs::Logger logger);
+
+  // Valid for the Client's life, also after on_closed (then closed: send_* fail kClosed).
+  [[nodiscard]] virtual Connection& connection() noexcept = 0;
+
+ protected:
+  Client() = default;
+};
+
+}  // namespace lanparty::quic

@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: MIT
+// Single-threaded readiness loop (epoll on Linux) with steady-clock timers; the one place
+// the QUIC endpoints, the relay and the clients wait.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "lanparty/base/result.hpp"
+
+namespace lanparty::quic {
+
+// Every member except stop() must be called from the thread that calls run()/run_until().
+// Callbacks run on that thread, one at a time; they may add or remove fds and timers
+// (including their own) and may call stop().
+class EventLoop {
+ public:
+  using Clock = std::chrono::steady_clock;
+  using TimerId = std::uint64_t;
+
+  // A re-armable timer owned by the caller, for code that reschedules often (one per QUIC
+  // connection): arm() and disarm() never allocate once the loop's heap has grown to the
+  // number of armed timers. The callback may destroy the Timer itself (it is the last thing
+  // the loop touches). Must not outlive the loop.
+  class Timer {
+   public:
+    Timer(EventLoop& loop, std::function<void()> callback);
+    ~Timer();
+    Timer(const Timer&) = delete;
+    Timer& operator=(const Timer&) = delete;
+
+    // Fires once at (or soon after) deadline; re-arming an armed timer moves it.
+    void arm(Clock::time_point deadline) noexcept;
+    void disarm() noexcept;
+    [[nodiscard]] bool armed() const noexcept { return heap_index_ != kNotArmed; }
+    [[nodiscard]] Clock::time_point deadline() const noexcept { return deadline_; }
+
+   private:
+    friend class EventLoop;
+    static constexpr std::size_t kNotArmed = static_cast<std::size_t>(-1);
+    EventLoop* loop_;
+    std::function<void()> callback_;
+    Clock::time_point deadline_{};
+    std::size_t heap_index_ = kNotArmed;
+  };
+
+  // Creates the epoll instance and the wake-up eventfd.
+  [[nodiscard]] static Result<std::unique_ptr<EventLoop>> create();
+  ~EventLoop();
+  EventLoop(const EventLoop&) = delete;
+  EventLoop& operator=(const EventLoop&) = delete;
+
+  [[nodiscard]] Clock::time_point now() const noexcept { return Clock::now(); }
+
+  // One-shot timer. The id is never reused; cancelling a fired or unknown id does nothing.
+  [[nodiscard]] TimerId add_timer(Clock::time_point deadline, std::function<void()> callback);
+  void cancel_timer(TimerId id) noexcept;
+
+  // Watches fd for epoll_events (EPOLLIN, EPOLLOUT, ...); callback gets the ready events.
+  // The loop never closes fd. kInvalidArgument if fd is already watched.
+  [[nodiscard]] Status add_fd(int fd, std::uint32_t epoll_events,
+                              std::function<void(std::uint32_t)> callback);
+  // Changes the event mask of a watched fd.
+  [[nodiscard]] Status modify_fd(int fd, std::uint32_t epoll_events);
+  // Unknown fds are ignored. Safe from inside any callback, including fd's own.
+  void remove_fd(int fd) noexcept;
+
+  // Runs until stop(). Returns an error only if epoll itself fails.
+  [[nodiscard]] Status run();
+  // For tests: runs until done() is true (checked after every wake-up), or fails with
+  // kTimedOut after timeout. Returns at once if done() is already true.
+  [[nodiscard]] Status run_until(const std::function<bool()>& done, Clock::duration timeout);
+
+  // Makes run() return after the current callback. Async-signal-safe (an eventfd write):
+  // callable from a signal handler or another thread. A stop() before run() is kept.
+  void stop() noexcept;
+
+ private:
+  struct FdEntry {
+    int fd;
+    std::uint64_t generation;
+    std::function<void(std::uint32_t)> callback;
+  };
+
+  EventLoop(int epoll_fd, int wake_fd) noexcept;
+  // Waits at most max_wait (or until the earliest timer), dispatches fds, then timers.
+  [[nodiscard]] Status run_once(Clock::duration max_wait);
+  void run_expired_timers();
+
+  void heap_insert(Timer* timer) noexcept;
+  void heap_remove(Timer* timer) noexcept;
+  void heap_sift_up(std::size_t index) noexcept;
+  void heap_sift_down(std::size_t index) noexcept;
+  void heap_swap(std::size_t a, std::size_t b) noexcept;
+
+  int epoll_fd_;
+  int wake_fd_;
+  std::atomic<bool> stop_requested_{false};
+  std::vector<Timer*> heap_;  // min-heap on deadline; Timer::heap_index_ is its slot
+  std::unordered_map<TimerId, std::unique_ptr<Timer>> one_shot_;
+  TimerId next_timer_id_ = 1;
+  std::unordered_map<int, std::unique_ptr<FdEntry>> fds_;
+  std::uint64_t next_generation_ = 1;
+};
+
+}  // namespace lanparty::quic

@@ -1,0 +1,336 @@
+// SPDX-License-Identifier: MIT
+// Endpoint: receive batches, route by connection ID, accept new clients (server), and run the
+// flush cycle: write every dirty connection, deliver on_closed, free dead connections.
+#include "endpoint.hpp"
+
+#include <gnutls/crypto.h>
+#include <ngtcp2/ngtcp2_crypto.h>
+#include <sys/epoll.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "connection_impl.hpp"
+#include "lanparty/base/errc.hpp"
+
+namespace lanparty::quic::detail {
+namespace {
+
+// recvmmsg rounds per readiness event before yielding to timers and other fds.
+constexpr int kReceiveRounds = 8;
+// Write/notify passes per cycle; handlers that keep re-dirtying each other continue at the
+// next loop turn instead of spinning here.
+constexpr int kMaxPasses = 16;
+
+std::uint64_t random_u64() noexcept {
+  std::uint64_t v = 0;
+  gnutls_rnd(GNUTLS_RND_RANDOM, &v, sizeof(v));
+  return v;
+}
+
+}  // namespace
+
+CidKey CidKey::of(const std::uint8_t* data, std::size_t length) noexcept {
+  CidKey key;
+  key.length = static_cast<std::uint8_t>(std::min<std::size_t>(length, NGTCP2_MAX_CIDLEN));
+  std::memcpy(key.bytes.data(), data, key.length);
+  return key;
+}
+
+std::size_t CidHash::operator()(const CidKey& key) const noexcept {
+  std::uint64_t h = seed ^ (key.length * 0x9e3779b97f4a7c15ull);
+  for (std::size_t i = 0; i < key.length; ++i) {
+    h ^= key.bytes[i];
+    h *= 0x100000001b3ull;
+    h ^= h >> 29;
+  }
+  return static_cast<std::size_t>(h);
+}
+
+Endpoint::Endpoint(EventLoop& loop, EndpointConfig config, ConnectionHandler& handler,
+                   obs::Logger logger, std::unique_ptr<UdpSocket> socket)
+    : loop_(loop),
+      config_(config),
+      handler_(handler),
+      logger_(logger),
+      socket_(std::move(socket)),
+      by_cid_(64, CidHash{random_u64()}),
+      work_timer_(loop, [this] { process_pending(true); }) {
+  gnutls_rnd(GNUTLS_RND_KEY, static_secret_.data(), static_secret_.size());
+  dirty_.reserve(256);
+  writing_.reserve(256);
+  notify_.reserve(64);
+  dead_.reserve(64);
+}
+
+Endpoint::~Endpoint() {
+  if (started_) loop_.remove_fd(socket_->fd());
+  dirty_.clear();
+  notify_.clear();
+  dead_.clear();
+  by_cid_.clear();
+  connections_.clear();
+}
+
+Status Endpoint::start() {
+  auto s = loop_.add_fd(socket_->fd(), EPOLLIN,
+                        [this](std::uint32_t events) { on_socket_event(events); });
+  if (!s) return s;
+  started_ = true;
+  return ok();
+}
+
+Result<ConnectionImpl*> Endpoint::connect(const SocketAddress& remote,
+                                          const ClientTlsContext& tls) {
+  const std::uint64_t id = next_connection_id_++;
+  auto connection = std::make_unique<ConnectionImpl>(*this, id, socket_->local_address(), remote);
+  if (auto s = connection->init_client(tls); !s) {
+    for (const CidKey& key : connection->routed_cids()) by_cid_.erase(key);
+    std::erase(dirty_, connection.get());
+    return tl::unexpected(s.error());
+  }
+  ConnectionImpl* raw = connection.get();
+  connections_.emplace(id, std::move(connection));
+  return raw;
+}
+
+void Endpoint::close_all(std::uint64_t app_error_code, std::string_view reason) {
+  for (auto& [id, connection] : connections_) connection->close(app_error_code, reason);
+}
+
+// --- routing -----------------------------------------------------------------------------
+
+void Endpoint::new_cid(ngtcp2_cid& cid) const noexcept {
+  do {
+    cid.datalen = kCidLength;
+    gnutls_rnd(GNUTLS_RND_RANDOM, cid.data, cid.datalen);
+  } while (by_cid_.contains(CidKey::of(cid)));
+}
+
+void Endpoint::associate(const ngtcp2_cid& cid, ConnectionImpl& connection) {
+  const CidKey key = CidKey::of(cid);
+  if (by_cid_.emplace(key, &connection).second) connection.add_routed(key);
+}
+
+void Endpoint::dissociate(const ngtcp2_cid& cid) noexcept { by_cid_.erase(CidKey::of(cid)); }
+
+// --- receive -----------------------------------------------------------------------------
+
+void Endpoint::on_socket_event(std::uint32_t events) noexcept {
+  if ((events & EPOLLOUT) != 0) {
+    socket_blocked_ = false;
+    flush_socket();
+    if (!socket_blocked_) (void)loop_.modify_fd(socket_->fd(), EPOLLIN);
+  }
+  if ((events & (EPOLLIN | EPOLLERR)) != 0) {
+    for (int round = 0; round < kReceiveRounds; ++round) {
+      const std::size_t n = socket_->receive();
+      if (n == 0) break;
+      in_cycle_ = true;
+      for (std::size_t i = 0; i < n; ++i) {
+        RxPacket packet = socket_->packet(i);
+        // A client's socket is connected: its path is the one getsockname() named, and
+        // using it verbatim keeps ngtcp2 from seeing a "new" local address.
+        if (!config_.is_server) packet.local = &socket_->local_address();
+        on_packet(packet);
+      }
+      // Flush discipline: one write pass per received batch.
+      process_pending(false);
+    }
+  }
+  process_pending(true);
+}
+
+void Endpoint::on_packet(const RxPacket& packet) noexcept {
+  ngtcp2_version_cid vc;
+  const int rv =
+      ngtcp2_pkt_decode_version_cid(&vc, packet.data.data(), packet.data.size(), kCidLength);
+  if (rv == NGTCP2_ERR_VERSION_NEGOTIATION) {
+    if (config_.is_server) send_version_negotiation(packet, vc);
+    return;
+  }
+  if (rv != 0) return;
+  auto it = by_cid_.find(CidKey::of(vc.dcid, vc.dcidlen));
+  if (it == by_cid_.end()) {
+    if (config_.is_server && vc.version != 0) accept(packet);
+    return;
+  }
+  it->second->on_packet(packet, to_tstamp(loop_.now()));
+}
+
+void Endpoint::accept(const RxPacket& packet) noexcept {
+  ngtcp2_pkt_hd hd;
+  if (ngtcp2_accept(&hd, packet.data.data(), packet.data.size()) != 0) return;
+  if (!server_tls_) return;
+  if (connections_.size() >= config_.max_connections) {
+    refuse(packet, hd);
+    return;
+  }
+  const std::uint64_t id = next_connection_id_++;
+  std::unique_ptr<ConnectionImpl> connection;
+  try {
+    connection = std::make_unique<ConnectionImpl>(*this, id, *packet.local, *packet.remote);
+    if (auto s = connection->init_server(hd, *server_tls_); !s) {
+      logger_.warn("quic.accept_failed",
+                   {{"remote", packet.remote->to_string()}, {"error", s.error().describe()}});
+      for (const CidKey& key : connection->routed_cids()) by_cid_.erase(key);
+      return;
+    }
+  } catch (...) {
+    if (connection) {
+      for (const CidKey& key : connection->routed_cids()) by_cid_.erase(key);
+    }
+    return;  // out of memory: the client retries
+  }
+  ConnectionImpl* raw = connection.get();
+  connections_.emplace(id, std::move(connection));
+  if (logger_.enabled(obs::Level::kDebug)) {
+    logger_.debug("quic.connection_accepted",
+                  {{"conn", id}, {"remote", packet.remote->to_string()}});
+  }
+  raw->on_packet(packet, to_tstamp(loop_.now()));
+}
+
+void Endpoint::refuse(const RxPacket& packet, const ngtcp2_pkt_hd& hd) noexcept {
+  if (refused_full_++ % 1000 == 0) {
+    logger_.warn("quic.server_full", {{"connections", connections_.size()},
+                                      {"max_connections", config_.max_connections},
+                                      {"refused_total", refused_full_}});
+  }
+  auto buffer = socket_->tx_buffer(NGTCP2_MAX_UDP_PAYLOAD_SIZE);
+  if (buffer.empty()) return;
+  static constexpr std::string_view kReason = "server full";
+  const ngtcp2_ssize n = ngtcp2_crypto_write_connection_close(
+      buffer.data(), NGTCP2_MAX_UDP_PAYLOAD_SIZE, hd.version, &hd.scid, &hd.dcid,
+      NGTCP2_CONNECTION_REFUSED, reinterpret_cast<const std::uint8_t*>(kReason.data()),
+      kReason.size());
+  if (n > 0) socket_->tx_commit(static_cast<std::size_t>(n), *packet.local, *packet.remote);
+}
+
+void Endpoint::send_version_negotiation(const RxPacket& packet,
+                                        const ngtcp2_version_cid& vc) noexcept {
+  // RFC 9000 section 6.1: only for datagrams a client could have sent as a first flight,
+  // so small spoofed packets cannot make us reflect.
+  if (packet.data.size() < NGTCP2_MAX_UDP_PAYLOAD_SIZE) return;
+  auto buffer = socket_->tx_buffer(256);
+  if (buffer.empty()) return;
+  std::uint8_t unused = 0;
+  gnutls_rnd(GNUTLS_RND_NONCE, &unused, 1);
+  const std::uint32_t versions[] = {NGTCP2_PROTO_VER_V1};
+  const ngtcp2_ssize n =
+      ngtcp2_pkt_write_version_negotiation(buffer.data(), 256, unused, vc.scid, vc.scidlen, vc.dcid,
+                                           vc.dcidlen, versions, std::size(versions));
+  if (n > 0) socket_->tx_commit(static_cast<std::size_t>(n), *packet.local, *packet.remote);
+}
+
+// --- the flush cycle ---------------------------------------------------------------------
+
+void Endpoint::mark_dirty(ConnectionImpl& connection) noexcept {
+  if (connection.dirty()) return;
+  connection.set_dirty(true);
+  dirty_.push_back(&connection);
+  if (!in_cycle_) schedule_work();
+}
+
+void Endpoint::mark_notify(ConnectionImpl& connection) noexcept {
+  if (connection.notify_queued()) return;
+  connection.set_notify_queued(true);
+  notify_.push_back(&connection);
+  if (!in_cycle_) schedule_work();
+}
+
+void Endpoint::mark_dead(ConnectionImpl& connection) noexcept {
+  if (connection.dead_queued()) return;
+  connection.set_dead_queued();
+  dead_.push_back(&connection);
+  if (!in_cycle_) schedule_work();
+}
+
+void Endpoint::schedule_work() noexcept {
+  if (!work_timer_.armed()) work_timer_.arm(loop_.now());
+}
+
+void Endpoint::on_connection_timer(ConnectionImpl& connection) noexcept {
+  in_cycle_ = true;
+  connection.on_timer(to_tstamp(loop_.now()));
+  // Freeing happens from the work timer: this call runs inside the connection's own timer.
+  process_pending(false);
+}
+
+void Endpoint::process_pending(bool allow_reap) noexcept {
+  in_cycle_ = true;
+  for (int pass = 0; pass < kMaxPasses && (!dirty_.empty() || !notify_.empty()); ++pass) {
+    write_dirty();
+    if (!notify_.empty()) {
+      std::vector<ConnectionImpl*> notifying;
+      notifying.swap(notify_);
+      for (ConnectionImpl* connection : notifying) {
+        connection->set_notify_queued(false);
+        connection->notify_closed();
+      }
+      if (notify_.empty()) {
+        notifying.clear();
+        notify_.swap(notifying);  // keep the capacity
+      }
+    }
+    if (socket_blocked_) break;
+  }
+  flush_socket();
+  in_cycle_ = false;
+  if (allow_reap) reap();
+  if ((!dirty_.empty() && !socket_blocked_) || !notify_.empty() || !dead_.empty()) {
+    schedule_work();
+  }
+}
+
+void Endpoint::write_dirty() noexcept {
+  if (socket_blocked_ || dirty_.empty()) return;
+  writing_.swap(dirty_);
+  const ngtcp2_tstamp now = to_tstamp(loop_.now());
+  for (std::size_t i = 0; i < writing_.size(); ++i) {
+    ConnectionImpl* connection = writing_[i];
+    connection->set_dirty(false);
+    if (connection->write(now)) continue;
+    // The socket buffer is full: everything not yet written waits for EPOLLOUT.
+    socket_blocked_ = true;
+    for (std::size_t j = i; j < writing_.size(); ++j) {
+      if (!writing_[j]->dirty()) {
+        writing_[j]->set_dirty(true);
+        dirty_.push_back(writing_[j]);
+      }
+    }
+    (void)loop_.modify_fd(socket_->fd(), EPOLLIN | EPOLLOUT);
+    break;
+  }
+  writing_.clear();
+}
+
+void Endpoint::flush_socket() noexcept {
+  if (!socket_->tx_pending()) return;
+  if (!socket_->flush()) {
+    socket_blocked_ = true;
+    (void)loop_.modify_fd(socket_->fd(), EPOLLIN | EPOLLOUT);
+  }
+}
+
+void Endpoint::reap() noexcept {
+  if (dead_.empty()) return;
+  std::vector<ConnectionImpl*> dying;
+  dying.swap(dead_);
+  for (ConnectionImpl* connection : dying) {
+    connection->notify_closed();  // no-op when already delivered
+    std::erase(dirty_, connection);
+    std::erase(notify_, connection);
+    for (const CidKey& key : connection->routed_cids()) {
+      auto it = by_cid_.find(key);
+      if (it != by_cid_.end() && it->second == connection) by_cid_.erase(it);
+    }
+    if (config_.is_server) {
+      connections_.erase(connection->id());
+    } else {
+      connection->release();  // the Client keeps exposing it, closed
+    }
+  }
+}
+
+}  // namespace lanparty::quic::detail

@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: MIT
+// What Server and Client share: one UDP socket, connections routed by connection ID, and
+// the flush cycle (read a batch, then write every connection that has something to send).
+#pragma once
+
+#include <ngtcp2/ngtcp2.h>
+
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "lanparty/obs/log.hpp"
+#include "lanparty/quic/connection.hpp"
+#include "lanparty/quic/event_loop.hpp"
+#include "tls.hpp"
+#include "udp_socket.hpp"
+
+namespace lanparty::quic::detail {
+
+static_assert(NGTCP2_VERSION_NUM >= 0x000c01, "coded against the ngtcp2 0.12.1 API");
+
+// Length of the connection IDs we issue. 8 random bytes route 10k connections without
+// collisions (we check anyway) and keep the short header small for DATAGRAM payloads.
+inline constexpr std::size_t kCidLength = 8;
+
+struct EndpointConfig {
+  bool is_server = false;
+  std::chrono::milliseconds idle_timeout{30000};
+  std::chrono::milliseconds handshake_timeout{10000};
+  std::chrono::milliseconds keepalive{0};
+  std::uint64_t max_datagram_frame_size = 65535;
+  std::size_t datagram_queue_slots = 256;
+  std::size_t max_connections = 1;
+};
+
+[[nodiscard]] inline ngtcp2_tstamp to_tstamp(EventLoop::Clock::time_point t) noexcept {
+  return static_cast<ngtcp2_tstamp>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count());
+}
+[[nodiscard]] inline EventLoop::Clock::time_point from_tstamp(ngtcp2_tstamp t) noexcept {
+  return EventLoop::Clock::time_point(std::chrono::duration_cast<EventLoop::Clock::duration>(
+      std::chrono::nanoseconds(static_cast<std::int64_t>(t))));
+}
+
+struct CidKey {
+  std::uint8_t length = 0;
+  std::array<std::uint8_t, NGTCP2_MAX_CIDLEN> bytes{};
+
+  static CidKey of(const std::uint8_t* data, std::size_t length) noexcept;
+  static CidKey of(const ngtcp2_cid& cid) noexcept { return of(cid.data, cid.datalen); }
+  friend bool operator==(const CidKey&, const CidKey&) noexcept = default;
+};
+
+// Keyed so a client choosing its initial DCID cannot flood one bucket.
+struct CidHash {
+  std::uint64_t seed;
+  std::size_t operator()(const CidKey& key) const noexcept;
+};
+
+class ConnectionImpl;
+
+class Endpoint {
+ public:
+  Endpoint(EventLoop& loop, EndpointConfig config, ConnectionHandler& handler, obs::Logger logger,
+           std::unique_ptr<UdpSocket> socket);
+  ~Endpoint();
+  Endpoint(const Endpoint&) = delete;
+  Endpoint& operator=(const Endpoint&) = delete;
+
+  [[nodiscard]] Status start();
+  void set_server_tls(ServerTlsContext tls) { server_tls_.emplace(std::move(tls)); }
+  // Client side: creates the single connection and sends the first Initial at the next turn.
+  [[nodiscard]] Result<ConnectionImpl*> connect(const SocketAddress& remote,
+                                                const ClientTlsContext& tls);
+
+  [[nodiscard]] const SocketAddress& local_address() const noexcept {
+    return socket_->local_address();
+  }
+  [[nodiscard]] std::size_t connection_count() const noexcept { return connections_.size(); }
+  void close_all(std::uint64_t app_error_code, std::string_view reason);
+  [[nodiscard]] const SocketCounters& socket_counters() const noexcept {
+    return socket_->counters();
+  }
+  void disable_gso() noexcept { socket_->disable_gso(); }
+
+  // --- for ConnectionImpl ------------------------------------------------------------------
+  [[nodiscard]] EventLoop& loop() noexcept { return loop_; }
+  [[nodiscard]] ConnectionHandler& handler() noexcept { return handler_; }
+  [[nodiscard]] const obs::Logger& logger() const noexcept { return logger_; }
+  [[nodiscard]] const EndpointConfig& config() const noexcept { return config_; }
+  [[nodiscard]] std::span<const std::uint8_t> static_secret() const noexcept {
+    return static_secret_;
+  }
+  // Queue work for the end of the current cycle (or the next loop turn when idle).
+  void mark_dirty(ConnectionImpl& connection) noexcept;
+  void mark_notify(ConnectionImpl& connection) noexcept;
+  void mark_dead(ConnectionImpl& connection) noexcept;
+  // A fresh random CID not in use here.
+  void new_cid(ngtcp2_cid& cid) const noexcept;
+  void associate(const ngtcp2_cid& cid, ConnectionImpl& connection);
+  void dissociate(const ngtcp2_cid& cid) noexcept;
+  // Called by a connection's expiry timer.
+  void on_connection_timer(ConnectionImpl& connection) noexcept;
+  [[nodiscard]] UdpSocket& socket() noexcept { return *socket_; }
+
+ private:
+  void on_socket_event(std::uint32_t events) noexcept;
+  void on_packet(const RxPacket& packet) noexcept;
+  void accept(const RxPacket& packet) noexcept;
+  void send_version_negotiation(const RxPacket& packet, const ngtcp2_version_cid& vc) noexcept;
+  void refuse(const RxPacket& packet, const ngtcp2_pkt_hd& hd) noexcept;
+  // Writes dirty connections, delivers on_closed, and (if allowed) frees dead connections,
+  // until nothing is left to do.
+  void process_pending(bool allow_reap) noexcept;
+  void write_dirty() noexcept;
+  void flush_socket() noexcept;
+  void reap() noexcept;
+  void schedule_work() noexcept;
+
+  EventLoop& loop_;
+  EndpointConfig config_;
+  ConnectionHandler& handler_;
+  obs::Logger logger_;
+  std::unique_ptr<UdpSocket> socket_;
+  std::optional<ServerTlsContext> server_tls_;
+  std::array<std::uint8_t, 32> static_secret_{};
+  std::uint64_t next_connection_id_ = 1;
+  bool started_ = false;
+  bool socket_blocked_ = false;
+  bool in_cycle_ = false;
+
+  std::unordered_map<std::uint64_t, std::unique_ptr<ConnectionImpl>> connections_;
+  std::unordered_map<CidKey, ConnectionImpl*, CidHash> by_cid_;
+  std::vector<ConnectionImpl*> dirty_;
+  std::vector<ConnectionImpl*> writing_;  // dirty_ swapped out during a write pass
+  std::vector<ConnectionImpl*> notify_;
+  std::vector<ConnectionImpl*> dead_;
+  EventLoop::Timer work_timer_;
+  std::uint64_t refused_full_ = 0;
+};
+
+}  // namespace lanparty::quic::detail

@@ -1,0 +1,431 @@
+// SPDX-License-Identifier: MIT
+// UdpSocket for Linux: recvmmsg with IP(V6)_PKTINFO, UDP GSO (UDP_SEGMENT) trains sent with
+// sendmmsg, falling back to one datagram per message when the kernel refuses GSO.
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/udp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "lanparty/base/errc.hpp"
+#include "udp_socket.hpp"
+
+namespace lanparty::quic::detail {
+namespace {
+
+constexpr std::size_t kTxBufferBytes = 256 * 1024;
+constexpr std::size_t kTxMaxMessages = 128;
+// Linux caps a GSO train at 64 segments (UDP_MAX_SEGMENTS) and the IP total length.
+constexpr std::size_t kMaxGsoSegments = 64;
+constexpr std::size_t kMaxGsoBytes = 65000;
+constexpr int kSocketBufferBytes = 4 * 1024 * 1024;
+// With GRO each message can carry a 64 KB run of datagrams.
+constexpr std::size_t kGroMessages = 16;
+constexpr std::size_t kGroBufferBytes = 65536;
+
+constexpr std::size_t kControlBytes =
+    CMSG_SPACE(sizeof(in6_pktinfo)) + CMSG_SPACE(sizeof(std::uint16_t));
+static_assert(CMSG_SPACE(sizeof(in6_pktinfo)) >= CMSG_SPACE(sizeof(in_pktinfo)));
+
+class FdGuard {
+ public:
+  explicit FdGuard(int fd) noexcept : fd_(fd) {}
+  ~FdGuard() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  FdGuard(const FdGuard&) = delete;
+  FdGuard& operator=(const FdGuard&) = delete;
+  [[nodiscard]] int get() const noexcept { return fd_; }
+  int release() noexcept { return std::exchange(fd_, -1); }
+
+ private:
+  int fd_;
+};
+
+bool same_address_bytes(const SocketAddress& a, const SocketAddress& b) noexcept {
+  return a.length() == b.length() && std::memcmp(a.data(), b.data(), a.length()) == 0;
+}
+
+struct TxMessage {
+  SocketAddress local;
+  SocketAddress remote;
+  std::size_t offset = 0;        // into the tx buffer
+  std::size_t bytes = 0;         // all segments
+  std::size_t segment_size = 0;  // every segment but the last has exactly this size
+  std::size_t segments = 0;
+  bool closed = false;  // a short segment ended the train
+};
+
+class LinuxUdpSocket final : public UdpSocket {
+ public:
+  LinuxUdpSocket(int fd, SocketAddress local, bool connected, obs::Logger logger)
+      : fd_(fd), local_(local), connected_(connected), logger_(logger) {
+    // UDP GRO: the kernel hands us runs of same-flow datagrams as one buffer (on loopback a
+    // GSO train arrives unsplit), saving most of the per-packet receive cost.
+    const char* no_gro = std::getenv("LANPARTY_QUIC_NO_GRO");
+    if (no_gro == nullptr || *no_gro == '\0' || *no_gro == '0') {
+      int on = 1;
+      gro_ = ::setsockopt(fd_, SOL_UDP, UDP_GRO, &on, sizeof(on)) == 0;
+    }
+    rx_messages_ = gro_ ? kGroMessages : kRxBatch;
+    rx_slot_bytes_ = gro_ ? kGroBufferBytes : kMaxUdpPayloadBytes;
+    // Uninitialised on purpose: pages are only touched as traffic fills them, so an idle
+    // client socket costs little.
+    rx_buffers_.reset(new std::uint8_t[rx_messages_ * rx_slot_bytes_]);
+    rx_packets_.resize(gro_ ? kGroMessages * kMaxGsoSegments : kRxBatch);
+    tx_buffer_.resize(kTxBufferBytes);
+    tx_messages_.resize(kTxMaxMessages);
+    for (std::size_t i = 0; i < rx_messages_; ++i) {
+      rx_iov_[i].iov_base = rx_buffers_.get() + i * rx_slot_bytes_;
+      rx_iov_[i].iov_len = rx_slot_bytes_;
+    }
+    // LANPARTY_QUIC_NO_GSO=1 forces the sendmmsg path (benchmarks, suspected driver bugs).
+    const char* no_gso = std::getenv("LANPARTY_QUIC_NO_GSO");
+    counters_.gso_enabled = (no_gso == nullptr || *no_gso == '\0' || *no_gso == '0') && gso_probe();
+  }
+  ~LinuxUdpSocket() override { ::close(fd_); }
+
+  int fd() const noexcept override { return fd_; }
+  const SocketAddress& local_address() const noexcept override { return local_; }
+
+  std::size_t receive() noexcept override {
+    for (std::size_t i = 0; i < rx_messages_; ++i) {
+      msghdr& h = rx_msgs_[i].msg_hdr;
+      h = msghdr{};
+      h.msg_name = &rx_names_[i];
+      h.msg_namelen = sizeof(sockaddr_storage);
+      h.msg_iov = &rx_iov_[i];
+      h.msg_iovlen = 1;
+      h.msg_control = rx_control_[i].data();
+      h.msg_controllen = rx_control_[i].size();
+    }
+    int n;
+    do {
+      n = ::recvmmsg(fd_, rx_msgs_.data(), static_cast<unsigned>(rx_messages_), MSG_DONTWAIT,
+                     nullptr);
+    } while (n < 0 && errno == EINTR);
+    if (n <= 0) return 0;  // EAGAIN, or ECONNREFUSED on a connected socket: nothing to read
+
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < static_cast<std::size_t>(n); ++i) {
+      const msghdr& h = rx_msgs_[i].msg_hdr;
+      if ((h.msg_flags & MSG_TRUNC) != 0) {
+        ++counters_.rx_truncated;
+        continue;
+      }
+      SocketAddress& remote = rx_remote_[i];
+      SocketAddress& local = rx_local_[i];
+      if (!remote.assign(&rx_names_[i], h.msg_namelen)) continue;
+      local = local_;
+      std::size_t segment = rx_msgs_[i].msg_len;
+      extract_control(h, local, segment);
+      const auto* base = static_cast<const std::uint8_t*>(rx_iov_[i].iov_base);
+      const std::size_t total = rx_msgs_[i].msg_len;
+      if (segment == 0) segment = total;
+      for (std::size_t off = 0; off < total && kept < rx_packets_.size(); off += segment) {
+        RxPacket& p = rx_packets_[kept++];
+        p.data = {base + off, std::min(segment, total - off)};
+        p.local = &local;
+        p.remote = &remote;
+        ++counters_.rx_packets;
+      }
+    }
+    return kept;
+  }
+
+  const RxPacket& packet(std::size_t index) const noexcept override { return rx_packets_[index]; }
+
+  std::span<std::uint8_t> tx_buffer(std::size_t min_bytes) noexcept override {
+    if (tx_blocked_ || tx_count_ == kTxMaxMessages || tx_used_ + min_bytes > tx_buffer_.size()) {
+      return {};
+    }
+    return {tx_buffer_.data() + tx_used_, tx_buffer_.size() - tx_used_};
+  }
+
+  void tx_commit(std::size_t n, const SocketAddress& local,
+                 const SocketAddress& remote) noexcept override {
+    if (n == 0 || tx_count_ == kTxMaxMessages) return;
+    if (tx_count_ > 0 && counters_.gso_enabled) {
+      TxMessage& last = tx_messages_[tx_count_ - 1];
+      if (!last.closed && n <= last.segment_size && last.segments < kMaxGsoSegments &&
+          last.bytes + n <= kMaxGsoBytes && last.offset + last.bytes == tx_used_ &&
+          same_address_bytes(last.remote, remote) && same_address_bytes(last.local, local)) {
+        last.bytes += n;
+        ++last.segments;
+        last.closed = n < last.segment_size;
+        tx_used_ += n;
+        return;
+      }
+    }
+    TxMessage& m = tx_messages_[tx_count_++];
+    m.local = local;
+    m.remote = remote;
+    m.offset = tx_used_;
+    m.bytes = n;
+    m.segment_size = n;
+    m.segments = 1;
+    m.closed = false;
+    tx_used_ += n;
+  }
+
+  Status flush() noexcept override {
+    while (tx_sent_ < tx_count_) {
+      const std::size_t batch = tx_count_ - tx_sent_;
+      for (std::size_t i = 0; i < batch; ++i) fill_mmsg(tx_sent_ + i, i);
+      int n;
+      do {
+        n = ::sendmmsg(fd_, tx_mmsgs_.data(), static_cast<unsigned>(batch), 0);
+      } while (n < 0 && errno == EINTR);
+      ++counters_.tx_syscalls;
+      if (n > 0) {
+        for (std::size_t i = 0; i < static_cast<std::size_t>(n); ++i) {
+          counters_.tx_packets += tx_messages_[tx_sent_ + i].segments;
+        }
+        tx_sent_ += static_cast<std::size_t>(n);
+        continue;
+      }
+      const int err = errno;
+      if (err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS) {
+        tx_blocked_ = true;
+        return fail_errno(err, "sendmmsg");
+      }
+      TxMessage& m = tx_messages_[tx_sent_];
+      if ((err == EIO || err == EINVAL) && m.segments > 1 && counters_.gso_enabled) {
+        // EIO: the device cannot checksum-offload the train; EINVAL: no GSO in this kernel.
+        counters_.gso_enabled = false;
+        logger_.warn("quic.gso_disabled", {{"errno", err}, {"reason", std::strerror(err)}});
+        send_segments_one_by_one(m);
+        ++tx_sent_;
+        continue;
+      }
+      // The kernel refused this message (EMSGSIZE for a PMTU probe, ENETUNREACH, ...):
+      // QUIC treats it as lost.
+      ++counters_.tx_dropped_errors;
+      if (logger_.enabled(obs::Level::kDebug)) {
+        logger_.debug("quic.send_failed",
+                      {{"errno", err}, {"remote", m.remote.to_string()}, {"bytes", m.bytes}});
+      }
+      ++tx_sent_;
+    }
+    tx_count_ = tx_sent_ = tx_used_ = 0;
+    tx_blocked_ = false;
+    return ok();
+  }
+
+  bool tx_pending() const noexcept override { return tx_count_ > tx_sent_; }
+  const SocketCounters& counters() const noexcept override { return counters_; }
+  void disable_gso() noexcept override { counters_.gso_enabled = false; }
+
+ private:
+  bool gso_probe() noexcept {
+    int value = 0;
+    socklen_t len = sizeof(value);
+    return ::getsockopt(fd_, SOL_UDP, UDP_SEGMENT, &value, &len) == 0;
+  }
+
+  // Fills the local address (IP_PKTINFO / IPV6_PKTINFO) and the GRO segment size.
+  void extract_control(const msghdr& h, SocketAddress& local, std::size_t& segment) const noexcept {
+    for (cmsghdr* c = CMSG_FIRSTHDR(const_cast<msghdr*>(&h)); c != nullptr;
+         c = CMSG_NXTHDR(const_cast<msghdr*>(&h), c)) {
+      if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+        in_pktinfo info;
+        std::memcpy(&info, CMSG_DATA(c), sizeof(info));
+        sockaddr_in sa{};
+        sa.sin_family = AF_INET;
+        sa.sin_addr = info.ipi_addr;
+        sa.sin_port = htons(local_.port());
+        local.assign(&sa, sizeof(sa));
+        continue;
+      }
+      if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+        in6_pktinfo info;
+        std::memcpy(&info, CMSG_DATA(c), sizeof(info));
+        sockaddr_in6 sa{};
+        sa.sin6_family = AF_INET6;
+        sa.sin6_addr = info.ipi6_addr;
+        sa.sin6_port = htons(local_.port());
+        // A link-local destination needs its interface to answer from it.
+        if (IN6_IS_ADDR_LINKLOCAL(&sa.sin6_addr)) sa.sin6_scope_id = info.ipi6_ifindex;
+        local.assign(&sa, sizeof(sa));
+        continue;
+      }
+      if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
+        int size = 0;
+        std::memcpy(&size, CMSG_DATA(c), sizeof(size));
+        if (size > 0) segment = static_cast<std::size_t>(size);
+      }
+    }
+  }
+
+  // Builds tx_mmsgs_[slot] for tx_messages_[index].
+  void fill_mmsg(std::size_t index, std::size_t slot) noexcept {
+    const TxMessage& m = tx_messages_[index];
+    build(m, m.offset, m.bytes, m.segments, slot);
+  }
+
+  void build(const TxMessage& m, std::size_t offset, std::size_t bytes, std::size_t segments,
+             std::size_t slot) noexcept {
+    iovec& iov = tx_iov_[slot];
+    iov.iov_base = tx_buffer_.data() + offset;
+    iov.iov_len = bytes;
+    msghdr& h = tx_mmsgs_[slot].msg_hdr;
+    h = msghdr{};
+    if (!connected_) {
+      h.msg_name = const_cast<void*>(m.remote.data());
+      h.msg_namelen = m.remote.length();
+    }
+    h.msg_iov = &iov;
+    h.msg_iovlen = 1;
+    auto& control = tx_control_[slot];
+    std::memset(control.data(), 0, control.size());
+    h.msg_control = control.data();
+    h.msg_controllen = control.size();
+    std::size_t used = 0;
+    cmsghdr* c = CMSG_FIRSTHDR(&h);
+    // Answer from the address the peer wrote to: on a wildcard socket the kernel would
+    // otherwise pick the route's source, which the peer's QUIC stack sees as a new path.
+    if (!connected_ && m.local.valid() && !m.local.is_wildcard()) {
+      if (m.local.family() == AddressFamily::kIPv4) {
+        c->cmsg_level = IPPROTO_IP;
+        c->cmsg_type = IP_PKTINFO;
+        c->cmsg_len = CMSG_LEN(sizeof(in_pktinfo));
+        in_pktinfo info{};
+        info.ipi_spec_dst = static_cast<const sockaddr_in*>(m.local.data())->sin_addr;
+        std::memcpy(CMSG_DATA(c), &info, sizeof(info));
+        used += CMSG_SPACE(sizeof(in_pktinfo));
+      } else {
+        c->cmsg_level = IPPROTO_IPV6;
+        c->cmsg_type = IPV6_PKTINFO;
+        c->cmsg_len = CMSG_LEN(sizeof(in6_pktinfo));
+        in6_pktinfo info{};
+        const auto* sa = static_cast<const sockaddr_in6*>(m.local.data());
+        info.ipi6_addr = sa->sin6_addr;
+        info.ipi6_ifindex = sa->sin6_scope_id;
+        std::memcpy(CMSG_DATA(c), &info, sizeof(info));
+        used += CMSG_SPACE(sizeof(in6_pktinfo));
+      }
+      c = CMSG_NXTHDR(&h, c);
+    }
+    if (segments > 1) {
+      c->cmsg_level = SOL_UDP;
+      c->cmsg_type = UDP_SEGMENT;
+      c->cmsg_len = CMSG_LEN(sizeof(std::uint16_t));
+      const auto segment = static_cast<std::uint16_t>(m.segment_size);
+      std::memcpy(CMSG_DATA(c), &segment, sizeof(segment));
+      used += CMSG_SPACE(sizeof(std::uint16_t));
+    }
+    h.msg_controllen = used;
+    if (used == 0) h.msg_control = nullptr;
+  }
+
+  // After the kernel refused a GSO train: the same bytes, one datagram per sendmsg. Slot 0
+  // is free here because flush() rebuilds the batch before its next sendmmsg.
+  void send_segments_one_by_one(const TxMessage& train) noexcept {
+    std::size_t offset = train.offset;
+    std::size_t left = train.bytes;
+    while (left > 0) {
+      const std::size_t n = std::min(left, train.segment_size);
+      build(train, offset, n, 1, 0);
+      ssize_t rc;
+      do {
+        rc = ::sendmsg(fd_, &tx_mmsgs_[0].msg_hdr, 0);
+      } while (rc < 0 && errno == EINTR);
+      ++counters_.tx_syscalls;
+      if (rc < 0) {
+        ++counters_.tx_dropped_errors;
+      } else {
+        ++counters_.tx_packets;
+      }
+      offset += n;
+      left -= n;
+    }
+  }
+
+  int fd_;
+  SocketAddress local_;
+  bool connected_;
+  obs::Logger logger_;
+  SocketCounters counters_;
+
+  // Receive state, all preallocated.
+  bool gro_ = false;
+  std::size_t rx_messages_ = kRxBatch;
+  std::size_t rx_slot_bytes_ = kMaxUdpPayloadBytes;
+  std::unique_ptr<std::uint8_t[]> rx_buffers_;
+  std::array<mmsghdr, kRxBatch> rx_msgs_{};
+  std::array<iovec, kRxBatch> rx_iov_{};
+  std::array<sockaddr_storage, kRxBatch> rx_names_{};
+  std::array<std::array<std::uint8_t, kControlBytes + 64>, kRxBatch> rx_control_{};
+  std::array<SocketAddress, kRxBatch> rx_local_{};   // per message
+  std::array<SocketAddress, kRxBatch> rx_remote_{};  // per message
+  std::vector<RxPacket> rx_packets_;                 // per datagram (GRO runs split)
+
+  // Send state, all preallocated.
+  std::vector<std::uint8_t> tx_buffer_;
+  std::vector<TxMessage> tx_messages_;
+  std::array<mmsghdr, kTxMaxMessages> tx_mmsgs_{};
+  std::array<iovec, kTxMaxMessages> tx_iov_{};
+  std::array<std::array<std::uint8_t, kControlBytes>, kTxMaxMessages> tx_control_{};
+  std::size_t tx_count_ = 0;  // messages queued
+  std::size_t tx_sent_ = 0;   // of which sent (the rest waits for EPOLLOUT)
+  std::size_t tx_used_ = 0;   // buffer bytes
+  bool tx_blocked_ = false;
+};
+
+void set_option(int fd, int level, int name, int value) noexcept {
+  // Best effort: each option only improves things (buffer sizes are capped by sysctls).
+  (void)::setsockopt(fd, level, name, &value, sizeof(value));
+}
+
+}  // namespace
+
+Result<std::unique_ptr<UdpSocket>> UdpSocket::open(const SocketAddress& local,
+                                                   const SocketAddress& connect_to,
+                                                   obs::Logger logger) {
+  if (!local.valid()) return fail(Errc::kInvalidArgument, "UdpSocket::open: no local address");
+  const bool v6 = local.family() == AddressFamily::kIPv6;
+  FdGuard fd(::socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (fd.get() < 0) return fail_errno(errno, fmt::format("socket({})", local.to_string()));
+
+  if (v6) {
+    // [::] serves IPv4 too (as v4-mapped addresses): the "443/udp" and "[::]:port" forms.
+    set_option(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, 0);
+    set_option(fd.get(), IPPROTO_IPV6, IPV6_RECVPKTINFO, 1);
+    set_option(fd.get(), IPPROTO_IPV6, IPV6_MTU_DISCOVER, IPV6_PMTUDISC_PROBE);
+    set_option(fd.get(), IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_PROBE);
+  } else {
+    set_option(fd.get(), IPPROTO_IP, IP_PKTINFO, 1);
+    // DF on, and ignore the kernel's cached PMTU: ngtcp2's PMTUD probes decide.
+    set_option(fd.get(), IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_PROBE);
+  }
+  set_option(fd.get(), SOL_SOCKET, SO_RCVBUF, kSocketBufferBytes);
+  set_option(fd.get(), SOL_SOCKET, SO_SNDBUF, kSocketBufferBytes);
+
+  if (::bind(fd.get(), static_cast<const sockaddr*>(local.data()), local.length()) != 0) {
+    return fail_errno(errno, fmt::format("bind({})", local.to_string()));
+  }
+  const bool connected = connect_to.valid();
+  if (connected && ::connect(fd.get(), static_cast<const sockaddr*>(connect_to.data()),
+                             connect_to.length()) != 0) {
+    return fail_errno(errno, fmt::format("connect({})", connect_to.to_string()));
+  }
+  sockaddr_storage bound{};
+  socklen_t bound_len = sizeof(bound);
+  if (::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&bound), &bound_len) != 0) {
+    return fail_errno(errno, "getsockname");
+  }
+  SocketAddress actual;
+  if (!actual.assign(&bound, bound_len)) return fail(Errc::kInternal, "getsockname: bad family");
+  return std::unique_ptr<UdpSocket>(new LinuxUdpSocket(fd.release(), actual, connected, logger));
+}
+
+}  // namespace lanparty::quic::detail

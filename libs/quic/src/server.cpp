@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: MIT
+// Server: binds the listen address (falling back to IPv4 when the host has no IPv6) and
+// hands the socket to an Endpoint in server mode.
+#include "lanparty/quic/server.hpp"
+
+#include <cerrno>
+
+#include "endpoint.hpp"
+#include "lanparty/base/errc.hpp"
+
+namespace lanparty::quic {
+namespace {
+
+class ServerImpl final : public Server {
+ public:
+  explicit ServerImpl(std::unique_ptr<detail::Endpoint> endpoint) noexcept
+      : endpoint_(std::move(endpoint)) {}
+
+  SocketAddress local_address() const override { return endpoint_->local_address(); }
+  std::size_t connection_count() const noexcept override { return endpoint_->connection_count(); }
+  void close_all(std::uint64_t app_error_code, std::string_view reason) override {
+    endpoint_->close_all(app_error_code, reason);
+  }
+
+ private:
+  std::unique_ptr<detail::Endpoint> endpoint_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Server>> Server::create(EventLoop& loop, ServerConfig config,
+                                               ConnectionHandler& handler, obs::Logger logger) {
+  auto listen = parse_listen_address(config.listen);
+  if (!listen) return tl::unexpected(listen.error());
+  if (config.max_connections == 0) {
+    return fail(Errc::kInvalidArgument, "ServerConfig.max_connections must be at least 1");
+  }
+  auto tls = detail::ServerTlsContext::create(config.certificate, config.alpn);
+  if (!tls) return tl::unexpected(tls.error());
+
+  auto socket = detail::UdpSocket::open(*listen, SocketAddress{}, logger);
+  if (!socket && listen->is_wildcard() && listen->family() == AddressFamily::kIPv6 &&
+      socket.error().code == std::errc::address_family_not_supported) {
+    // "443/udp" on a host without IPv6: serve IPv4 alone rather than fail.
+    auto v4 = parse_listen_address("0.0.0.0:" + std::to_string(listen->port()));
+    if (v4) socket = detail::UdpSocket::open(*v4, SocketAddress{}, logger);
+  }
+  if (!socket) return tl::unexpected(socket.error());
+
+  detail::EndpointConfig endpoint_config;
+  endpoint_config.is_server = true;
+  endpoint_config.idle_timeout = config.idle_timeout;
+  endpoint_config.handshake_timeout = config.handshake_timeout;
+  endpoint_config.max_datagram_frame_size = config.max_datagram_frame_size;
+  endpoint_config.datagram_queue_slots = config.datagram_queue_slots;
+  endpoint_config.max_connections = config.max_connections;
+  auto endpoint = std::make_unique<detail::Endpoint>(loop, endpoint_config, handler, logger,
+                                                     std::move(*socket));
+  endpoint->set_server_tls(std::move(*tls));
+  if (auto s = endpoint->start(); !s) return tl::unexpected(s.error());
+  logger.info("quic.server_listening", {{"address", endpoint->local_address().to_string()},
+                                        {"alpn", config.alpn},
+                                        {"gso", endpoint->socket_counters().gso_enabled}});
+  return std::unique_ptr<Server>(new ServerImpl(std::move(endpoint)));
+}
+
+}  // namespace lanparty::quic

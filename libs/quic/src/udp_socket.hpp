@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: MIT
+// The datagram socket seam between the QUIC endpoints and the OS: batched receive with the
+// local address of each packet, and batched send (GSO trains, sendmmsg) with a chosen source.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+
+#include "lanparty/base/result.hpp"
+#include "lanparty/obs/log.hpp"
+#include "lanparty/quic/address.hpp"
+
+namespace lanparty::quic::detail {
+
+// Receive buffers are this large; we advertise it as max_udp_payload_size so conforming
+// peers never send more (ngtcp2 itself sends at most 1452).
+inline constexpr std::size_t kMaxUdpPayloadBytes = 2048;
+
+// One received datagram; views valid until the next receive() call.
+struct RxPacket {
+  std::span<const std::uint8_t> data;
+  const SocketAddress* local;   // the address the peer sent to (from IP_PKTINFO)
+  const SocketAddress* remote;  // the peer
+};
+
+struct SocketCounters {
+  std::uint64_t rx_packets = 0;
+  std::uint64_t rx_truncated = 0;  // larger than kMaxUdpPayloadBytes, dropped
+  std::uint64_t tx_packets = 0;
+  std::uint64_t tx_syscalls = 0;
+  std::uint64_t tx_dropped_errors = 0;  // the kernel refused (EMSGSIZE, ENETUNREACH, ...)
+  bool gso_enabled = false;
+};
+
+class UdpSocket {
+ public:
+  static constexpr std::size_t kRxBatch = 64;
+
+  virtual ~UdpSocket() = default;
+
+  // A non-blocking socket bound to local (dual stack for [::]), with packet-info, large
+  // buffers, DF set (for path MTU discovery) and GSO when the kernel has it. connect_to, if
+  // valid, connects the socket (client side): the kernel then picks and filters the peer.
+  [[nodiscard]] static Result<std::unique_ptr<UdpSocket>> open(const SocketAddress& local,
+                                                               const SocketAddress& connect_to,
+                                                               obs::Logger logger);
+
+  [[nodiscard]] virtual int fd() const noexcept = 0;
+  // After bind/connect: the real port, and for a connected socket the real source address.
+  [[nodiscard]] virtual const SocketAddress& local_address() const noexcept = 0;
+
+  // Reads one batch (up to 64 datagrams, or up to 16 GRO runs split back into datagrams);
+  // returns how many packet() entries are valid, 0 when none is waiting. Never blocks.
+  [[nodiscard]] virtual std::size_t receive() noexcept = 0;
+  [[nodiscard]] virtual const RxPacket& packet(std::size_t index) const noexcept = 0;
+
+  // --- sending -----------------------------------------------------------------------------
+  // A buffer of at least min_bytes to write the next packet into, or an empty span when the
+  // batch is full (call flush() first). Never empty right after a successful flush().
+  [[nodiscard]] virtual std::span<std::uint8_t> tx_buffer(std::size_t min_bytes) noexcept = 0;
+  // Queues the first n bytes of the last tx_buffer() as one datagram from local to remote.
+  // Equal-size packets to the same path join one GSO train.
+  virtual void tx_commit(std::size_t n, const SocketAddress& local,
+                         const SocketAddress& remote) noexcept = 0;
+  // Sends everything queued. kWouldBlock when the socket buffer is full: the rest stays
+  // queued (tx_buffer() returns empty) until a later flush() once the fd is writable.
+  [[nodiscard]] virtual Status flush() noexcept = 0;
+  [[nodiscard]] virtual bool tx_pending() const noexcept = 0;
+
+  [[nodiscard]] virtual const SocketCounters& counters() const noexcept = 0;
+  // For tests and benchmarks: pretend the kernel has no GSO.
+  virtual void disable_gso() noexcept = 0;
+};
+
+}  // namespace lanparty::quic::detail
