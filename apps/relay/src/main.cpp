@@ -43,6 +43,58 @@ struct Options {
   std::string metrics_listen;
 };
 
+Status write_private_file(const std::filesystem::path& path, const std::string& text) {
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  if (f == nullptr) return fail_errno(errno, fmt::format("create {}", path.string()));
+  std::filesystem::permissions(
+      path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  const bool written = std::fwrite(text.data(), 1, text.size(), f) == text.size();
+  if (std::fclose(f) != 0 || !written) {
+    return fail_errno(errno, fmt::format("write {}", path.string()));
+  }
+  return ok();
+}
+
+// The development certificate survives restarts: its key and chain are kept beside the DER
+// (NAME.key.pem, NAME.pem), so players keep their pin and a restarted relay can reset its old
+// connections at once (its stateless reset key derives from the certificate key).
+Result<quic::CertificateKey> load_or_create_dev_certificate(const std::filesystem::path& der,
+                                                            const std::string& name) {
+  auto key_path = der;
+  key_path.replace_extension(".key.pem");
+  auto chain_path = der;
+  chain_path.replace_extension(".pem");
+  Result<quic::CertificateKey> certificate = fail(Errc::kNotFound, "no saved certificate");
+  std::error_code ec;
+  if (std::filesystem::exists(key_path, ec) && std::filesystem::exists(chain_path, ec)) {
+    certificate = quic::load_pem(chain_path, key_path);
+    if (!certificate) {
+      return fail(certificate.error().code,
+                  fmt::format("saved development certificate {} / {} ({}); delete both to make "
+                              "a new one (players must then pin the new {})",
+                              chain_path.string(), key_path.string(), certificate.error().context,
+                              der.string()));
+    }
+  } else {
+    certificate = quic::generate_self_signed(name);
+    if (!certificate) {
+      return fail(certificate.error().code,
+                  "cannot generate a development certificate: " + certificate.error().describe());
+    }
+    if (auto st = write_private_file(key_path, certificate->key_pem); !st) {
+      return tl::unexpected(st.error());
+    }
+    if (auto st = write_private_file(chain_path, certificate->cert_chain_pem); !st) {
+      return tl::unexpected(st.error());
+    }
+  }
+  if (auto st = quic::write_der(*certificate, der); !st) {
+    return fail(st.error().code, fmt::format("cannot write --dev-cert-der-out {}: {}", der.string(),
+                                             st.error().describe()));
+  }
+  return certificate;
+}
+
 int fail_with(const std::string& message) {
   std::fprintf(stderr, "lanparty-relay: %s\n", message.c_str());
   return 2;
@@ -66,15 +118,9 @@ int run(const Options& opt) {
                                    opt.key_pem, certificate.error().describe()));
     }
   } else {
-    certificate = quic::generate_self_signed(opt.dev_cert_name);
-    if (!certificate) {
-      return fail_with("cannot generate a development certificate: " +
-                       certificate.error().describe());
-    }
-    if (auto st = quic::write_der(*certificate, opt.dev_cert_der_out); !st) {
-      return fail_with(fmt::format("cannot write --dev-cert-der-out {}: {}", opt.dev_cert_der_out,
-                                   st.error().describe()));
-    }
+    auto dev = load_or_create_dev_certificate(opt.dev_cert_der_out, opt.dev_cert_name);
+    if (!dev) return fail_with(dev.error().describe());
+    certificate = std::move(*dev);
   }
 
   auto loop = quic::EventLoop::create();
@@ -176,7 +222,8 @@ int main(int argc, char** argv) {
                    "UDP address: PORT/udp (all interfaces), 0.0.0.0:PORT or [::]:PORT")
         ->capture_default_str();
     app.add_option("--dev-cert-der-out", opt.dev_cert_der_out,
-                   "generate a development certificate and write its DER here for clients to pin");
+                   "development certificate: write its DER here for clients to pin (kept with "
+                   "its key as NAME.pem/NAME.key.pem and reused on restart)");
     app.add_option("--dev-cert-name", opt.dev_cert_name,
                    "server name in the development certificate (clients' --server-name)")
         ->capture_default_str();

@@ -152,7 +152,16 @@ void Endpoint::on_packet(const RxPacket& packet) noexcept {
   if (rv != 0) return;
   auto it = by_cid_.find(CidKey::of(vc.dcid, vc.dcidlen));
   if (it == by_cid_.end()) {
+    // A client has one connection: a packet it cannot route may be a stateless reset, whose
+    // connection ID bytes are random; only the connection can recognise its token.
+    if (!config_.is_server && connections_.size() == 1 && vc.version == 0) {
+      connections_.begin()->second->on_packet(packet, to_tstamp(loop_.now()));
+      return;
+    }
     if (config_.is_server && vc.version != 0) accept(packet);
+    // A short-header packet for a connection we do not know: the peer's state outlived ours
+    // (we restarted). Tell it at once instead of letting it wait out its idle timeout.
+    if (config_.is_server && vc.version == 0) send_stateless_reset(packet, vc);
     return;
   }
   it->second->on_packet(packet, to_tstamp(loop_.now()));
@@ -204,6 +213,36 @@ void Endpoint::refuse(const RxPacket& packet, const ngtcp2_pkt_hd& hd) noexcept 
       buffer.data(), NGTCP2_MAX_UDP_PAYLOAD_SIZE, hd.version, &hd.scid, &hd.dcid,
       NGTCP2_CONNECTION_REFUSED, reinterpret_cast<const std::uint8_t*>(kReason.data()),
       kReason.size());
+  if (n > 0) socket_->tx_commit(static_cast<std::size_t>(n), *packet.local, *packet.remote);
+}
+
+void Endpoint::send_stateless_reset(const RxPacket& packet, const ngtcp2_version_cid& vc) noexcept {
+  // RFC 9000 section 10.3: a reset must be shorter than the packet that triggered it (so two
+  // endpoints cannot loop) and at least 21 bytes; ngtcp2 wants 16 random bytes or more.
+  constexpr std::size_t kTokenBytes = NGTCP2_STATELESS_RESET_TOKENLEN;
+  constexpr std::size_t kMinRandom = NGTCP2_MIN_STATELESS_RESET_RANDLEN;
+  constexpr std::size_t kMaxRandom = 40;
+  if (packet.data.size() < 1 + kMinRandom + kTokenBytes + 1) return;
+  const auto now = loop_.now();
+  if (now - reset_window_ >= std::chrono::seconds(1)) {
+    reset_window_ = now;
+    resets_in_window_ = 0;
+  }
+  if (++resets_in_window_ > 1000) return;
+  ngtcp2_cid dcid;
+  ngtcp2_cid_init(&dcid, vc.dcid, vc.dcidlen);
+  std::array<std::uint8_t, kTokenBytes> token{};
+  if (ngtcp2_crypto_generate_stateless_reset_token(token.data(), static_secret_.data(),
+                                                   static_secret_.size(), &dcid) != 0) {
+    return;
+  }
+  const std::size_t random_bytes = std::min(kMaxRandom, packet.data.size() - 1 - kTokenBytes - 1);
+  std::array<std::uint8_t, kMaxRandom> random{};
+  gnutls_rnd(GNUTLS_RND_NONCE, random.data(), random_bytes);
+  auto buffer = socket_->tx_buffer(1 + kMaxRandom + kTokenBytes);
+  if (buffer.empty()) return;
+  const ngtcp2_ssize n = ngtcp2_pkt_write_stateless_reset(
+      buffer.data(), buffer.size(), token.data(), random.data(), random_bytes);
   if (n > 0) socket_->tx_commit(static_cast<std::size_t>(n), *packet.local, *packet.remote);
 }
 

@@ -75,6 +75,11 @@ class Endpoint {
 
   [[nodiscard]] Status start();
   void set_server_tls(ServerTlsContext tls) { server_tls_.emplace(std::move(tls)); }
+  // The key of the stateless reset tokens we issue. A server derives it from its certificate
+  // key, so a restarted relay with the same key can reset its old connections at once.
+  void set_static_secret(const std::array<std::uint8_t, 32>& secret) noexcept {
+    static_secret_ = secret;
+  }
   // Client side: creates the single connection and sends the first Initial at the next turn.
   [[nodiscard]] Result<ConnectionImpl*> connect(const SocketAddress& remote,
                                                 const ClientTlsContext& tls);
@@ -115,6 +120,7 @@ class Endpoint {
   void accept(const RxPacket& packet) noexcept;
   void send_version_negotiation(const RxPacket& packet, const ngtcp2_version_cid& vc) noexcept;
   void refuse(const RxPacket& packet, const ngtcp2_pkt_hd& hd) noexcept;
+  void send_stateless_reset(const RxPacket& packet, const ngtcp2_version_cid& vc) noexcept;
   // Writes dirty connections, delivers on_closed, and (if allowed) frees dead connections,
   // until nothing is left to do.
   void process_pending(bool allow_reap) noexcept;
@@ -143,6 +149,9 @@ class Endpoint {
   std::vector<ConnectionImpl*> dead_;
   EventLoop::Timer work_timer_;
   std::uint64_t refused_full_ = 0;
+  // Stateless resets sent in the current second, bounded so a flood of junk costs little.
+  EventLoop::Clock::time_point reset_window_{};
+  std::uint32_t resets_in_window_ = 0;
 };
 
 }  // namespace lanparty::quic::detail

@@ -57,6 +57,7 @@ Result<std::unique_ptr<Server>> Server::create(EventLoop& loop, ServerConfig con
   auto endpoint = std::make_unique<detail::Endpoint>(loop, endpoint_config, handler, logger,
                                                      std::move(*socket));
   endpoint->set_server_tls(std::move(*tls));
+  endpoint->set_static_secret(detail::derive_stateless_reset_secret(config.certificate));
   if (auto s = endpoint->start(); !s) return tl::unexpected(s.error());
   logger.info("quic.server_listening", {{"address", endpoint->local_address().to_string()},
                                         {"alpn", config.alpn},

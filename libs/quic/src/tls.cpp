@@ -289,4 +289,16 @@ std::optional<std::string> ClientTlsContext::verify_peer(gnutls_session_t sessio
                      subject_of(chain[0]), server_name_, trust_path_.string(), why);
 }
 
+std::array<std::uint8_t, 32> derive_stateless_reset_secret(
+    const CertificateKey& certificate) noexcept {
+  static constexpr std::string_view kLabel = "lanparty/1 stateless reset secret";
+  std::array<std::uint8_t, 32> secret{};
+  if (gnutls_hmac_fast(GNUTLS_MAC_SHA256, certificate.key_pem.data(), certificate.key_pem.size(),
+                       kLabel.data(), kLabel.size(), secret.data()) < 0) {
+    // Without HMAC (never seen) fall back to a random key: resets then work only until restart.
+    gnutls_rnd(GNUTLS_RND_KEY, secret.data(), secret.size());
+  }
+  return secret;
+}
+
 }  // namespace lanparty::quic::detail

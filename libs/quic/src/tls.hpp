@@ -3,6 +3,8 @@
 // the per-session anchor ngtcp2_crypto_gnutls finds through gnutls_session_get_ptr.
 #pragma once
 
+#include <array>
+
 #include <ngtcp2/ngtcp2_crypto.h>
 
 #include <cstdint>
@@ -75,5 +77,10 @@ class ClientTlsContext {
 
 // "no_application_protocol (120)" for a TLS alert number (RFC 8446 names), for reasons.
 [[nodiscard]] std::string describe_tls_alert(std::uint8_t alert);
+
+// A 32-byte key for stateless reset tokens, derived from the certificate's private key: stable
+// across restarts of a server that keeps its key, unknowable without the key.
+[[nodiscard]] std::array<std::uint8_t, 32> derive_stateless_reset_secret(
+    const CertificateKey& certificate) noexcept;
 
 }  // namespace lanparty::quic::detail

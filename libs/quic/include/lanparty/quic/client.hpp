@@ -36,6 +36,8 @@ struct ClientConfig {
   std::size_t datagram_queue_slots = 256;
 };
 
+// One connection attempt; reconnecting means a new Client. Never destroy it from inside one
+// of its handler's callbacks (on_closed included): defer with EventLoop::add_timer.
 class Client {
  public:
   virtual ~Client() = default;

@@ -80,8 +80,9 @@ class Connection {
   [[nodiscard]] virtual std::uint64_t peer_max_datagram_frame_size() const noexcept = 0;
   // Largest DATAGRAM payload sendable now: min(peer parameter - 3, what fits one packet at
   // the path's current UDP payload size with the worst-case short header). Grows when path
-  // MTU discovery succeeds (1168 -> 1412 bytes on a 1500-byte path with 8-byte CIDs).
-  // 0 before the handshake completes.
+  // MTU discovery succeeds (1168 -> 1412 bytes on a 1500-byte path with 8-byte CIDs). Each
+  // direction discovers its own path MTU: the peer's budget towards us may differ for a
+  // while. 0 before the handshake completes.
   [[nodiscard]] virtual std::size_t datagram_budget() const noexcept = 0;
   // Queues one DATAGRAM frame payload (copied). kTooLarge above datagram_budget() (an error,
   // never a silent stall); kWouldBlock before the handshake completes; kClosed once

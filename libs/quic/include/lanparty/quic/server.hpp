@@ -30,7 +30,8 @@ struct ServerConfig {
 };
 
 // Destroying the Server drops every connection at once without on_closed; call close_all()
-// and let the loop run for a graceful end.
+// and let the loop run for a graceful end. Never destroy it from inside one of its handler's
+// callbacks (defer with EventLoop::add_timer(loop.now(), ...)).
 class Server {
  public:
   virtual ~Server() = default;
