@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <charconv>
+#include <cstdio>
 
 #include <fmt/format.h>
 
@@ -125,6 +126,22 @@ Status run_until_signal(quic::EventLoop& loop, client_core::Runner& runner) {
   loop.remove_fd(fd);
   ::close(fd);
   return status;
+}
+
+DevicePort::DevicePort(std::string program, obs::Logger log)
+    : log_(log), program_(std::move(program)) {
+  buffer_.resize(proto::kOverlayHeaderSize + 65536);
+}
+
+void DevicePort::on_fatal(std::string_view sentence) {
+  fatal_ = true;
+  (void)fail_with(program_, sentence);
+}
+
+int fail_with(std::string_view program, std::string_view message) {
+  std::fprintf(stderr, "%.*s: %.*s\n", static_cast<int>(program.size()), program.data(),
+               static_cast<int>(message.size()), message.data());
+  return 2;
 }
 
 std::function<double()> make_random_unit() {

@@ -12,6 +12,7 @@
 #include "lanparty/client_core/runner.hpp"
 #include "lanparty/ctrl/hello.hpp"
 #include "lanparty/obs/sinks.hpp"
+#include "lanparty/proto/overlay_header.hpp"
 #include "lanparty/quic/event_loop.hpp"
 
 namespace lanparty::apps {
@@ -41,6 +42,47 @@ struct Logging {
 // Runs the loop until SIGINT/SIGTERM, then stops the runner (disconnect, close) and waits for
 // the close to go out, at most ~1 s. A second signal ends at once.
 [[nodiscard]] Status run_until_signal(quic::EventLoop& loop, client_core::Runner& runner);
+
+// The part of a LocalPort both apps share: the runner it feeds, frames read from a
+// non-blocking device into a buffer with room for the overlay header in front (so nothing is
+// copied), and the fatal-reject flag.
+class DevicePort : public client_core::LocalPort {
+ public:
+  DevicePort(std::string program, obs::Logger log);
+  void attach(client_core::Runner& runner) noexcept { runner_ = &runner; }
+  // Prints "program: sentence" and remembers that retrying cannot help.
+  void on_fatal(std::string_view sentence) override;
+  [[nodiscard]] bool fatal() const noexcept { return fatal_; }
+
+ protected:
+  // Reads up to 256 frames (so the relay side gets its turn) with read(span) -> Result<size_t>
+  // (0 = nothing waiting); each frame for which wanted(frame) holds goes to the runner.
+  template <class Read, class Wanted>
+  void drain(Read&& read, Wanted&& wanted, std::string_view error_event) {
+    for (int i = 0; i < 256; ++i) {
+      auto payload = std::span(buffer_).subspan(proto::kOverlayHeaderSize);
+      auto n = read(payload);
+      if (!n) {
+        log_.warn(error_event, {{"error", n.error().describe()}});
+        return;
+      }
+      if (*n == 0) return;
+      if (!wanted(payload.first(*n))) continue;
+      runner_->send_frame(std::span(buffer_).first(proto::kOverlayHeaderSize + *n));
+    }
+  }
+
+  client_core::Runner* runner_ = nullptr;
+  obs::Logger log_;
+
+ private:
+  std::string program_;
+  std::vector<std::uint8_t> buffer_;
+  bool fatal_ = false;
+};
+
+// Prints "program: message" to stderr; returns the exit code for a usage or set-up error.
+[[nodiscard]] int fail_with(std::string_view program, std::string_view message);
 
 // Uniform [0, 1) for backoff jitter.
 [[nodiscard]] std::function<double()> make_random_unit();

@@ -21,16 +21,13 @@ using namespace lanparty;
 
 // TAP <-> relay. Frames read from the TAP land 4 bytes into the buffer, so the overlay
 // header is written in front of them without a copy.
-class TapPort final : public client_core::LocalPort {
+class TapPort final : public apps::DevicePort {
  public:
-  TapPort(client_linux::TapDevice& tap, obs::Logger log) : tap_(tap), log_(log) {
-    buffer_.resize(proto::kOverlayHeaderSize + 65536);
-  }
-  void attach(client_core::Runner& runner) { runner_ = &runner; }
+  TapPort(client_linux::TapDevice& tap, obs::Logger log)
+      : DevicePort("lanparty-client", log), tap_(tap) {}
 
   void deliver_frame(std::span<const std::uint8_t> frame) override {
     if (auto st = tap_.write_frame(frame); !st) {
-      ++write_errors_;
       log_.debug("client.tap_write_failed", {{"error", st.error().describe()}});
     }
   }
@@ -44,41 +41,16 @@ class TapPort final : public client_core::LocalPort {
                 static_cast<int>(sentence.size()), sentence.data());
     std::fflush(stdout);
   }
-  void on_fatal(std::string_view sentence) override {
-    std::fprintf(stderr, "lanparty-client: %.*s\n", static_cast<int>(sentence.size()),
-                 sentence.data());
-    fatal_ = true;
-  }
-
-  // Drains the TAP device (edge of the event loop).
   void on_readable() {
-    for (int i = 0; i < 256; ++i) {  // bounded so the relay side gets its turn
-      auto payload = std::span(buffer_).subspan(proto::kOverlayHeaderSize);
-      auto n = tap_.read_frame(payload);
-      if (!n) {
-        log_.warn("client.tap_read_failed", {{"error", n.error().describe()}});
-        return;
-      }
-      if (*n == 0) return;
-      runner_->send_frame(std::span(buffer_).first(proto::kOverlayHeaderSize + *n));
-    }
+    drain([this](std::span<std::uint8_t> buf) { return tap_.read_frame(buf); },
+          [](std::span<const std::uint8_t>) { return true; }, "client.tap_read_failed");
   }
-
-  [[nodiscard]] bool fatal() const noexcept { return fatal_; }
 
  private:
   client_linux::TapDevice& tap_;
-  obs::Logger log_;
-  client_core::Runner* runner_ = nullptr;
-  std::vector<std::uint8_t> buffer_;
-  std::uint64_t write_errors_ = 0;
-  bool fatal_ = false;
 };
 
-int fail_with(const std::string& message) {
-  std::fprintf(stderr, "lanparty-client: %s\n", message.c_str());
-  return 2;
-}
+int fail_with(const std::string& message) { return apps::fail_with("lanparty-client", message); }
 
 }  // namespace
 

@@ -17,22 +17,18 @@ namespace {
 
 using namespace lanparty;
 
-class LanPort final : public client_core::LocalPort {
+class LanPort final : public apps::DevicePort {
  public:
   LanPort(gateway::PacketSocket& lan, quic::EventLoop& loop, std::chrono::seconds cam_refresh,
           obs::Logger log)
-      : lan_(lan), loop_(loop), cam_refresh_(cam_refresh), log_(log) {
-    buffer_.resize(proto::kOverlayHeaderSize + 65536);
-  }
+      : DevicePort("lanparty-gateway", log), lan_(lan), loop_(loop), cam_refresh_(cam_refresh) {}
   ~LanPort() override {
     if (cam_timer_ != 0) loop_.cancel_timer(cam_timer_);
   }
-  void attach(client_core::Runner& runner) { runner_ = &runner; }
 
   void deliver_frame(std::span<const std::uint8_t> frame) override {
     // Every frame from the relay goes onto the LAN unchanged.
     if (auto st = lan_.write_frame(frame); !st) {
-      ++lan_write_errors_;
       log_.debug("gateway.lan_write_failed", {{"error", st.error().describe()}});
     }
   }
@@ -52,42 +48,32 @@ class LanPort final : public client_core::LocalPort {
   void on_state(obs::ConnectionState state, std::string_view sentence) override {
     log_.info("gateway.state", {{"state", obs::to_string(state)}, {"message", sentence}});
   }
-  void on_fatal(std::string_view sentence) override {
-    std::fprintf(stderr, "lanparty-gateway: %.*s\n", static_cast<int>(sentence.size()),
-                 sentence.data());
-    fatal_ = true;
-  }
 
   void on_readable() {
-    for (int i = 0; i < 256; ++i) {  // bounded so the relay side gets its turn
-      auto payload = std::span(buffer_).subspan(proto::kOverlayHeaderSize);
-      auto n = lan_.read_frame(payload);
-      if (!n) {
-        log_.warn("gateway.lan_read_failed", {{"error", n.error().describe()}});
-        return;
-      }
-      if (*n == 0) return;
-      if (!runner_->joined()) continue;
-      const auto frame = payload.first(*n);
-      switch (gateway::classify_lan_frame(frame, runner_->session().peers(), room_mtu_)) {
-        case gateway::LanVerdict::kSend:
-          runner_->send_frame(std::span(buffer_).first(proto::kOverlayHeaderSize + *n));
-          break;
-        case gateway::LanVerdict::kNotForRoom:
-          break;
-        case gateway::LanVerdict::kTooLarge:
-          ++too_large_;
-          log_.debug("gateway.lan_frame_too_large", {{"bytes", *n}, {"room_mtu", room_mtu_}});
-          break;
-        case gateway::LanVerdict::kRunt:
-          break;
-      }
-    }
+    drain([this](std::span<std::uint8_t> buf) { return lan_.read_frame(buf); },
+          [this](std::span<const std::uint8_t> frame) { return wanted(frame); },
+          "gateway.lan_read_failed");
   }
 
-  [[nodiscard]] bool fatal() const noexcept { return fatal_; }
-
  private:
+  // Section 6: only broadcast, multicast and remote peers' MACs go to the room.
+  bool wanted(std::span<const std::uint8_t> frame) {
+    if (!runner_->joined()) return false;
+    switch (gateway::classify_lan_frame(frame, runner_->session().peers(), room_mtu_)) {
+      case gateway::LanVerdict::kSend:
+        return true;
+      case gateway::LanVerdict::kTooLarge:
+        ++too_large_;
+        log_.debug("gateway.lan_frame_too_large",
+                   {{"bytes", frame.size()}, {"room_mtu", room_mtu_}});
+        return false;
+      case gateway::LanVerdict::kNotForRoom:
+      case gateway::LanVerdict::kRunt:
+        return false;
+    }
+    return false;
+  }
+
   void schedule_cam_refresh() {
     cam_timer_ = loop_.add_timer(loop_.now() + cam_refresh_, [this] {
       cam_timer_ = 0;
@@ -109,20 +95,12 @@ class LanPort final : public client_core::LocalPort {
   gateway::PacketSocket& lan_;
   quic::EventLoop& loop_;
   std::chrono::seconds cam_refresh_;
-  obs::Logger log_;
-  client_core::Runner* runner_ = nullptr;
-  std::vector<std::uint8_t> buffer_;
   std::size_t room_mtu_ = 0;
   quic::EventLoop::TimerId cam_timer_ = 0;
-  std::uint64_t lan_write_errors_ = 0;
   std::uint64_t too_large_ = 0;
-  bool fatal_ = false;
 };
 
-int fail_with(const std::string& message) {
-  std::fprintf(stderr, "lanparty-gateway: %s\n", message.c_str());
-  return 2;
-}
+int fail_with(const std::string& message) { return apps::fail_with("lanparty-gateway", message); }
 
 }  // namespace
 

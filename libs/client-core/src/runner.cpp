@@ -9,8 +9,8 @@
 namespace lanparty::client_core {
 namespace {
 
-constexpr std::uint64_t kAppNoError = 0;
-constexpr std::uint64_t kAppProtocolViolation = 1;
+using ctrl::app_error::kNoError;
+using ctrl::app_error::kProtocolViolation;
 constexpr auto kHelloPoll = std::chrono::milliseconds(20);
 constexpr auto kStopLinger = std::chrono::milliseconds(500);
 
@@ -104,7 +104,7 @@ void Runner::schedule_reconnect(std::chrono::milliseconds delay) {
 void Runner::on_handshake_completed(quic::Connection& conn) {
   auto stream = conn.open_bidi_stream();
   if (!stream) {
-    conn.close(kAppProtocolViolation, "cannot open the control stream");
+    conn.close(kProtocolViolation, "cannot open the control stream");
     return;
   }
   control_stream_ = *stream;
@@ -129,7 +129,7 @@ void Runner::send_hello_when_ready(std::uint64_t generation) {
   const std::string hello = session_.hello_frame(budget);
   const auto bytes = std::span(reinterpret_cast<const std::uint8_t*>(hello.data()), hello.size());
   if (auto st = conn.send_stream(control_stream_, bytes); !st) {
-    conn.close(kAppProtocolViolation, "cannot send hello");
+    conn.close(kProtocolViolation, "cannot send hello");
     return;
   }
   log_.info("client.hello_sent", {{"budget", budget},
@@ -144,7 +144,7 @@ void Runner::on_stream_data(quic::Connection& conn, std::int64_t stream_id,
   auto messages = session_.on_control_bytes(data);
   if (!messages) {
     log_.warn("client.protocol_violation", {{"error", messages.error().describe()}});
-    conn.close(kAppProtocolViolation, messages.error().context);
+    conn.close(kProtocolViolation, messages.error().context);
     return;
   }
   for (const ctrl::Message& message : *messages) {
@@ -269,7 +269,7 @@ void Runner::stop() {
     (void)conn.send_stream(
         control_stream_, std::span(reinterpret_cast<const std::uint8_t*>(bye.data()), bye.size()));
   }
-  conn.close_after_ack(kAppNoError, "shutdown", kStopLinger);
+  conn.close_after_ack(kNoError, "shutdown", kStopLinger);
 }
 
 }  // namespace lanparty::client_core

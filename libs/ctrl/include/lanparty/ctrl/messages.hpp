@@ -28,6 +28,14 @@ namespace lanparty::ctrl {
 
 inline constexpr std::int64_t kProtocolVersion = 1;
 
+// QUIC application error codes (CONNECTION_CLOSE), PROTOCOL.md section 2.
+namespace app_error {
+inline constexpr std::uint64_t kNoError = 0;
+inline constexpr std::uint64_t kProtocolViolation = 1;
+inline constexpr std::uint64_t kRejected = 2;
+inline constexpr std::uint64_t kShutdown = 3;
+}  // namespace app_error
+
 // `role` of hello and of a peers[] entry.
 enum class Role : std::uint8_t {
   kClient,   // "client": one host behind a TAP device
