@@ -14,6 +14,7 @@ packages=(
   libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev
   # end-to-end tests: namespaces, bridges, a real DHCP server, traffic tools
   iproute2 iputils-ping dnsmasq-base iperf3 tcpdump procps psmisc
+  busybox ethtool openssl python3
 )
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -1,0 +1,253 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# End-to-end LAN party in network namespaces: a real relay, gateway and two clients; DHCP,
+# pings, broadcasts, the relay's DHCP/RA guard, CAM refresh, recovery from a relay kill -9, and
+# a clean SIGTERM shutdown.
+# Usage: lan_party_test.sh RELAY_BIN GATEWAY_BIN CLIENT_BIN   (root; exit 77 = skipped)
+set -uo pipefail
+
+if [ $# -ne 3 ]; then
+  echo "usage: $0 lanparty-relay lanparty-gateway lanparty-client" >&2
+  exit 2
+fi
+# shellcheck disable=SC2034 # read by topology.sh
+LP_RELAY_BIN=$1 LP_GATEWAY_BIN=$2 LP_CLIENT_BIN=$3
+# shellcheck source=SCRIPTDIR/topology.sh
+source "$(dirname "${BASH_SOURCE[0]}")/topology.sh"
+
+passed=0
+failed=0
+pass() {
+  echo "PASS: $*"
+  passed=$((passed + 1))
+}
+fail() {
+  echo "FAIL: $*"
+  failed=$((failed + 1))
+}
+# Ends the run: the summary line, the logs when something failed, and the exit status.
+finish() {
+  if ((failed > 0)); then lp_dump_logs 30; fi
+  echo "$passed passed, $failed failed"
+  ((failed == 0))
+  exit $?
+}
+
+lp_require_privileges
+lp_init
+test_start_ms=$(lp_now_ms)
+
+# --- setup -------------------------------------------------------------------------------
+LP_RELAY_EXTRA_FLAGS=(--stats-interval 5)
+# shellcheck disable=SC2034 # read by topology.sh
+LP_GATEWAY_EXTRA_FLAGS=(--cam-refresh 1)
+if lp_start_party; then
+  pass "setup: relay, gateway and both clients joined room $LP_ROOM" \
+    "in $(($(lp_now_ms) - test_start_ms)) ms"
+else
+  fail "setup: the party did not come up (reason above)"
+  finish
+fi
+
+# --- 1. DHCP through the bridge ----------------------------------------------------------
+for role in c1 c2; do
+  t0=$(lp_now_ms)
+  if lp_dhcp "$role"; then
+    pass "1. $role (${LP_CLIENT_MAC[$role]}) leased ${LP_LEASE[$role]} from the LAN's dnsmasq" \
+      "in $(($(lp_now_ms) - t0)) ms"
+  else
+    fail "1. $role got no DHCP lease within the udhcpc budget; udhcpc said:" \
+      "$(tail -n 3 "$LP_TMP/$role.udhcpc.log" | tr '\n' ' ')"
+  fi
+done
+if [ -z "${LP_LEASE[c1]:-}" ] || [ -z "${LP_LEASE[c2]:-}" ]; then
+  fail "1. without both leases the rest cannot run"
+  finish
+fi
+
+# --- 2. ping ------------------------------------------------------------------------------
+# ping_check ROLE DEST LABEL: first answer within 5 s (ARP included), then 3 more, all answered.
+ping_check() {
+  local role=$1 dest=$2 label=$3 out
+  if ! lp_poll 5 0.1 lp_ping_once "$role" "$dest"; then
+    fail "2. $role -> $label ($dest): no answer within 5 s"
+    return
+  fi
+  out=$(lp_in "$role" ping -n -c 3 -i 0.2 -W 1 "$dest" 2>&1)
+  local loss rtt
+  loss=$(echo "$out" | grep -o '[0-9.]*% packet loss')
+  rtt=$(echo "$out" | grep -o 'rtt.*' | cut -d' ' -f4)
+  if [ "$loss" = "0% packet loss" ]; then
+    pass "2. $role -> $label ($dest): 3/3 answered, rtt min/avg/max/mdev $rtt ms"
+  else
+    fail "2. $role -> $label ($dest): $loss"
+  fi
+}
+ping_check c1 "$LP_LANHOST_IP" "LAN host"
+ping_check c2 "$LP_LANHOST_IP" "LAN host"
+ping_check c1 "${LP_LEASE[c2]}" "client 2"
+ping_check c2 "${LP_LEASE[c1]}" "client 1"
+
+# --- 3. broadcast discovery ---------------------------------------------------------------
+# broadcast_check SENDER DEST BIND_DEV RECEIVER...: every receiver hears the sender's datagram.
+broadcast_check() {
+  local sender=$1 dest=$2 bind_dev=$3
+  shift 3
+  local port=47000 text="lanparty-discovery-$RANDOM" receiver
+  declare -A listener=()
+  for receiver in "$@"; do
+    rm -f "$LP_TMP/$receiver.ready"
+    lp_net "$receiver" udp-listen --port $port --expect "$text" --ready "$LP_TMP/$receiver.ready" \
+      --seconds 5 >"$LP_TMP/$receiver.bcast.json" 2>&1 &
+    listener[$receiver]=$!
+  done
+  for receiver in "$@"; do
+    lp_poll 3 0.05 test -e "$LP_TMP/$receiver.ready"
+  done
+  lp_net "$sender" udp-send --dest "$dest" --port $port --text "$text" --count 5 \
+    --interval 0.2 --bind-dev "$bind_dev" >/dev/null
+  for receiver in "$@"; do
+    if wait "${listener[$receiver]}"; then
+      pass "3. broadcast $sender -> $dest:$port reached $receiver:" \
+        "$(cat "$LP_TMP/$receiver.bcast.json")"
+    else
+      fail "3. broadcast $sender -> $dest:$port did not reach $receiver:" \
+        "$(cat "$LP_TMP/$receiver.bcast.json")"
+    fi
+  done
+}
+# A game server on the LAN announcing itself, and a player's game looking for servers.
+broadcast_check lanhost 255.255.255.255 eth0 c1 c2
+broadcast_check c1 10.213.2.255 "" lanhost c2
+
+# --- 4. the relay's DHCP-server and RA guard ----------------------------------------------
+guard_count=3
+declare -A drops_before=() drops_after=()
+for kind in dhcp_server router_advertisement; do drops_before[$kind]=$(lp_relay_drops $kind); done
+nonce="n$RANDOM$RANDOM"
+rm -f "$LP_TMP/capture.ready"
+lp_net lanhost capture --iface eth0 --ready "$LP_TMP/capture.ready" --seconds 8 --linger 1 \
+  --nonce "$nonce" >"$LP_TMP/capture.json" 2>&1 &
+capture_pid=$!
+lp_poll 3 0.05 test -e "$LP_TMP/capture.ready"
+for role in c1 c2; do
+  lp_net "$role" send-frames --iface lanparty0 --src-mac "${LP_CLIENT_MAC[$role]}" \
+    --kinds dhcp_server,router_advertisement --count $guard_count >/dev/null
+done
+# The marker goes the same way after the forbidden frames: seeing it proves the capture works
+# and that anything forwarded before it would have arrived.
+lp_net c1 send-frames --iface lanparty0 --src-mac "${LP_CLIENT_MAC[c1]}" --kinds marker \
+  --nonce "$nonce" >/dev/null
+wait $capture_pid
+capture=$(cat "$LP_TMP/capture.json")
+field() { echo "$capture" | "$LP_PYTHON" -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
+if [ "$(field marker)" -ge 1 ]; then
+  pass "4. the marker sent after the forbidden frames reached the LAN host (capture works)"
+  for kind in dhcp_server router_advertisement; do
+    if [ "$(field $kind)" -eq 0 ]; then
+      pass "4. no $kind frame from a client appeared on the LAN" \
+        "($((2 * guard_count)) sent, 0 seen, $(field frames) frames captured)"
+    else
+      fail "4. $(field $kind) $kind frames appeared on the LAN: $capture"
+    fi
+  done
+else
+  fail "4. the marker never reached the LAN host, the capture proves nothing: $capture"
+fi
+for kind in dhcp_server router_advertisement; do
+  drops_after[$kind]=$(lp_relay_drops $kind)
+  delta=$((drops_after[$kind] - drops_before[$kind]))
+  if ((delta == 2 * guard_count)); then
+    pass "4. relay metrics: lanparty_relay_drops_total{reason=\"$kind\"} rose by $delta" \
+      "(${drops_before[$kind]} -> ${drops_after[$kind]})"
+  else
+    fail "4. relay metrics: $kind drops rose by $delta, expected $((2 * guard_count))" \
+      "(${drops_before[$kind]} -> ${drops_after[$kind]})"
+  fi
+done
+
+# --- 5. CAM refresh -----------------------------------------------------------------------
+# Captured on the bridge side of the gateway's veth: what the LAN switch receives.
+cam=$(lp_net lan cam-capture --iface gw --macs "${LP_CLIENT_MAC[c1]},${LP_CLIENT_MAC[c2]}" \
+  --dst "$LP_GW_LAN_MAC" --seconds 4 --want 2)
+for role in c1 c2; do
+  mac=${LP_CLIENT_MAC[$role]}
+  read -r good bad < <(echo "$cam" | "$LP_PYTHON" -c \
+    "import json,sys; r=json.load(sys.stdin)['$mac']; print(r['good'], len(r['bad']))")
+  if ((good >= 2 && bad == 0)); then
+    pass "5. $good CAM refresh frames for $role ($mac -> $LP_GW_LAN_MAC, 0x88b5, 60 bytes)" \
+      "on the gateway's LAN port within 4 s"
+  else
+    fail "5. CAM refresh for $role: $good well-formed, $bad malformed, want >= 2: $cam"
+  fi
+done
+
+# --- 6. relay kill -9 and restart ---------------------------------------------------------
+declare -A joins_before=()
+for name in gateway c1 c2; do joins_before[$name]=$(lp_joins $name); done
+lp_kill_relay
+if ! lp_start_relay "${LP_RELAY_EXTRA_FLAGS[@]}"; then
+  fail "6. the relay did not restart"
+  finish
+fi
+restart_ms=$(lp_now_ms)
+if lp_poll 75 0.2 lp_ping_once c1 "$LP_LANHOST_IP"; then
+  recovery_ms=$(($(lp_now_ms) - restart_ms))
+  pass "6. after kill -9 and restart, c1 -> LAN host answered again: recovery_ms=$recovery_ms" \
+    "(restart to first successful ping)"
+else
+  fail "6. no ping c1 -> LAN host within 75 s of the relay restart"
+fi
+for name in gateway c1 c2; do
+  if lp_wait_joined "$name" $((joins_before[$name] + 1)) 15; then
+    pass "6. $name rejoined by itself (joins: ${joins_before[$name]} -> $(lp_joins "$name"))"
+  else
+    fail "6. $name did not rejoin within 15 s of c1's first ping" \
+      "(joins: ${joins_before[$name]} -> $(lp_joins "$name"))"
+  fi
+done
+for pair in "c2 $LP_LANHOST_IP" "c1 ${LP_LEASE[c2]}" "c2 ${LP_LEASE[c1]}"; do
+  read -r role dest <<<"$pair"
+  if lp_poll 5 0.2 lp_ping_once "$role" "$dest"; then
+    pass "6. $role -> $dest answers after the restart"
+  else
+    fail "6. $role -> $dest: no answer within 5 s after the others recovered"
+  fi
+done
+
+# --- 7. clean shutdown -----------------------------------------------------------------------
+# SIGTERM: each binary says goodbye (disconnect, close 0) and exits 0; the TAP goes with it.
+for name in c1 c2 gateway relay; do
+  lp_stop_pid "$name"
+  if [ "${LP_EXIT[$name]}" -eq 0 ]; then
+    pass "7. $name exited 0 on SIGTERM"
+  else
+    fail "7. $name exit status ${LP_EXIT[$name]} on SIGTERM (128 + signal when killed)"
+  fi
+done
+relay_log="$LP_TMP/relay.$LP_RELAY_STARTS.log"
+for role in c1 c2; do
+  if grep -q "relay.peer_left .*mac=${LP_CLIENT_MAC[$role]} reason=closed" "$relay_log"; then
+    pass "7. the relay saw $role leave with reason=closed (disconnect before close)"
+  else
+    fail "7. no 'relay.peer_left ... reason=closed' for $role in $(basename "$relay_log")"
+  fi
+  if lp_in "$role" ip link show lanparty0 >/dev/null 2>&1; then
+    fail "7. $role's TAP lanparty0 still exists after the client exited"
+  else
+    pass "7. $role's TAP lanparty0 is gone with the client"
+  fi
+done
+
+# With a -DLANPARTY_SANITIZE=ON build, UBSan reports and carries on: read the logs for it.
+sanitizer_hits=$(grep -l -E "runtime error:|ERROR: (Address|Leak)Sanitizer" \
+  "$LP_TMP"/relay.*.log "$LP_TMP/gateway.log" "$LP_TMP/c1.log" "$LP_TMP/c2.log" 2>/dev/null |
+  xargs -r -n1 basename | tr '\n' ' ')
+if [ -z "$sanitizer_hits" ]; then
+  pass "7. no sanitizer report in the relay, gateway or client logs"
+else
+  fail "7. sanitizer reports in: $sanitizer_hits"
+fi
+
+echo "total time $(($(lp_now_ms) - test_start_ms)) ms"
+finish
