@@ -168,11 +168,19 @@ void Runner::on_stream_data(quic::Connection& conn, std::int64_t stream_id,
     } else if (const auto* stats = std::get_if<ctrl::Stats>(&message)) {
       std::string dropped;
       for (const auto& [name, n] : stats->dropped) dropped += fmt::format("{}={} ", name, n);
+      // The relay's view of us, beside our own: where frames are lost shows at a glance.
+      const quic::ConnectionStats local = conn.stats();
       log_.info("client.relay_stats", {{"rx_frames", stats->rx_frames},
                                        {"rx_bytes", stats->rx_bytes},
                                        {"tx_frames", stats->tx_frames},
                                        {"tx_bytes", stats->tx_bytes},
-                                       {"dropped", dropped}});
+                                       {"dropped", dropped},
+                                       {"local_to_relay", counters_.frames_to_relay},
+                                       {"local_from_relay", counters_.frames_from_relay},
+                                       {"local_queue_full", local.datagrams_dropped_queue_full},
+                                       {"local_too_large", counters_.dropped_too_large},
+                                       {"local_not_joined", counters_.dropped_not_joined},
+                                       {"rtt_us", local.smoothed_rtt.count()}});
     } else if (const auto* bye = std::get_if<ctrl::Disconnect>(&message)) {
       log_.info("client.relay_disconnect", {{"reason", bye->reason}});
     }
