@@ -154,6 +154,8 @@ int run(const Options& opt) {
   const int signal_fd = signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC);
   if (signal_fd < 0) return fail_with("signalfd failed");
   bool shutting_down = false;
+  // Outlives the signal callback: each timer holds a copy that re-arms through this one.
+  std::function<void()> shutdown_poll;
   quic::EventLoop& ev = **loop;
   quic::Server& srv = **server;
   auto status = ev.add_fd(signal_fd, EPOLLIN, [&](std::uint32_t) {
@@ -168,14 +170,14 @@ int run(const Options& opt) {
     relay.shutdown();
     // Wait for the disconnects to be acknowledged and the closes to go out, at most 2 s.
     const auto deadline = ev.now() + std::chrono::seconds(2);
-    std::function<void()> poll = [&ev, &srv, &poll, deadline] {
+    shutdown_poll = [&ev, &srv, &shutdown_poll, deadline] {
       if (srv.connection_count() == 0 || ev.now() >= deadline) {
         ev.stop();
         return;
       }
-      (void)ev.add_timer(ev.now() + std::chrono::milliseconds(20), poll);
+      (void)ev.add_timer(ev.now() + std::chrono::milliseconds(20), shutdown_poll);
     };
-    (void)ev.add_timer(ev.now() + std::chrono::milliseconds(20), poll);
+    (void)ev.add_timer(ev.now() + std::chrono::milliseconds(20), shutdown_poll);
   });
   if (!status) return fail_with("signal handling: " + status.error().describe());
 

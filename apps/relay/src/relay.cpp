@@ -12,11 +12,10 @@
 namespace lanparty::relay {
 namespace {
 
-// PROTOCOL.md section 2, application error codes.
-constexpr std::uint64_t kAppNoError = 0;
-constexpr std::uint64_t kAppProtocolViolation = 1;
-constexpr std::uint64_t kAppRejected = 2;
-constexpr std::uint64_t kAppShutdown = 3;
+constexpr std::uint64_t kAppNoError = ctrl::app_error::kNoError;
+constexpr std::uint64_t kAppProtocolViolation = ctrl::app_error::kProtocolViolation;
+constexpr std::uint64_t kAppRejected = ctrl::app_error::kRejected;
+constexpr std::uint64_t kAppShutdown = ctrl::app_error::kShutdown;
 
 constexpr std::chrono::milliseconds kShutdownLinger{500};
 
@@ -102,6 +101,13 @@ Relay::Session& Relay::session_for(quic::Connection& conn) {
 void Relay::on_handshake_completed(quic::Connection& conn) {
   Session& session = session_for(conn);
   log_.info("relay.connection_open", {{"conn", conn.id()}, {"remote", conn.remote_address()}});
+  if (shutting_down_) {
+    // A handshake that finishes after shutdown() would otherwise wait for a hello the relay
+    // must not admit.
+    session.state = SessionState::kClosing;
+    conn.close(kAppShutdown, "shutdown");
+    return;
+  }
   // The hello clock starts at handshake completion; partial data does not restart it.
   const std::uint64_t conn_id = conn.id();
   session.hello_timer = loop_.add_timer(loop_.now() + config_.hello_timeout, [this, conn_id] {
@@ -351,6 +357,7 @@ void Relay::on_closed(quic::Connection& conn, const quic::CloseInfo& info) {
 
 void Relay::shutdown() {
   log_.info("relay.shutdown", {{"connections", sessions_.size()}, {"peers", rooms_.peer_count()}});
+  shutting_down_ = true;
   for (auto& [id, session] : sessions_) {
     if (session->state == SessionState::kAdmitted) {
       send_control(*session, ctrl::Disconnect{"shutdown"});

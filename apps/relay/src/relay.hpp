@@ -51,7 +51,8 @@ class Relay final : public quic::ConnectionHandler {
   void on_closed(quic::Connection& conn, const quic::CloseInfo& info) override;
 
   // Sends `disconnect` (reason shutdown) to every admitted peer and closes every connection
-  // with application error 3 once that is acknowledged (or shortly after).
+  // with application error 3 once that is acknowledged (or shortly after). A connection whose
+  // handshake completes later is closed with 3 at once.
   void shutdown();
 
   [[nodiscard]] const RoomTable& rooms() const noexcept { return rooms_; }
@@ -93,6 +94,7 @@ class Relay final : public quic::ConnectionHandler {
   std::unordered_map<std::uint64_t, std::unique_ptr<Session>> sessions_;
   std::vector<std::uint8_t> probe_reply_;  // reused: no allocation per probe
   std::string control_out_;                // reused encode buffer for control frames
+  bool shutting_down_ = false;             // shutdown() ran: later handshakes are closed at once
 };
 
 }  // namespace lanparty::relay

@@ -1,0 +1,280 @@
+// SPDX-License-Identifier: MIT
+// The real lanparty-relay binary as an operator runs it: flag errors, the certificate options,
+// the development certificate, and SIGTERM. Output and exit are watched on the event loop.
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/epoll.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <charconv>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "lanparty/quic/certificate.hpp"
+#include "relay_harness.hpp"
+
+extern char** environ;
+
+namespace lanparty::relay::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using namespace std::chrono_literals;
+
+// One child process with stdout and stderr on one pipe, both watched on `loop`.
+class RelayProcess {
+ public:
+  [[nodiscard]] static std::unique_ptr<RelayProcess> spawn(quic::EventLoop& loop,
+                                                           const std::vector<std::string>& args) {
+    std::unique_ptr<RelayProcess> p(new RelayProcess(loop));
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) {
+      ADD_FAILURE() << "pipe2 failed";
+      return nullptr;
+    }
+    p->out_fd_ = fds[0];
+    std::vector<std::string> argv_text{LANPARTY_RELAY_BINARY};
+    argv_text.insert(argv_text.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : argv_text) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    // dup2 clears O_CLOEXEC on the copies; the originals close at exec.
+    posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+    posix_spawn_file_actions_adddup2(&actions, fds[1], STDERR_FILENO);
+    const int rc = ::posix_spawn(&p->pid_, argv[0], &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(fds[1]);
+    if (rc != 0) {
+      ADD_FAILURE() << "posix_spawn " << argv[0] << ": " << std::strerror(rc);
+      p->pid_ = -1;
+      return nullptr;
+    }
+    // Via syscall(): glibc 2.36's <sys/pidfd.h> lacks extern "C", so C++ cannot link it.
+    p->pid_fd_ = static_cast<int>(::syscall(SYS_pidfd_open, p->pid_, 0));
+    if (p->pid_fd_ < 0) {
+      ADD_FAILURE() << "pidfd_open failed";
+      return nullptr;
+    }
+    RelayProcess* raw = p.get();
+    if (!loop.add_fd(p->out_fd_, EPOLLIN, [raw](std::uint32_t) { raw->drain(); }) ||
+        !loop.add_fd(p->pid_fd_, EPOLLIN, [raw](std::uint32_t) { raw->reap(); })) {
+      ADD_FAILURE() << "cannot watch the child";
+      return nullptr;
+    }
+    return p;
+  }
+
+  ~RelayProcess() {
+    if (pid_ > 0 && !exited_) {
+      ::kill(pid_, SIGKILL);
+      int status = 0;
+      ::waitpid(pid_, &status, 0);
+    }
+    if (out_fd_ >= 0) {
+      loop_.remove_fd(out_fd_);
+      ::close(out_fd_);
+    }
+    if (pid_fd_ >= 0) {
+      loop_.remove_fd(pid_fd_);
+      ::close(pid_fd_);
+    }
+  }
+  RelayProcess(const RelayProcess&) = delete;
+  RelayProcess& operator=(const RelayProcess&) = delete;
+
+  [[nodiscard]] const std::string& output() const noexcept { return output_; }
+
+  [[nodiscard]] bool wait_for_output(std::string_view text, std::chrono::milliseconds timeout) {
+    return loop_.run_until([&] { return output_.find(text) != std::string::npos || exited_; },
+                           timeout) &&
+           output_.find(text) != std::string::npos;
+  }
+
+  // The exit code once the child exits by itself; nullopt on timeout or death by a signal.
+  [[nodiscard]] std::optional<int> wait_exit(std::chrono::milliseconds timeout) {
+    if (!loop_.run_until([&] { return exited_; }, timeout)) return std::nullopt;
+    drain();  // whatever it wrote last
+    if (!WIFEXITED(status_)) return std::nullopt;
+    return WEXITSTATUS(status_);
+  }
+
+  void send_signal(int signal) { ::kill(pid_, signal); }
+
+  // The UDP port from the relay.listening event ("listen=127.0.0.1:PORT").
+  [[nodiscard]] std::uint16_t listening_port() const {
+    constexpr std::string_view kKey = "listen=127.0.0.1:";
+    const auto at = output_.find(kKey);
+    if (at == std::string::npos) return 0;
+    std::uint16_t port = 0;
+    const char* begin = output_.data() + at + kKey.size();
+    std::from_chars(begin, output_.data() + output_.size(), port);
+    return port;
+  }
+
+ private:
+  explicit RelayProcess(quic::EventLoop& loop) : loop_(loop) {}
+
+  void drain() {
+    char buffer[4096];
+    for (;;) {
+      const ssize_t n = ::read(out_fd_, buffer, sizeof(buffer));
+      if (n <= 0) return;  // EAGAIN, or EOF (the pid fd reports the exit)
+      output_.append(buffer, static_cast<std::size_t>(n));
+    }
+  }
+
+  void reap() {
+    if (exited_) return;
+    if (::waitpid(pid_, &status_, WNOHANG) == pid_) {
+      exited_ = true;
+      loop_.remove_fd(pid_fd_);
+    }
+  }
+
+  quic::EventLoop& loop_;
+  pid_t pid_ = -1;
+  int out_fd_ = -1;
+  int pid_fd_ = -1;
+  bool exited_ = false;
+  int status_ = 0;
+  std::string output_;
+};
+
+std::unique_ptr<quic::EventLoop> make_loop() {
+  auto loop = quic::EventLoop::create();
+  EXPECT_TRUE(loop.has_value());
+  return loop ? std::move(*loop) : nullptr;
+}
+
+// --- command line ------------------------------------------------------------------------
+
+struct FlagCase {
+  const char* name;
+  std::vector<std::string> args;
+  const char* named;  // the flag the message must name
+};
+
+class RelayFlagTest : public ::testing::TestWithParam<FlagCase> {};
+
+TEST_P(RelayFlagTest, ExitsNonZeroNamingTheFlag) {
+  auto loop = make_loop();
+  ASSERT_NE(loop, nullptr);
+  auto relay = RelayProcess::spawn(*loop, GetParam().args);
+  ASSERT_NE(relay, nullptr);
+  const auto code = relay->wait_exit(kWait);
+  ASSERT_TRUE(code) << relay->output();
+  EXPECT_NE(*code, 0);
+  EXPECT_THAT(relay->output(), HasSubstr(GetParam().named));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    BadFlags, RelayFlagTest,
+    ::testing::Values(FlagCase{"UnknownFlag", {"--bogus"}, "--bogus"},
+                      FlagCase{"MaxRoomsZero", {"--max-rooms", "0"}, "--max-rooms"},
+                      FlagCase{"MaxMtuBelow576", {"--max-mtu", "575"}, "--max-mtu"},
+                      FlagCase{"UnknownLogLevel", {"--log-level", "loud"}, "--log-level"}),
+    [](const ::testing::TestParamInfo<FlagCase>& case_info) {
+      return std::string(case_info.param.name);
+    });
+
+TEST(RelayProcess, NoCertificateOptionExitsNonZeroWithAHint) {
+  auto loop = make_loop();
+  ASSERT_NE(loop, nullptr);
+  auto relay = RelayProcess::spawn(*loop, {"--listen", "127.0.0.1:0"});
+  ASSERT_NE(relay, nullptr);
+  const auto code = relay->wait_exit(kWait);
+  ASSERT_TRUE(code) << relay->output();
+  EXPECT_NE(*code, 0);
+  EXPECT_THAT(relay->output(), HasSubstr("--dev-cert-der-out"));
+  EXPECT_THAT(relay->output(), HasSubstr("--cert"));
+}
+
+TEST(RelayProcess, CertWithoutKeyExitsNonZeroNamingKey) {
+  TempDir dir;
+  const auto pem = dir.path() / "relay.pem";
+  std::ofstream(pem) << "not really a certificate\n";
+  auto loop = make_loop();
+  ASSERT_NE(loop, nullptr);
+  auto relay = RelayProcess::spawn(*loop, {"--listen", "127.0.0.1:0", "--cert", pem.string()});
+  ASSERT_NE(relay, nullptr);
+  const auto code = relay->wait_exit(kWait);
+  ASSERT_TRUE(code) << relay->output();
+  EXPECT_NE(*code, 0);
+  EXPECT_THAT(relay->output(), HasSubstr("--key"));
+}
+
+// --- running -----------------------------------------------------------------------------
+
+TEST(RelayProcess, WritesTheDevelopmentCertificateAsDer) {
+  TempDir dir;
+  const auto der = dir.path() / "relay.der";
+  auto loop = make_loop();
+  ASSERT_NE(loop, nullptr);
+  auto relay =
+      RelayProcess::spawn(*loop, {"--listen", "127.0.0.1:0", "--dev-cert-der-out", der.string()});
+  ASSERT_NE(relay, nullptr);
+  ASSERT_TRUE(relay->wait_for_output("relay.listening", kWait)) << relay->output();
+  const auto cert = quic::read_der(der);
+  ASSERT_TRUE(cert.has_value()) << cert.error().describe();
+  EXPECT_FALSE(cert->empty());
+  // The banner, written just after the listening event, names the file to hand out.
+  EXPECT_TRUE(relay->wait_for_output(der.string(), kWait)) << relay->output();
+  relay->send_signal(SIGTERM);
+  EXPECT_EQ(relay->wait_exit(kWait), 0);
+}
+
+TEST(RelayProcess, SigtermExitsZero) {
+  TempDir dir;
+  auto loop = make_loop();
+  ASSERT_NE(loop, nullptr);
+  auto relay = RelayProcess::spawn(
+      *loop, {"--listen", "127.0.0.1:0", "--dev-cert-der-out", (dir.path() / "r.der").string()});
+  ASSERT_NE(relay, nullptr);
+  ASSERT_TRUE(relay->wait_for_output("relay.listening", kWait)) << relay->output();
+  relay->send_signal(SIGTERM);
+  const auto code = relay->wait_exit(kWait);
+  ASSERT_TRUE(code) << relay->output();
+  EXPECT_EQ(*code, 0);
+  EXPECT_THAT(relay->output(), HasSubstr("relay.stopped"));
+}
+
+TEST(RelayProcess, PinnedPeerIsWelcomedAndSigtermSendsItDisconnectThenCloseThree) {
+  TempDir dir;
+  const auto der = dir.path() / "relay.der";
+  auto loop = make_loop();
+  ASSERT_NE(loop, nullptr);
+  auto relay = RelayProcess::spawn(*loop, {"--listen", "127.0.0.1:0", "--dev-cert-der-out",
+                                           der.string(), "--dev-cert-name", "localhost"});
+  ASSERT_NE(relay, nullptr);
+  ASSERT_TRUE(relay->wait_for_output("relay.listening", kWait)) << relay->output();
+  const std::uint16_t port = relay->listening_port();
+  ASSERT_NE(port, 0) << relay->output();
+
+  auto peer = TestPeer::connect(*loop, port, der);
+  ASSERT_NE(peer, nullptr);
+  ASSERT_TRUE(peer->join(hello_json("client", "ROOM1", "02:5a:00:00:00:01")));
+  EXPECT_EQ(peer->welcome().mtu, 1380u);
+
+  relay->send_signal(SIGTERM);
+  const quic::CloseInfo* close = peer->wait_closed();
+  ASSERT_NE(close, nullptr);
+  EXPECT_EQ(close->kind, quic::CloseInfo::Kind::kPeerApplication);
+  EXPECT_EQ(close->code, 3u);
+  const auto disconnect = peer->next<ctrl::Disconnect>(0ms);
+  ASSERT_TRUE(disconnect);
+  EXPECT_EQ(disconnect->reason, "shutdown");
+  EXPECT_EQ(relay->wait_exit(kWait), 0) << relay->output();
+}
+
+}  // namespace
+}  // namespace lanparty::relay::testing
