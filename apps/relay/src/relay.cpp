@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "forwarding.hpp"
+#include "lanparty/base/errc.hpp"
 #include "lanparty/ctrl/hello.hpp"
 #include "lanparty/obs/frame_event.hpp"
 #include "lanparty/proto/mtu.hpp"
@@ -281,8 +282,10 @@ void Relay::send_control(Session& session, const ctrl::Message& message) {
       std::span(reinterpret_cast<const std::uint8_t*>(control_out_.data()), control_out_.size());
   const std::int64_t stream = session.control_stream >= 0 ? session.control_stream : 0;
   if (auto st = session.conn->send_stream(stream, bytes); !st) {
-    log_.warn("relay.control_send_failed",
-              {{"conn", session.conn->id()}, {"error", st.error().describe()}});
+    // A peer that is closing cannot take more; anything else is worth a warning.
+    const auto level = st.error().code == Errc::kClosed ? obs::Level::kDebug : obs::Level::kWarn;
+    log_.log(level, "relay.control_send_failed",
+             {{"conn", session.conn->id()}, {"error", st.error().describe()}});
   }
 }
 

@@ -68,6 +68,8 @@ class DatagramQueue {
   [[nodiscard]] std::span<const std::uint8_t> front() const noexcept;
   void pop() noexcept;
   void clear() noexcept;
+  // Slots whose buffer exists: the memory a connection holds for its queue.
+  [[nodiscard]] std::size_t allocated_slots() const noexcept;
 
  private:
   struct Slot {

@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: MIT
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "connection_impl.hpp"
+
+namespace lanparty::quic::detail {
+namespace {
+
+TEST(DatagramQueue, AllocatesOnlyItsDeepestBacklog) {
+  DatagramQueue queue(256, 1452);
+  const std::vector<std::uint8_t> payload(1200, 0x5a);
+  for (int i = 0; i < 1000; ++i) {
+    ASSERT_FALSE(queue.push(payload));
+    queue.pop();
+  }
+  EXPECT_EQ(queue.allocated_slots(), 1u);
+  for (int i = 0; i < 5; ++i) ASSERT_FALSE(queue.push(payload));
+  while (!queue.empty()) queue.pop();
+  EXPECT_EQ(queue.allocated_slots(), 5u);
+}
+
+TEST(DatagramQueue, FullQueueDropsOldestFirst) {
+  DatagramQueue queue(3, 16);
+  for (std::uint8_t i = 1; i <= 4; ++i) {
+    const std::vector<std::uint8_t> payload(4, i);
+    EXPECT_EQ(queue.push(payload), i == 4) << int{i};
+  }
+  ASSERT_EQ(queue.size(), 3u);
+  EXPECT_EQ(queue.front()[0], 2);  // 1 was dropped
+  queue.pop();
+  EXPECT_EQ(queue.front()[0], 3);
+}
+
+}  // namespace
+}  // namespace lanparty::quic::detail
