@@ -12,6 +12,9 @@ packages=(
   nlohmann-json3-dev libfmt-dev libexpected-dev libcli11-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev
+  # Windows cross build (posix threads: std::thread) and its test runner; googletest's
+  # sources are compiled for mingw (cmake/mingw/GTestConfig.cmake)
+  g++-mingw-w64-x86-64-posix wine64 googletest
   # end-to-end tests: namespaces, bridges, a real DHCP server, traffic tools
   iproute2 iputils-ping dnsmasq-base iperf3 tcpdump procps psmisc
   busybox ethtool openssl python3

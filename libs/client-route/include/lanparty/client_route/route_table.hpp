@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: MIT
+// Route-table policy for the Windows client: where the relay is reached from, which adapter is
+// the TAP, and guards that own every change to OS routing state (STYLE.md section 3).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+#include "lanparty/base/result.hpp"
+#include "lanparty/client_route/ip_helper_api.hpp"
+#include "lanparty/client_route/route_journal.hpp"
+#include "lanparty/client_route/types.hpp"
+#include "lanparty/obs/log.hpp"
+
+namespace lanparty::client_route {
+
+// The route Windows uses to reach `destination` right now (GetBestRoute2). Call it before the
+// TAP is up to learn the pre-TAP next hop and interface. kInternal if the OS answers with a
+// route of the other family.
+[[nodiscard]] Result<BestRoute> find_best_route(IpHelperApi& api, const IpAddress& destination);
+
+struct AdapterInterface {
+  InterfaceLuid luid;
+  std::uint32_t index = 0;  // valid until the adapter is re-enabled; prefer the LUID
+  friend bool operator==(const AdapterInterface&, const AdapterInterface&) = default;
+};
+
+// LUID and index of the adapter whose NetCfgInstanceId is `guid`. kNotFound if absent.
+[[nodiscard]] Result<AdapterInterface> resolve_adapter(IpHelperApi& api, const AdapterGuid& guid);
+
+// Owns one interface metric change and restores exactly Metric and UseAutomaticMetric on every
+// exit path; changes nothing else. `api` and `journal` must outlive the guard; one thread.
+class InterfaceMetricGuard {
+ public:
+  // Reads the interface, journals its metric, then writes `desired`. Returns a guard only after
+  // the write succeeded: on any error nothing was changed and nothing is left in the journal
+  // (unless erasing it failed too, in which case the next repair restores the same values).
+  // When the interface already has `desired`, nothing is written and the guard is disarmed.
+  [[nodiscard]] static Result<InterfaceMetricGuard> apply(IpHelperApi& api, RouteJournal& journal,
+                                                          InterfaceLuid luid, AddressFamily family,
+                                                          InterfaceMetric desired,
+                                                          obs::Logger log = {});
+
+  InterfaceMetricGuard(InterfaceMetricGuard&& other) noexcept;  // disarms `other`
+  // Restores what this guard holds (logging a failure), then takes over `other`.
+  InterfaceMetricGuard& operator=(InterfaceMetricGuard&& other) noexcept;
+  InterfaceMetricGuard(const InterfaceMetricGuard&) = delete;
+  InterfaceMetricGuard& operator=(const InterfaceMetricGuard&) = delete;
+  // Calls restore(); a failure is logged (route.metric_restore_failed), never thrown. The
+  // journal entry then stays, so the next start's repair retries.
+  ~InterfaceMetricGuard();
+
+  // Writes the original metric back and erases the journal entry. Idempotent: after a success
+  // it does nothing. On error the guard stays armed, so a later call (or the destructor) retries.
+  [[nodiscard]] Status restore();
+
+  // True while there is something to restore.
+  [[nodiscard]] bool armed() const noexcept { return saved_.has_value(); }
+  // The interface as read before apply() (DisableDefaultRoutes included, for diagnostics).
+  [[nodiscard]] const IpInterfaceState& before() const noexcept { return before_; }
+
+ private:
+  struct Saved {
+    IpHelperApi* api;
+    RouteJournal* journal;
+    MetricJournalEntry entry;  // what to write back, as journaled
+    obs::Logger log;
+  };
+  InterfaceMetricGuard(std::optional<Saved> saved, IpInterfaceState before) noexcept
+      : saved_(saved), before_(before) {}
+  void restore_or_log() noexcept;
+
+  std::optional<Saved> saved_;  // empty == nothing to undo
+  IpInterfaceState before_;
+};
+
+// Owns a /32 or /128 route to one destination through the pre-TAP next hop and interface, so
+// traffic to the relay never enters the TAP. Removed on destruction. `api` and `journal` must
+// outlive the pin; one thread.
+class HostRoutePin {
+ public:
+  // Journals, then creates destination/32 (or /128) via `via.next_hop` on `via`'s interface.
+  // If the identical route already exists it was not ours: the pin is disarmed and leaves it
+  // (route.host_route_preexisting). kInvalidArgument if the families differ.
+  [[nodiscard]] static Result<HostRoutePin> add(IpHelperApi& api, RouteJournal& journal,
+                                                const IpAddress& destination, const BestRoute& via,
+                                                obs::Logger log = {});
+  // find_best_route(destination) then add(): the usual call, made before the TAP is up.
+  [[nodiscard]] static Result<HostRoutePin> pin(IpHelperApi& api, RouteJournal& journal,
+                                                const IpAddress& destination, obs::Logger log = {});
+
+  HostRoutePin(HostRoutePin&& other) noexcept;  // disarms `other`
+  HostRoutePin& operator=(HostRoutePin&& other) noexcept;
+  HostRoutePin(const HostRoutePin&) = delete;
+  HostRoutePin& operator=(const HostRoutePin&) = delete;
+  ~HostRoutePin();  // remove(); failure logged (route.host_route_remove_failed)
+
+  // Deletes the route (already gone counts as done) and erases the journal entry. Idempotent;
+  // on error the pin stays armed.
+  [[nodiscard]] Status remove();
+
+  [[nodiscard]] bool armed() const noexcept { return saved_.has_value(); }
+  // The route as requested (also when the pin is disarmed because it pre-existed).
+  [[nodiscard]] const RouteEntry& route() const noexcept { return route_; }
+
+ private:
+  struct Saved {
+    IpHelperApi* api;
+    RouteJournal* journal;
+    obs::Logger log;
+  };
+  HostRoutePin(std::optional<Saved> saved, RouteEntry route) noexcept
+      : saved_(saved), route_(route) {}
+  void remove_or_log() noexcept;
+
+  std::optional<Saved> saved_;
+  RouteEntry route_;
+};
+
+}  // namespace lanparty::client_route

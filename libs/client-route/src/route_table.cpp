@@ -1,0 +1,235 @@
+// SPDX-License-Identifier: MIT
+// Policy over the IpHelperApi seam: journal before change, guard only after a successful write,
+// undo in the destructor. Neutral code, tested on Linux against FakeIpHelper.
+#include "lanparty/client_route/route_table.hpp"
+
+#include <algorithm>
+#include <string>
+#include <system_error>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "lanparty/base/errc.hpp"
+
+namespace lanparty::client_route {
+namespace {
+
+bool is_not_found(const Error& e) { return e.code == make_error_code(Errc::kNotFound); }
+bool is_already_there(const Error& e) { return e.code == std::errc::file_exists; }
+
+// Prefixes the context of an error with what the policy was doing.
+tl::unexpected<Error> wrap(const Error& e, std::string_view doing) {
+  return fail(e.code, fmt::format("{}: {}", doing, e.context));
+}
+
+}  // namespace
+
+Result<BestRoute> find_best_route(IpHelperApi& api, const IpAddress& destination) {
+  auto route = api.get_best_route2(destination);
+  if (!route) return wrap(route.error(), fmt::format("best route to {}", destination.to_string()));
+  if (route->next_hop.family() != destination.family() ||
+      route->source.family() != destination.family()) {
+    return fail(Errc::kInternal,
+                fmt::format("best route to {}: answer is of the other family (next hop {})",
+                            destination.to_string(), route->next_hop.to_string()));
+  }
+  return route;
+}
+
+Result<AdapterInterface> resolve_adapter(IpHelperApi& api, const AdapterGuid& guid) {
+  auto luid = api.convert_interface_guid_to_luid(guid);
+  if (!luid) return wrap(luid.error(), fmt::format("adapter {}", guid.to_string()));
+  auto index = api.convert_interface_luid_to_index(*luid);
+  if (!index) return wrap(index.error(), fmt::format("adapter {}", guid.to_string()));
+  return AdapterInterface{*luid, *index};
+}
+
+// ---- InterfaceMetricGuard ----
+
+Result<InterfaceMetricGuard> InterfaceMetricGuard::apply(IpHelperApi& api, RouteJournal& journal,
+                                                         InterfaceLuid luid, AddressFamily family,
+                                                         InterfaceMetric desired, obs::Logger log) {
+  const std::string doing =
+      fmt::format("set metric of interface luid={} family={}", luid.value, to_string(family));
+  auto before = api.get_ip_interface_entry(luid, family);
+  if (!before) return wrap(before.error(), doing);
+
+  if (before->metric == desired) {
+    log.info("route.metric_unchanged", {{"luid", luid.value},
+                                        {"family", to_string(family)},
+                                        {"automatic", desired.use_automatic_metric},
+                                        {"metric", desired.metric}});
+    return InterfaceMetricGuard(std::nullopt, *before);
+  }
+
+  // Persist the original before touching anything: if we die after the write, the next start
+  // finds this entry and puts the metric back.
+  auto recorded = journal.record(MetricJournalEntry{luid, family, before->metric});
+  if (!recorded) return wrap(recorded.error(), doing);
+  // An unrepaired entry from an earlier run holds the true original; restore to that.
+  const auto entry = std::get<MetricJournalEntry>(recorded->entry);
+
+  if (auto written = api.set_ip_interface_entry(luid, family, desired); !written) {
+    // Nothing changed. Drop only the entry we added; an older one still awaits its repair.
+    if (recorded->added) (void)journal.erase(entry);
+    return wrap(written.error(), doing);
+  }
+  log.info("route.metric_applied", {{"luid", luid.value},
+                                    {"family", to_string(family)},
+                                    {"old_automatic", before->metric.use_automatic_metric},
+                                    {"old_metric", before->metric.metric},
+                                    {"new_automatic", desired.use_automatic_metric},
+                                    {"new_metric", desired.metric},
+                                    {"disable_default_routes", before->disable_default_routes}});
+  return InterfaceMetricGuard(Saved{&api, &journal, entry, log}, *before);
+}
+
+InterfaceMetricGuard::InterfaceMetricGuard(InterfaceMetricGuard&& other) noexcept
+    : saved_(std::exchange(other.saved_, std::nullopt)), before_(other.before_) {}
+
+InterfaceMetricGuard& InterfaceMetricGuard::operator=(InterfaceMetricGuard&& other) noexcept {
+  if (this != &other) {
+    restore_or_log();
+    saved_ = std::exchange(other.saved_, std::nullopt);
+    before_ = other.before_;
+  }
+  return *this;
+}
+
+InterfaceMetricGuard::~InterfaceMetricGuard() { restore_or_log(); }
+
+void InterfaceMetricGuard::restore_or_log() noexcept {
+  if (!saved_) return;
+  const obs::Logger log = saved_->log;
+  const auto luid = saved_->entry.luid.value;
+  const auto family = saved_->entry.family;
+  if (auto restored = restore(); !restored) {
+    const std::string error = restored.error().describe();
+    log.error("route.metric_restore_failed",
+              {{"luid", luid}, {"family", to_string(family)}, {"error", error}});
+  }
+}
+
+Status InterfaceMetricGuard::restore() {
+  if (!saved_) return ok();
+  const auto& entry = saved_->entry;
+  const std::string doing = fmt::format("restore metric of interface luid={} family={}",
+                                        entry.luid.value, to_string(entry.family));
+  if (auto written = saved_->api->set_ip_interface_entry(entry.luid, entry.family, entry.original);
+      !written) {
+    return wrap(written.error(), doing);
+  }
+  saved_->log.info("route.metric_restored", {{"luid", entry.luid.value},
+                                             {"family", to_string(entry.family)},
+                                             {"automatic", entry.original.use_automatic_metric},
+                                             {"metric", entry.original.metric}});
+  // The OS is back to the original; if the entry cannot be erased, the next repair rewrites
+  // the same values, which is harmless. So the guard is done either way.
+  const auto erased = saved_->journal->erase(entry);
+  const Saved done = *std::exchange(saved_, std::nullopt);
+  if (!erased) {
+    const std::string error = erased.error().describe();
+    done.log.warn("route.journal_erase_failed", {{"error", error}});
+  }
+  return ok();
+}
+
+// ---- HostRoutePin ----
+
+Result<HostRoutePin> HostRoutePin::add(IpHelperApi& api, RouteJournal& journal,
+                                       const IpAddress& destination, const BestRoute& via,
+                                       obs::Logger log) {
+  const std::string doing =
+      fmt::format("pin host route to {} via {} (luid={})", destination.to_string(),
+                  via.next_hop.to_string(), via.luid.value);
+  if (via.next_hop.family() != destination.family()) {
+    return fail(Errc::kInvalidArgument, fmt::format("{}: address families differ", doing));
+  }
+  const RouteEntry route{
+      .destination = IpPrefix{destination, destination.host_prefix_length()},
+      .next_hop = via.next_hop,
+      .luid = via.luid,
+      .interface_index = via.interface_index,
+      .metric = 0,  // the most specific prefix wins anyway; 0 keeps it first among equals
+  };
+  const JournalEntry entry = HostRouteJournalEntry{route};
+  auto recorded = journal.record(entry);
+  if (!recorded) return wrap(recorded.error(), doing);
+  // Already journaled: a leftover of one of our runs whose repair failed.
+  const bool leftover = !recorded->added;
+
+  if (auto created = api.create_ip_forward_entry2(route); !created) {
+    if (is_already_there(created.error()) && !leftover) {
+      // Someone else's identical route: it already does what we want, and it is not ours to
+      // delete.
+      (void)journal.erase(entry);
+      const std::string dest = destination.to_string();
+      log.warn("route.host_route_preexisting", {{"destination", dest}, {"luid", via.luid.value}});
+      return HostRoutePin(std::nullopt, route);
+    }
+    if (!is_already_there(created.error())) {
+      if (!leftover) (void)journal.erase(entry);
+      return wrap(created.error(), doing);
+    }
+    // Our own leftover: adopt it, so this run removes it.
+  }
+  const std::string dest = route.destination.to_string();
+  const std::string next_hop = route.next_hop.to_string();
+  log.info("route.host_route_added", {{"destination", dest},
+                                      {"next_hop", next_hop},
+                                      {"luid", route.luid.value},
+                                      {"index", route.interface_index}});
+  return HostRoutePin(Saved{&api, &journal, log}, route);
+}
+
+Result<HostRoutePin> HostRoutePin::pin(IpHelperApi& api, RouteJournal& journal,
+                                       const IpAddress& destination, obs::Logger log) {
+  auto via = find_best_route(api, destination);
+  if (!via) return fail(via.error().code, via.error().context);
+  return add(api, journal, destination, *via, log);
+}
+
+HostRoutePin::HostRoutePin(HostRoutePin&& other) noexcept
+    : saved_(std::exchange(other.saved_, std::nullopt)), route_(other.route_) {}
+
+HostRoutePin& HostRoutePin::operator=(HostRoutePin&& other) noexcept {
+  if (this != &other) {
+    remove_or_log();
+    saved_ = std::exchange(other.saved_, std::nullopt);
+    route_ = other.route_;
+  }
+  return *this;
+}
+
+HostRoutePin::~HostRoutePin() { remove_or_log(); }
+
+void HostRoutePin::remove_or_log() noexcept {
+  if (!saved_) return;
+  const obs::Logger log = saved_->log;
+  if (auto removed = remove(); !removed) {
+    const std::string error = removed.error().describe();
+    const std::string dest = route_.destination.to_string();
+    log.error("route.host_route_remove_failed", {{"destination", dest}, {"error", error}});
+  }
+}
+
+Status HostRoutePin::remove() {
+  if (!saved_) return ok();
+  if (auto deleted = saved_->api->delete_ip_forward_entry2(route_);
+      !deleted && !is_not_found(deleted.error())) {
+    return wrap(deleted.error(),
+                fmt::format("remove host route to {}", route_.destination.to_string()));
+  }
+  const std::string dest = route_.destination.to_string();
+  saved_->log.info("route.host_route_removed", {{"destination", dest}});
+  const auto erased = saved_->journal->erase(HostRouteJournalEntry{route_});
+  const Saved done = *std::exchange(saved_, std::nullopt);
+  if (!erased) {
+    const std::string error = erased.error().describe();
+    done.log.warn("route.journal_erase_failed", {{"error", error}});
+  }
+  return ok();
+}
+
+}  // namespace lanparty::client_route
