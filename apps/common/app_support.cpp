@@ -138,6 +138,19 @@ void DevicePort::on_fatal(std::string_view sentence) {
   (void)fail_with(program_, sentence);
 }
 
+int run_device(std::string_view program, quic::EventLoop& loop, client_core::Runner& runner,
+               DevicePort& port, int device_fd) {
+  port.attach(runner);
+  if (auto st = loop.add_fd(device_fd, EPOLLIN, [&port](std::uint32_t) { port.on_readable(); });
+      !st) {
+    return fail_with(program, st.error().describe());
+  }
+  auto status = run_until_signal(loop, runner);
+  loop.remove_fd(device_fd);
+  if (!status) return fail_with(program, status.error().describe());
+  return port.fatal() ? 1 : 0;
+}
+
 int fail_with(std::string_view program, std::string_view message) {
   std::fprintf(stderr, "%.*s: %.*s\n", static_cast<int>(program.size()), program.data(),
                static_cast<int>(message.size()), message.data());

@@ -50,6 +50,8 @@ class DevicePort : public client_core::LocalPort {
  public:
   DevicePort(std::string program, obs::Logger log);
   void attach(client_core::Runner& runner) noexcept { runner_ = &runner; }
+  // The device's fd is readable: drain() it.
+  virtual void on_readable() = 0;
   // Prints "program: sentence" and remembers that retrying cannot help.
   void on_fatal(std::string_view sentence) override;
   [[nodiscard]] bool fatal() const noexcept { return fatal_; }
@@ -80,6 +82,11 @@ class DevicePort : public client_core::LocalPort {
   std::vector<std::uint8_t> buffer_;
   bool fatal_ = false;
 };
+
+// Wires port and runner, watches the device fd, and runs until a signal (run_until_signal).
+// Returns the process exit code: 0, 1 after a reject retrying cannot fix, 2 on a loop error.
+[[nodiscard]] int run_device(std::string_view program, quic::EventLoop& loop,
+                             client_core::Runner& runner, DevicePort& port, int device_fd);
 
 // Prints "program: message" to stderr; returns the exit code for a usage or set-up error.
 [[nodiscard]] int fail_with(std::string_view program, std::string_view message);

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 // lanparty-client (Linux): a TAP device that puts this machine on the party LAN through the
 // relay. The TAP side stays up while the connection to the relay comes and goes.
-#include <sys/epoll.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -41,7 +40,7 @@ class TapPort final : public apps::DevicePort {
                 static_cast<int>(sentence.size()), sentence.data());
     std::fflush(stdout);
   }
-  void on_readable() {
+  void on_readable() override {
     drain([this](std::span<std::uint8_t> buf) { return tap_.read_frame(buf); },
           [](std::span<const std::uint8_t>) { return true; }, "client.tap_read_failed");
   }
@@ -117,16 +116,7 @@ int main(int argc, char** argv) {
                                               .mac = mac,
                                               .software = "lanparty-client/0.1.0 (linux)"}},
         port, logging.logger, apps::make_random_unit());
-    port.attach(runner);
-    if (auto st =
-            (*loop)->add_fd((*tap)->fd(), EPOLLIN, [&port](std::uint32_t) { port.on_readable(); });
-        !st) {
-      return fail_with(st.error().describe());
-    }
-    auto status = apps::run_until_signal(**loop, runner);
-    (*loop)->remove_fd((*tap)->fd());
-    if (!status) return fail_with(status.error().describe());
-    return port.fatal() ? 1 : 0;
+    return apps::run_device("lanparty-client", **loop, runner, port, (*tap)->fd());
   } catch (const std::exception& e) {
     std::fprintf(stderr, "lanparty-client: fatal: %s\n", e.what());
     return 1;

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 // lanparty-gateway: bridges the party's wired LAN into a room (PROTOCOL.md section 6) through
 // an AF_PACKET socket. The LAN side stays up while the relay connection comes and goes.
-#include <sys/epoll.h>
 
 #include <cstdio>
 
@@ -49,7 +48,7 @@ class LanPort final : public apps::DevicePort {
     log_.info("gateway.state", {{"state", obs::to_string(state)}, {"message", sentence}});
   }
 
-  void on_readable() {
+  void on_readable() override {
     drain([this](std::span<std::uint8_t> buf) { return lan_.read_frame(buf); },
           [this](std::span<const std::uint8_t> frame) { return wanted(frame); },
           "gateway.lan_read_failed");
@@ -158,16 +157,7 @@ int main(int argc, char** argv) {
                                               .mac = (*lan)->interface_mac(),
                                               .software = "lanparty-gateway/0.1.0"}},
         port, logging.logger, apps::make_random_unit());
-    port.attach(runner);
-    if (auto st =
-            (*loop)->add_fd((*lan)->fd(), EPOLLIN, [&port](std::uint32_t) { port.on_readable(); });
-        !st) {
-      return fail_with(st.error().describe());
-    }
-    auto status = apps::run_until_signal(**loop, runner);
-    (*loop)->remove_fd((*lan)->fd());
-    if (!status) return fail_with(status.error().describe());
-    return port.fatal() ? 1 : 0;
+    return apps::run_device("lanparty-gateway", **loop, runner, port, (*lan)->fd());
   } catch (const std::exception& e) {
     std::fprintf(stderr, "lanparty-gateway: fatal: %s\n", e.what());
     return 1;
