@@ -37,6 +37,10 @@ void add_relay_flags(CLI::App& app, RelayFlags& flags) {
 }
 
 Result<quic::ClientConfig> make_quic_config(const RelayFlags& flags) {
+  if (!ctrl::is_valid_room(flags.room)) {
+    return fail(Errc::kInvalidArgument,
+                fmt::format("--room {}: {}", flags.room, obs::describe_reject("invalid_room")));
+  }
   if (flags.relay_ca_cert.empty() == flags.ca_file.empty()) {
     return fail(Errc::kInvalidArgument,
                 "give exactly one of --relay-ca-cert FILE.der (the relay's own certificate, "

@@ -30,7 +30,8 @@ struct RelayFlags {
 // Adds --relay --server-name --relay-ca-cert --ca-file --room --log-level --log-format.
 void add_relay_flags(CLI::App& app, RelayFlags& flags);
 
-// Checks the flags and builds the QUIC client config; the error says which flag and how to fix.
+// Checks the flags (room name included) and builds the QUIC client config; the error says
+// which flag and how to fix it.
 [[nodiscard]] Result<quic::ClientConfig> make_quic_config(const RelayFlags& flags);
 
 struct Logging {

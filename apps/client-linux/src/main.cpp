@@ -73,10 +73,6 @@ int main(int argc, char** argv) {
     }
     auto quic_config = apps::make_quic_config(flags);
     if (!quic_config) return fail_with(quic_config.error().context);
-    if (!ctrl::is_valid_room(flags.room)) {
-      return fail_with(
-          fmt::format("--room {}: {}", flags.room, obs::describe_reject("invalid_room")));
-    }
 
     proto::MacAddress mac;
     if (!virtual_mac.empty()) {

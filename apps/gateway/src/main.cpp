@@ -125,10 +125,6 @@ int main(int argc, char** argv) {
     }
     auto quic_config = apps::make_quic_config(flags);
     if (!quic_config) return fail_with(quic_config.error().context);
-    if (!ctrl::is_valid_room(flags.room)) {
-      return fail_with(
-          fmt::format("--room {}: {}", flags.room, obs::describe_reject("invalid_room")));
-    }
     auto logging = apps::make_logging(flags);
 
     auto lan = gateway::PacketSocket::open(interface);
