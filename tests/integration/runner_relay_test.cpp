@@ -27,12 +27,16 @@ class RecordingPort final : public client_core::LocalPort {
     frames.emplace_back(frame.begin(), frame.end());
   }
   void on_joined(const ctrl::Welcome& w) override { welcomes.push_back(w); }
-  void on_state(obs::ConnectionState s, std::string_view) override { states.push_back(s); }
+  void on_state(obs::ConnectionState s, std::string_view sentence) override {
+    states.push_back(s);
+    sentences.emplace_back(sentence);
+  }
   void on_fatal(std::string_view sentence) override { fatal = std::string(sentence); }
 
   std::vector<std::vector<std::uint8_t>> frames;
   std::vector<ctrl::Welcome> welcomes;
   std::vector<obs::ConnectionState> states;
+  std::vector<std::string> sentences;
   std::optional<std::string> fatal;
 };
 
@@ -56,8 +60,13 @@ class RunnerRelayTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
 
+  relay::RelayConfig relay_config() const {
+    relay::RelayConfig config;
+    config.stats_interval = stats_interval_;
+    return config;
+  }
   void start_relay(std::uint16_t port) {
-    relay_ = std::make_unique<relay::Relay>(*loop_, relay::RelayConfig{}, obs::Logger());
+    relay_ = std::make_unique<relay::Relay>(*loop_, relay_config(), obs::Logger());
     auto server = quic::Server::create(
         *loop_,
         quic::ServerConfig{.listen = "127.0.0.1:" + std::to_string(port), .certificate = cert_},
@@ -114,6 +123,7 @@ class RunnerRelayTest : public ::testing::Test {
   std::unique_ptr<relay::Relay> relay_;
   std::unique_ptr<quic::Server> server_;
   std::uint16_t port_ = 0;
+  std::chrono::milliseconds stats_interval_{10000};
   std::vector<std::unique_ptr<client_core::Runner>> runners_;
 };
 
@@ -185,6 +195,27 @@ TEST_F(RunnerRelayTest, PermanentRejectIsFatalAndNotRetried) {
   // No second connection attempt follows.
   (void)loop_->run_until([] { return false; }, 500ms);
   EXPECT_EQ(bad.counters().connects, 1u);
+}
+
+TEST_F(RunnerRelayTest, EachStatsMessageGivesThePlayerAStatusLine) {
+  stop_relay();
+  stats_interval_ = 200ms;
+  start_relay(0);
+  RecordingPort gw_port;
+  RecordingPort cl_port;
+  auto& gw = add_runner(ctrl::Role::kGateway, kGatewayMac, gw_port);
+  auto& cl = add_runner(ctrl::Role::kClient, kClientMac, cl_port);
+  ASSERT_TRUE(run_until([&] { return gw.joined() && cl.joined(); }));
+  const auto has_line = [&] {
+    for (const auto& s : cl_port.sentences) {
+      if (s.find("1 other in the room") != std::string::npos &&
+          s.find("ms to the relay") != std::string::npos) {
+        return true;
+      }
+    }
+    return false;
+  };
+  ASSERT_TRUE(run_until(has_line, 3s));
 }
 
 TEST_F(RunnerRelayTest, StopSendsDisconnectAndEnds) {

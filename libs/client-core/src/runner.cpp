@@ -181,6 +181,14 @@ void Runner::on_stream_data(quic::Connection& conn, std::int64_t stream_id,
                                        {"local_too_large", counters_.dropped_too_large},
                                        {"local_not_joined", counters_.dropped_not_joined},
                                        {"rtt_us", local.smoothed_rtt.count()}});
+      if (session_.phase() == Phase::kJoined) {
+        // A status line for the player with each stats message: who is there, how far away.
+        const auto rtt = session_.smoothed_rtt().value_or(local.smoothed_rtt);
+        const std::size_t others = session_.peers().peers().size();
+        set_state(obs::ConnectionState::kConnected,
+                  fmt::format("{} other{} in the room, {:.1f} ms to the relay", others,
+                              others == 1 ? "" : "s", static_cast<double>(rtt.count()) / 1000.0));
+      }
     } else if (const auto* bye = std::get_if<ctrl::Disconnect>(&message)) {
       log_.info("client.relay_disconnect", {{"reason", bye->reason}});
     }
