@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
+#include <utility>
 #include <vector>
 
 #include "lanparty/proto/ethernet.hpp"
@@ -20,6 +21,10 @@ inline constexpr MacAddress kOtherMac{{0x02, 0x5a, 0xaa, 0xbb, 0xcc, 0xdd}};
 inline constexpr MacAddress kGatewayMac{{0x00, 0x11, 0x22, 0x33, 0x44, 0x55}};
 inline constexpr MacAddress kBroadcast{{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};
 inline constexpr MacAddress kIpv6AllNodes{{0x33, 0x33, 0x00, 0x00, 0x00, 0x01}};
+
+// IPv4 protocol / IPv6 next-header numbers (IANA "Assigned Internet Protocol Numbers").
+inline constexpr std::uint8_t kHopByHop = 0, kTcp = 6, kUdp = 17, kRouting = 43, kFragment = 44,
+                              kEsp = 50, kAh = 51, kIcmpv6 = 58, kNoNext = 59, kDestOpts = 60;
 
 inline void put16(Bytes& out, std::uint16_t v) {
   out.push_back(static_cast<std::uint8_t>(v >> 8));
@@ -121,6 +126,23 @@ inline Bytes ipv6(std::uint8_t next_header, const Bytes& rest) {
   out.insert(out.end(), destination.begin(), destination.end());
   out.insert(out.end(), rest.begin(), rest.end());
   return out;
+}
+
+// An Ethernet frame in one call; source and destination default as in EthernetFrame.
+inline Bytes frame_of(std::uint16_t ethertype, Bytes payload, std::vector<std::uint16_t> tags = {},
+                      MacAddress source = kClientMac, MacAddress destination = kGatewayMac) {
+  return EthernetFrame{.destination = destination,
+                       .source = source,
+                       .tags = std::move(tags),
+                       .ethertype = ethertype,
+                       .payload = std::move(payload)}
+      .build();
+}
+
+// The client's IPv6 frame to the all-nodes group: IPv6 header, then `rest`.
+inline Bytes ipv6_frame(std::uint8_t next, const Bytes& rest,
+                        std::vector<std::uint16_t> tags = {}) {
+  return frame_of(kEtherTypeIpv6, ipv6(next, rest), std::move(tags), kClientMac, kIpv6AllNodes);
 }
 
 // Hop-by-Hop, Routing or Destination Options header of `size` bytes (a multiple of 8).
