@@ -2,11 +2,6 @@
 // SocketAddress over a sockaddr_storage image; listen-address parsing and resolution.
 #include "lanparty/quic/address.hpp"
 
-#include <arpa/inet.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-
 #include <charconv>
 #include <cstring>
 #include <optional>
@@ -14,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "lanparty/base/errc.hpp"
+#include "socket_os.hpp"
 
 namespace lanparty::quic {
 namespace {

@@ -3,7 +3,6 @@
 // streams), and the close state machine (closing/draining periods of RFC 9000 section 10.2).
 #include "connection_impl.hpp"
 
-#include <gnutls/crypto.h>
 #include <ngtcp2/ngtcp2_crypto.h>
 
 #include <algorithm>
@@ -11,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "crypto.hpp"
 #include "lanparty/base/errc.hpp"
 #include "lanparty/quic/error.hpp"
 
@@ -261,7 +261,7 @@ Status ConnectionImpl::init_server(const ngtcp2_pkt_hd& hd, const ServerTlsConte
   auto session = tls.new_session(anchor_);
   if (!session) return tl::unexpected(session.error());
   session_ = std::move(*session);
-  ngtcp2_conn_set_tls_native_handle(conn, session_.get());
+  ngtcp2_conn_set_tls_native_handle(conn, session_.native());
   // Route the client's retransmitted Initials (original DCID) and everything after (our SCID).
   endpoint_.associate(hd.dcid, *this);
   endpoint_.associate(scid, *this);
@@ -273,7 +273,7 @@ Status ConnectionImpl::init_client(const ClientTlsContext& tls) {
   endpoint_.new_cid(scid);
   ngtcp2_cid dcid;
   dcid.datalen = 18;  // >= 8 (RFC 9000 section 7.2), random
-  gnutls_rnd(GNUTLS_RND_RANDOM, dcid.data, dcid.datalen);
+  fill_random({dcid.data, dcid.datalen});
   ngtcp2_settings settings;
   ngtcp2_transport_params params;
   settings_and_params(settings, params);
@@ -289,7 +289,7 @@ Status ConnectionImpl::init_client(const ClientTlsContext& tls) {
   auto session = tls.new_session(anchor_);
   if (!session) return tl::unexpected(session.error());
   session_ = std::move(*session);
-  ngtcp2_conn_set_tls_native_handle(conn, session_.get());
+  ngtcp2_conn_set_tls_native_handle(conn, session_.native());
   const auto keepalive = endpoint_.config().keepalive;
   if (keepalive.count() > 0) {
     ngtcp2_conn_set_keep_alive_timeout(
@@ -961,7 +961,7 @@ int ConnectionImpl::cb_extend_max_stream_data(ngtcp2_conn* /*conn*/, std::int64_
 
 void ConnectionImpl::cb_rand(std::uint8_t* dest, std::size_t destlen,
                              const ngtcp2_rand_ctx* /*rand_ctx*/) noexcept {
-  gnutls_rnd(GNUTLS_RND_RANDOM, dest, destlen);
+  fill_random({dest, destlen});
 }
 
 int ConnectionImpl::cb_get_new_connection_id(ngtcp2_conn* /*conn*/, ngtcp2_cid* cid,

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// ConnectionImpl: one ngtcp2_conn + GnuTLS session behind the public Connection interface,
+// ConnectionImpl: one ngtcp2_conn + TLS session behind the public Connection interface,
 // with its send buffers (streams, bounded datagram queue) and its close state machine.
 #pragma once
 
@@ -195,7 +195,7 @@ class ConnectionImpl final : public Connection {
   SocketAddress remote_;
   TlsAnchor anchor_;
   UniqueConn conn_;
-  UniqueSession session_;
+  TlsSession session_;
   State state_ = State::kHandshaking;
   bool handshake_completed_ = false;
   bool reported_ = false;         // the handler knows this connection

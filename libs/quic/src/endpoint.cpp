@@ -3,14 +3,13 @@
 // flush cycle: write every dirty connection, deliver on_closed, free dead connections.
 #include "endpoint.hpp"
 
-#include <gnutls/crypto.h>
 #include <ngtcp2/ngtcp2_crypto.h>
-#include <sys/epoll.h>
 
 #include <algorithm>
 #include <cstring>
 
 #include "connection_impl.hpp"
+#include "crypto.hpp"
 #include "lanparty/base/errc.hpp"
 
 namespace lanparty::quic::detail {
@@ -23,8 +22,10 @@ constexpr int kReceiveRounds = 8;
 constexpr int kMaxPasses = 16;
 
 std::uint64_t random_u64() noexcept {
+  std::array<std::uint8_t, 8> bytes{};
+  fill_random(bytes);
   std::uint64_t v = 0;
-  gnutls_rnd(GNUTLS_RND_RANDOM, &v, sizeof(v));
+  std::memcpy(&v, bytes.data(), sizeof(v));
   return v;
 }
 
@@ -56,7 +57,7 @@ Endpoint::Endpoint(EventLoop& loop, EndpointConfig config, ConnectionHandler& ha
       socket_(std::move(socket)),
       by_cid_(64, CidHash{random_u64()}),
       work_timer_(loop, [this] { process_pending(true); }) {
-  gnutls_rnd(GNUTLS_RND_KEY, static_secret_.data(), static_secret_.size());
+  fill_key_random(static_secret_);
   dirty_.reserve(256);
   writing_.reserve(256);
   notify_.reserve(64);
@@ -73,7 +74,7 @@ Endpoint::~Endpoint() {
 }
 
 Status Endpoint::start() {
-  auto s = loop_.add_fd(socket_->fd(), EPOLLIN,
+  auto s = loop_.add_fd(socket_->fd(), EventLoop::kReadable,
                         [this](std::uint32_t events) { on_socket_event(events); });
   if (!s) return s;
   started_ = true;
@@ -103,7 +104,7 @@ void Endpoint::close_all(std::uint64_t app_error_code, std::string_view reason) 
 void Endpoint::new_cid(ngtcp2_cid& cid) const noexcept {
   do {
     cid.datalen = kCidLength;
-    gnutls_rnd(GNUTLS_RND_RANDOM, cid.data, cid.datalen);
+    fill_random({cid.data, cid.datalen});
   } while (by_cid_.contains(CidKey::of(cid)));
 }
 
@@ -117,12 +118,12 @@ void Endpoint::dissociate(const ngtcp2_cid& cid) noexcept { by_cid_.erase(CidKey
 // --- receive -----------------------------------------------------------------------------
 
 void Endpoint::on_socket_event(std::uint32_t events) noexcept {
-  if ((events & EPOLLOUT) != 0) {
+  if ((events & EventLoop::kWritable) != 0) {
     socket_blocked_ = false;
     flush_socket();
-    if (!socket_blocked_) (void)loop_.modify_fd(socket_->fd(), EPOLLIN);
+    if (!socket_blocked_) (void)loop_.modify_fd(socket_->fd(), EventLoop::kReadable);
   }
-  if ((events & (EPOLLIN | EPOLLERR)) != 0) {
+  if ((events & (EventLoop::kReadable | EventLoop::kError)) != 0) {
     for (int round = 0; round < kReceiveRounds; ++round) {
       const std::size_t n = socket_->receive();
       if (n == 0) break;
@@ -238,7 +239,7 @@ void Endpoint::send_stateless_reset(const RxPacket& packet, const ngtcp2_version
   }
   const std::size_t random_bytes = std::min(kMaxRandom, packet.data.size() - 1 - kTokenBytes - 1);
   std::array<std::uint8_t, kMaxRandom> random{};
-  gnutls_rnd(GNUTLS_RND_NONCE, random.data(), random_bytes);
+  fill_random({random.data(), random_bytes});
   auto buffer = socket_->tx_buffer(1 + kMaxRandom + kTokenBytes);
   if (buffer.empty()) return;
   const ngtcp2_ssize n = ngtcp2_pkt_write_stateless_reset(
@@ -254,7 +255,7 @@ void Endpoint::send_version_negotiation(const RxPacket& packet,
   auto buffer = socket_->tx_buffer(256);
   if (buffer.empty()) return;
   std::uint8_t unused = 0;
-  gnutls_rnd(GNUTLS_RND_NONCE, &unused, 1);
+  fill_random({&unused, 1});
   const std::uint32_t versions[] = {NGTCP2_PROTO_VER_V1};
   const ngtcp2_ssize n =
       ngtcp2_pkt_write_version_negotiation(buffer.data(), 256, unused, vc.scid, vc.scidlen, vc.dcid,
@@ -330,7 +331,7 @@ void Endpoint::write_dirty() noexcept {
     ConnectionImpl* connection = writing_[i];
     connection->set_dirty(false);
     if (connection->write(now)) continue;
-    // The socket buffer is full: everything not yet written waits for EPOLLOUT.
+    // The socket buffer is full: everything not yet written waits for writability.
     socket_blocked_ = true;
     for (std::size_t j = i; j < writing_.size(); ++j) {
       if (!writing_[j]->dirty()) {
@@ -338,7 +339,7 @@ void Endpoint::write_dirty() noexcept {
         dirty_.push_back(writing_[j]);
       }
     }
-    (void)loop_.modify_fd(socket_->fd(), EPOLLIN | EPOLLOUT);
+    (void)loop_.modify_fd(socket_->fd(), EventLoop::kReadable | EventLoop::kWritable);
     break;
   }
   writing_.clear();
@@ -348,7 +349,7 @@ void Endpoint::flush_socket() noexcept {
   if (!socket_->tx_pending()) return;
   if (!socket_->flush()) {
     socket_blocked_ = true;
-    (void)loop_.modify_fd(socket_->fd(), EPOLLIN | EPOLLOUT);
+    (void)loop_.modify_fd(socket_->fd(), EventLoop::kReadable | EventLoop::kWritable);
   }
 }
 

@@ -1,19 +1,23 @@
 // SPDX-License-Identifier: MIT
-// GnuTLS contexts for both sides (TLS 1.3 only, one ALPN, certificate trust by pin or CA) and
-// the per-session anchor ngtcp2_crypto_gnutls finds through gnutls_session_get_ptr.
+// TLS contexts for both sides (TLS 1.3 only, one ALPN, certificate trust by pin or CA) and the
+// per-session anchor ngtcp2's crypto helper finds through the session's user pointer. Two
+// backends implement this header: gnutls/ (Linux: relay, gateway, Linux client) and wolfssl/
+// (the Windows client; client side only).
 #pragma once
-
-#include <array>
 
 #include <ngtcp2/ngtcp2_crypto.h>
 
+#include <array>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
+#include <span>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
-#include "gnutls_util.hpp"
 #include "lanparty/base/result.hpp"
 #include "lanparty/quic/certificate.hpp"
 #include "lanparty/quic/client.hpp"
@@ -23,7 +27,7 @@ namespace lanparty::quic::detail {
 class ClientTlsContext;
 class ServerTlsContext;
 
-// gnutls_session_get_ptr() points here. ngtcp2_crypto_gnutls reads only `ref`; our verify
+// The session's user pointer points here. ngtcp2's crypto helper reads only `ref`; our verify
 // callback casts back to the whole anchor (ref is the first member of a standard-layout
 // struct) to reach the verifier and to leave a reason a person can read.
 struct TlsAnchor {
@@ -34,46 +38,93 @@ struct TlsAnchor {
 };
 static_assert(std::is_standard_layout_v<TlsAnchor>);
 
-// Writes TLS secrets in NSS key log format when SSLKEYLOGFILE names a file (read at context
-// creation), for Wireshark. Never enabled otherwise.
-void maybe_enable_keylog(gnutls_session_t session, const std::optional<std::string>& path);
-[[nodiscard]] std::optional<std::string> keylog_path_from_env();
+// One TLS session (gnutls_session_t or WOLFSSL*), owned; ngtcp2 gets native().
+class TlsSession {
+ public:
+  using Deleter = void (*)(void*) noexcept;
+
+  TlsSession() = default;
+  TlsSession(void* native, Deleter deleter) noexcept : native_(native), deleter_(deleter) {}
+  ~TlsSession() { reset(); }
+  TlsSession(TlsSession&& other) noexcept
+      : native_(std::exchange(other.native_, nullptr)), deleter_(other.deleter_) {}
+  TlsSession& operator=(TlsSession&& other) noexcept {
+    if (this != &other) {
+      reset();
+      native_ = std::exchange(other.native_, nullptr);
+      deleter_ = other.deleter_;
+    }
+    return *this;
+  }
+  TlsSession(const TlsSession&) = delete;
+  TlsSession& operator=(const TlsSession&) = delete;
+
+  [[nodiscard]] void* native() const noexcept { return native_; }
+  void reset() noexcept {
+    if (native_ != nullptr) deleter_(std::exchange(native_, nullptr));
+  }
+
+ private:
+  void* native_ = nullptr;
+  Deleter deleter_ = nullptr;
+};
 
 class ServerTlsContext {
  public:
+  // The backend's credentials; defined by the backend.
+  struct Backend;
+
+  // kUnsupportedPlatform in a build whose backend has no server side (wolfSSL).
   [[nodiscard]] static Result<ServerTlsContext> create(const CertificateKey& certificate,
                                                        std::string alpn);
   // A server session wired for ngtcp2; anchor must outlive it.
-  [[nodiscard]] Result<UniqueSession> new_session(TlsAnchor& anchor) const;
+  [[nodiscard]] Result<TlsSession> new_session(TlsAnchor& anchor) const;
   [[nodiscard]] const std::string& alpn() const noexcept { return alpn_; }
 
  private:
   ServerTlsContext() = default;
-  UniqueCredentials credentials_;
+  std::shared_ptr<const Backend> backend_;
   std::string alpn_;
-  std::optional<std::string> keylog_path_;
 };
 
 class ClientTlsContext {
  public:
+  struct Backend;
+
   // Exactly one of trust.pinned_der / trust.ca_file; files are read here so a bad path is a
   // connect() error, not a handshake failure.
   [[nodiscard]] static Result<ClientTlsContext> create(const TrustConfig& trust,
                                                        std::string server_name, std::string alpn);
-  [[nodiscard]] Result<UniqueSession> new_session(TlsAnchor& anchor) const;
+  // A client session wired for ngtcp2; anchor must outlive it.
+  [[nodiscard]] Result<TlsSession> new_session(TlsAnchor& anchor) const;
 
-  // Our certificate check; returns the reason on refusal. Called from GnuTLS's verify hook.
-  [[nodiscard]] std::optional<std::string> verify_peer(gnutls_session_t session) const;
+  [[nodiscard]] const Backend& backend() const noexcept { return *backend_; }
+  [[nodiscard]] const std::string& server_name() const noexcept { return server_name_; }
+  [[nodiscard]] const std::vector<std::uint8_t>& pinned_der() const noexcept { return pinned_der_; }
+  [[nodiscard]] const std::filesystem::path& trust_path() const noexcept { return trust_path_; }
+
+  // The pin check both backends share: nullopt when the presented leaf is the pinned one,
+  // otherwise the reason naming both SHA-256 fingerprints and the subject.
+  [[nodiscard]] std::optional<std::string> check_pin(std::span<const std::uint8_t> presented,
+                                                     const std::string& subject) const;
 
  private:
   ClientTlsContext() = default;
-  UniqueCredentials credentials_;
+  std::shared_ptr<const Backend> backend_;
   std::string server_name_;
   std::string alpn_;
   std::vector<std::uint8_t> pinned_der_;  // empty in CA mode
   std::filesystem::path trust_path_;      // for messages
-  std::optional<std::string> keylog_path_;
 };
+
+// Checks shared by both backends' create(); kInvalidArgument with the reason.
+[[nodiscard]] Status validate_client_tls_config(const TrustConfig& trust,
+                                                const std::string& server_name,
+                                                const std::string& alpn);
+
+// SSLKEYLOGFILE, read at context creation: TLS secrets go there in NSS key log format, for
+// Wireshark. Never enabled otherwise. (GnuTLS backend only.)
+[[nodiscard]] std::optional<std::string> keylog_path_from_env();
 
 // "no_application_protocol (120)" for a TLS alert number (RFC 8446 names), for reasons.
 [[nodiscard]] std::string describe_tls_alert(std::uint8_t alert);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Certificate generation and file handling with GnuTLS's X.509 API.
+// Certificate generation, PEM loading and DER validation with GnuTLS's X.509 API.
 #include "lanparty/quic/certificate.hpp"
 
 #include <arpa/inet.h>
@@ -12,40 +12,12 @@
 #include <iterator>
 #include <system_error>
 
+#include "certificate_io.hpp"
 #include "gnutls_util.hpp"
 
 namespace lanparty::quic {
-namespace {
-
 using detail::gnutls_fail;
-
-Result<std::string> read_file(const std::filesystem::path& path) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) {
-    return fail(Errc::kNotFound, fmt::format("read {}", path.string()));
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return fail_errno(errno, fmt::format("open {}", path.string()));
-  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) return fail_errno(errno, fmt::format("read {}", path.string()));
-  return data;
-}
-
-}  // namespace
-
-std::string sha256_fingerprint(std::span<const std::uint8_t> der) {
-  std::array<std::uint8_t, 32> digest{};
-  if (gnutls_hash_fast(GNUTLS_DIG_SHA256, der.data(), der.size(), digest.data()) < 0) {
-    return "(hash failed)";
-  }
-  std::string out;
-  out.reserve(digest.size() * 3);
-  for (std::size_t i = 0; i < digest.size(); ++i) {
-    if (i != 0) out.push_back(':');
-    out += fmt::format("{:02X}", digest[i]);
-  }
-  return out;
-}
+using detail::read_file;
 
 Result<CertificateKey> generate_self_signed(std::string_view server_name) {
   if (server_name.empty() || server_name.size() > 253) {
@@ -176,38 +148,18 @@ Result<CertificateKey> load_pem(const std::filesystem::path& chain,
   return out;
 }
 
-Status write_der(const CertificateKey& certificate, const std::filesystem::path& path) {
-  if (certificate.cert_der.empty()) {
-    return fail(Errc::kInvalidArgument, "write_der: empty certificate");
+namespace detail {
+
+std::optional<std::string> der_certificate_problem(std::span<const std::uint8_t> der) {
+  auto crt = new_crt();
+  if (!crt) return crt.error().context;
+  const gnutls_datum_t datum = datum_of(der);
+  if (int rv = gnutls_x509_crt_import(crt->get(), &datum, GNUTLS_X509_FMT_DER); rv < 0) {
+    return std::string(gnutls_strerror(rv));
   }
-  std::filesystem::path tmp = path;
-  tmp += ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) return fail_errno(errno, fmt::format("open {}", tmp.string()));
-    out.write(reinterpret_cast<const char*>(certificate.cert_der.data()),
-              static_cast<std::streamsize>(certificate.cert_der.size()));
-    out.flush();
-    if (!out) return fail_errno(errno, fmt::format("write {}", tmp.string()));
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) return fail(ec, fmt::format("rename {} -> {}", tmp.string(), path.string()));
-  return ok();
+  return std::nullopt;
 }
 
-Result<std::vector<std::uint8_t>> read_der(const std::filesystem::path& path) {
-  auto data = read_file(path);
-  if (!data) return tl::unexpected(data.error());
-  std::vector<std::uint8_t> der(data->begin(), data->end());
-  auto crt = detail::new_crt();
-  if (!crt) return tl::unexpected(crt.error());
-  const gnutls_datum_t datum = detail::datum_of(std::span<const std::uint8_t>(der));
-  if (int rv = gnutls_x509_crt_import(crt->get(), &datum, GNUTLS_X509_FMT_DER); rv < 0) {
-    return fail(Errc::kCorruptFile, fmt::format("{}: not a DER X.509 certificate ({})",
-                                                path.string(), gnutls_strerror(rv)));
-  }
-  return der;
-}
+}  // namespace detail
 
 }  // namespace lanparty::quic

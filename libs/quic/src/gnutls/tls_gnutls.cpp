@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// GnuTLS wiring for ngtcp2 (modelled on ngtcp2 examples/tls_*_gnutls.cc at v0.12.1):
+// The GnuTLS backend of tls.hpp (modelled on ngtcp2 examples/tls_*_gnutls.cc at v0.12.1):
 // priorities, ALPN enforcement, pin/CA verification with readable reasons, key logging.
 #include "tls.hpp"
 
@@ -14,10 +14,29 @@
 #include <cstring>
 #include <mutex>
 
+#include "gnutls_util.hpp"
 #include "lanparty/base/errc.hpp"
 
 namespace lanparty::quic::detail {
+
+struct ServerTlsContext::Backend {
+  UniqueCredentials credentials;
+  std::optional<std::string> keylog_path;
+};
+
+struct ClientTlsContext::Backend {
+  UniqueCredentials credentials;
+  std::optional<std::string> keylog_path;
+};
+
 namespace {
+
+void delete_session(void* session) noexcept {
+  gnutls_deinit(static_cast<gnutls_session_t>(session));
+}
+
+// Our certificate check; returns the reason on refusal.
+std::optional<std::string> verify_peer(const ClientTlsContext& ctx, gnutls_session_t session);
 
 // TLS 1.3 only (QUIC requires it), AEADs with 16-byte tags (the datagram budget assumes
 // that), and no middlebox compatibility mode (RFC 9001 section 8.4).
@@ -78,7 +97,7 @@ int server_client_hello_hook(gnutls_session_t session, unsigned int /*htype*/, u
 int client_verify_hook(gnutls_session_t session) noexcept {
   TlsAnchor* anchor = anchor_of(session);
   if (anchor == nullptr || anchor->client == nullptr) return GNUTLS_E_CERTIFICATE_ERROR;
-  if (auto reason = anchor->client->verify_peer(session)) {
+  if (auto reason = verify_peer(*anchor->client, session)) {
     anchor->failure_reason = std::move(*reason);
     return GNUTLS_E_CERTIFICATE_ERROR;
   }
@@ -111,14 +130,6 @@ std::string subject_of(const gnutls_datum_t& der) {
   return dn.text();
 }
 
-}  // namespace
-
-std::optional<std::string> keylog_path_from_env() {
-  const char* path = std::getenv("SSLKEYLOGFILE");
-  if (path == nullptr || *path == '\0') return std::nullopt;
-  return std::string(path);
-}
-
 void maybe_enable_keylog(gnutls_session_t session, const std::optional<std::string>& path) {
   if (!path) return;
   {
@@ -135,14 +146,7 @@ void maybe_enable_keylog(gnutls_session_t session, const std::optional<std::stri
   gnutls_session_set_keylog_function(session, keylog_callback);
 }
 
-std::string describe_tls_alert(std::uint8_t alert) {
-  // GnuTLS names alerts "GNUTLS_A_BAD_CERTIFICATE"; people know "bad_certificate".
-  const char* raw = gnutls_alert_get_strname(static_cast<gnutls_alert_description_t>(alert));
-  std::string name = raw != nullptr ? raw : "unknown";
-  if (name.starts_with("GNUTLS_A_")) name.erase(0, 9);
-  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return fmt::format("{} ({})", name, alert);
-}
+}  // namespace
 
 // --- server ------------------------------------------------------------------------------
 
@@ -161,15 +165,14 @@ Result<ServerTlsContext> ServerTlsContext::create(const CertificateKey& certific
     return gnutls_fail(rv, "load server certificate and key");
   }
   ServerTlsContext ctx;
-  ctx.credentials_ = std::move(*cred);
+  ctx.backend_ = std::make_shared<const Backend>(Backend{std::move(*cred), keylog_path_from_env()});
   ctx.alpn_ = std::move(alpn);
-  ctx.keylog_path_ = keylog_path_from_env();
   return ctx;
 }
 
-Result<UniqueSession> ServerTlsContext::new_session(TlsAnchor& anchor) const {
+Result<TlsSession> ServerTlsContext::new_session(TlsAnchor& anchor) const {
   auto session = init_session(GNUTLS_SERVER | GNUTLS_NO_END_OF_EARLY_DATA | GNUTLS_NO_TICKETS);
-  if (!session) return session;
+  if (!session) return tl::unexpected(session.error());
   gnutls_session_t s = session->get();
   gnutls_handshake_set_hook_function(s, GNUTLS_HANDSHAKE_CLIENT_HELLO, GNUTLS_HOOK_POST,
                                      server_client_hello_hook);
@@ -178,7 +181,8 @@ Result<UniqueSession> ServerTlsContext::new_session(TlsAnchor& anchor) const {
   }
   anchor.server = this;
   gnutls_session_set_ptr(s, &anchor.ref);
-  if (int rv = gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, credentials_.get()); rv < 0) {
+  if (int rv = gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, backend_->credentials.get());
+      rv < 0) {
     return gnutls_fail(rv, "gnutls_credentials_set");
   }
   gnutls_datum_t alpn = datum_of(std::string_view(alpn_));
@@ -187,21 +191,16 @@ Result<UniqueSession> ServerTlsContext::new_session(TlsAnchor& anchor) const {
       rv < 0) {
     return gnutls_fail(rv, "gnutls_alpn_set_protocols");
   }
-  maybe_enable_keylog(s, keylog_path_);
-  return session;
+  maybe_enable_keylog(s, backend_->keylog_path);
+  return TlsSession(session->release(), delete_session);
 }
 
 // --- client ------------------------------------------------------------------------------
 
 Result<ClientTlsContext> ClientTlsContext::create(const TrustConfig& trust, std::string server_name,
                                                   std::string alpn) {
-  if (trust.pinned_der.has_value() == trust.ca_file.has_value()) {
-    return fail(Errc::kInvalidArgument,
-                "trust: set exactly one of a pinned DER certificate or a CA file");
-  }
-  if (server_name.empty()) return fail(Errc::kInvalidArgument, "server_name is empty");
-  if (alpn.empty() || alpn.size() > 255) {
-    return fail(Errc::kInvalidArgument, "ALPN must be 1..255 bytes");
+  if (auto s = validate_client_tls_config(trust, server_name, alpn); !s) {
+    return tl::unexpected(s.error());
   }
   auto cred = new_credentials();
   if (!cred) return tl::unexpected(cred.error());
@@ -226,23 +225,23 @@ Result<ClientTlsContext> ClientTlsContext::create(const TrustConfig& trust, std:
     ctx.trust_path_ = *trust.ca_file;
   }
   gnutls_certificate_set_verify_function(cred->get(), client_verify_hook);
-  ctx.credentials_ = std::move(*cred);
+  ctx.backend_ = std::make_shared<const Backend>(Backend{std::move(*cred), keylog_path_from_env()});
   ctx.server_name_ = std::move(server_name);
   ctx.alpn_ = std::move(alpn);
-  ctx.keylog_path_ = keylog_path_from_env();
   return ctx;
 }
 
-Result<UniqueSession> ClientTlsContext::new_session(TlsAnchor& anchor) const {
+Result<TlsSession> ClientTlsContext::new_session(TlsAnchor& anchor) const {
   auto session = init_session(GNUTLS_CLIENT | GNUTLS_NO_END_OF_EARLY_DATA | GNUTLS_NO_TICKETS);
-  if (!session) return session;
+  if (!session) return tl::unexpected(session.error());
   gnutls_session_t s = session->get();
   if (ngtcp2_crypto_gnutls_configure_client_session(s) != 0) {
     return fail(Errc::kTlsError, "ngtcp2_crypto_gnutls_configure_client_session");
   }
   anchor.client = this;
   gnutls_session_set_ptr(s, &anchor.ref);
-  if (int rv = gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, credentials_.get()); rv < 0) {
+  if (int rv = gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, backend_->credentials.get());
+      rv < 0) {
     return gnutls_fail(rv, "gnutls_credentials_set");
   }
   gnutls_datum_t alpn = datum_of(std::string_view(alpn_));
@@ -253,30 +252,25 @@ Result<UniqueSession> ClientTlsContext::new_session(TlsAnchor& anchor) const {
       rv < 0) {
     return gnutls_fail(rv, "gnutls_server_name_set");
   }
-  maybe_enable_keylog(s, keylog_path_);
-  return session;
+  maybe_enable_keylog(s, backend_->keylog_path);
+  return TlsSession(session->release(), delete_session);
 }
 
-std::optional<std::string> ClientTlsContext::verify_peer(gnutls_session_t session) const {
+namespace {
+
+std::optional<std::string> verify_peer(const ClientTlsContext& ctx, gnutls_session_t session) {
   unsigned int count = 0;
   const gnutls_datum_t* chain = gnutls_certificate_get_peers(session, &count);
   if (chain == nullptr || count == 0) return std::string("the server presented no certificate");
 
-  if (!pinned_der_.empty()) {
-    const std::span<const std::uint8_t> presented(chain[0].data, chain[0].size);
-    if (presented.size() == pinned_der_.size() &&
-        std::equal(presented.begin(), presented.end(), pinned_der_.begin())) {
-      return std::nullopt;
-    }
-    return fmt::format(
-        "server certificate does not match the pinned certificate {}: expected SHA-256 {}, "
-        "presented SHA-256 {} ({})",
-        trust_path_.string(), sha256_fingerprint(pinned_der_), sha256_fingerprint(presented),
-        subject_of(chain[0]));
+  if (!ctx.pinned_der().empty()) {
+    return ctx.check_pin(std::span<const std::uint8_t>(chain[0].data, chain[0].size),
+                         subject_of(chain[0]));
   }
 
   unsigned int status = 0;
-  if (int rv = gnutls_certificate_verify_peers3(session, server_name_.c_str(), &status); rv < 0) {
+  if (int rv = gnutls_certificate_verify_peers3(session, ctx.server_name().c_str(), &status);
+      rv < 0) {
     return fmt::format("could not verify the server certificate: {}", gnutls_strerror(rv));
   }
   if (status == 0) return std::nullopt;
@@ -286,19 +280,9 @@ std::optional<std::string> ClientTlsContext::verify_peer(gnutls_session_t sessio
     why = text.text();
   }
   return fmt::format("server certificate ({}) is not valid for \"{}\" under CA file {}: {}",
-                     subject_of(chain[0]), server_name_, trust_path_.string(), why);
+                     subject_of(chain[0]), ctx.server_name(), ctx.trust_path().string(), why);
 }
 
-std::array<std::uint8_t, 32> derive_stateless_reset_secret(
-    const CertificateKey& certificate) noexcept {
-  static constexpr std::string_view kLabel = "lanparty/1 stateless reset secret";
-  std::array<std::uint8_t, 32> secret{};
-  if (gnutls_hmac_fast(GNUTLS_MAC_SHA256, certificate.key_pem.data(), certificate.key_pem.size(),
-                       kLabel.data(), kLabel.size(), secret.data()) < 0) {
-    // Without HMAC (never seen) fall back to a random key: resets then work only until restart.
-    gnutls_rnd(GNUTLS_RND_KEY, secret.data(), secret.size());
-  }
-  return secret;
-}
+}  // namespace
 
 }  // namespace lanparty::quic::detail

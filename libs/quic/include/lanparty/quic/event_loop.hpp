@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
-// Single-threaded readiness loop (epoll on Linux) with steady-clock timers; the one place
-// the QUIC endpoints, the relay and the clients wait.
+// Single-threaded readiness loop (epoll on Linux, WSAEventSelect + WaitForMultipleObjects on
+// Windows) with steady-clock timers; the one place the QUIC endpoints, the relay and the
+// clients wait.
 #pragma once
 
 #include <atomic>
@@ -23,6 +24,15 @@ class EventLoop {
  public:
   using Clock = std::chrono::steady_clock;
   using TimerId = std::uint64_t;
+#ifdef _WIN32
+  using Fd = std::uintptr_t;  // a SOCKET
+#else
+  using Fd = int;
+#endif
+  // Portable names for the readiness bits; the values are epoll's EPOLLIN, EPOLLOUT, EPOLLERR.
+  static constexpr std::uint32_t kReadable = 0x001;
+  static constexpr std::uint32_t kWritable = 0x004;
+  static constexpr std::uint32_t kError = 0x008;
 
   // A re-armable timer owned by the caller, for code that reschedules often (one per QUIC
   // connection): arm() and disarm() never allocate once the loop's heap has grown to the
@@ -50,7 +60,7 @@ class EventLoop {
     std::size_t heap_index_ = kNotArmed;
   };
 
-  // Creates the epoll instance and the wake-up eventfd.
+  // Creates the epoll instance and the wake-up eventfd (on Windows: the wake-up event).
   [[nodiscard]] static Result<std::unique_ptr<EventLoop>> create();
   ~EventLoop();
   EventLoop(const EventLoop&) = delete;
@@ -62,14 +72,24 @@ class EventLoop {
   [[nodiscard]] TimerId add_timer(Clock::time_point deadline, std::function<void()> callback);
   void cancel_timer(TimerId id) noexcept;
 
-  // Watches fd for epoll_events (EPOLLIN, EPOLLOUT, ...); callback gets the ready events.
-  // The loop never closes fd. kInvalidArgument if fd is already watched.
-  [[nodiscard]] Status add_fd(int fd, std::uint32_t epoll_events,
+  // Watches fd for epoll_events (EPOLLIN, EPOLLOUT, ...; kReadable/kWritable on Windows,
+  // where fd is a socket); callback gets the ready events. The loop never closes fd.
+  // kInvalidArgument if fd is already watched.
+  [[nodiscard]] Status add_fd(Fd fd, std::uint32_t epoll_events,
                               std::function<void(std::uint32_t)> callback);
   // Changes the event mask of a watched fd.
-  [[nodiscard]] Status modify_fd(int fd, std::uint32_t epoll_events);
+  [[nodiscard]] Status modify_fd(Fd fd, std::uint32_t epoll_events);
   // Unknown fds are ignored. Safe from inside any callback, including fd's own.
-  void remove_fd(int fd) noexcept;
+  void remove_fd(Fd fd) noexcept;
+
+#ifdef _WIN32
+  // Windows only: calls callback whenever the event object (a HANDLE, e.g. the hEvent of an
+  // OVERLAPPED read) is signalled; the callback must reset it (or re-issue the I/O that
+  // does). At most 62 handles and sockets together (WaitForMultipleObjects' 64, minus the
+  // wake-up event). The loop never closes the handle.
+  [[nodiscard]] Status add_handle(void* event, std::function<void()> callback);
+  void remove_handle(void* event) noexcept;
+#endif
 
   // Runs until stop(). Returns an error only if epoll itself fails.
   [[nodiscard]] Status run();
@@ -82,15 +102,15 @@ class EventLoop {
   void stop() noexcept;
 
  private:
-  struct FdEntry {
-    int fd;
-    std::uint64_t generation;
-    std::function<void(std::uint32_t)> callback;
-  };
+  // The OS readiness mechanism and its registrations (per-OS source files).
+  struct Poller;
 
-  EventLoop(int epoll_fd, int wake_fd) noexcept;
+  explicit EventLoop(std::unique_ptr<Poller> poller) noexcept;
   // Waits at most max_wait (or until the earliest timer), dispatches fds, then timers.
   [[nodiscard]] Status run_once(Clock::duration max_wait);
+  // Per OS: waits up to `wait` (max() = forever) and runs the ready callbacks, returning
+  // early when stop() was requested.
+  [[nodiscard]] Status poll_and_dispatch(Clock::duration wait);
   void run_expired_timers();
 
   void heap_insert(Timer* timer) noexcept;
@@ -99,14 +119,11 @@ class EventLoop {
   void heap_sift_down(std::size_t index) noexcept;
   void heap_swap(std::size_t a, std::size_t b) noexcept;
 
-  int epoll_fd_;
-  int wake_fd_;
+  std::unique_ptr<Poller> poller_;
   std::atomic<bool> stop_requested_{false};
   std::vector<Timer*> heap_;  // min-heap on deadline; Timer::heap_index_ is its slot
   std::unordered_map<TimerId, std::unique_ptr<Timer>> one_shot_;
   TimerId next_timer_id_ = 1;
-  std::unordered_map<int, std::unique_ptr<FdEntry>> fds_;
-  std::uint64_t next_generation_ = 1;
 };
 
 }  // namespace lanparty::quic

@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: MIT
+// The TLS policy both backends share: client configuration checks, the pin comparison and its
+// message, alert names, and the stateless reset key derivation.
+#include "tls.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <string_view>
+
+#include <fmt/format.h>
+
+#include "crypto.hpp"
+#include "lanparty/base/errc.hpp"
+
+namespace lanparty::quic::detail {
+namespace {
+
+// RFC 8446 section 6 and RFC 7301 names, as people search for them.
+std::string_view alert_name(std::uint8_t alert) noexcept {
+  switch (alert) {
+    case 0:
+      return "close_notify";
+    case 10:
+      return "unexpected_message";
+    case 20:
+      return "bad_record_mac";
+    case 22:
+      return "record_overflow";
+    case 40:
+      return "handshake_failure";
+    case 42:
+      return "bad_certificate";
+    case 43:
+      return "unsupported_certificate";
+    case 44:
+      return "certificate_revoked";
+    case 45:
+      return "certificate_expired";
+    case 46:
+      return "certificate_unknown";
+    case 47:
+      return "illegal_parameter";
+    case 48:
+      return "unknown_ca";
+    case 49:
+      return "access_denied";
+    case 50:
+      return "decode_error";
+    case 51:
+      return "decrypt_error";
+    case 70:
+      return "protocol_version";
+    case 71:
+      return "insufficient_security";
+    case 80:
+      return "internal_error";
+    case 86:
+      return "inappropriate_fallback";
+    case 90:
+      return "user_canceled";
+    case 109:
+      return "missing_extension";
+    case 110:
+      return "unsupported_extension";
+    case 112:
+      return "unrecognized_name";
+    case 113:
+      return "bad_certificate_status_response";
+    case 115:
+      return "unknown_psk_identity";
+    case 116:
+      return "certificate_required";
+    case 120:
+      return "no_application_protocol";
+    default:
+      return "unknown";
+  }
+}
+
+}  // namespace
+
+Status validate_client_tls_config(const TrustConfig& trust, const std::string& server_name,
+                                  const std::string& alpn) {
+  if (trust.pinned_der.has_value() == trust.ca_file.has_value()) {
+    return fail(Errc::kInvalidArgument,
+                "trust: set exactly one of a pinned DER certificate or a CA file");
+  }
+  if (server_name.empty()) return fail(Errc::kInvalidArgument, "server_name is empty");
+  if (alpn.empty() || alpn.size() > 255) {
+    return fail(Errc::kInvalidArgument, "ALPN must be 1..255 bytes");
+  }
+  return ok();
+}
+
+std::optional<std::string> ClientTlsContext::check_pin(std::span<const std::uint8_t> presented,
+                                                       const std::string& subject) const {
+  if (std::ranges::equal(presented, pinned_der_)) return std::nullopt;
+  return fmt::format(
+      "server certificate does not match the pinned certificate {}: expected SHA-256 {}, "
+      "presented SHA-256 {} ({})",
+      trust_path_.string(), sha256_fingerprint(pinned_der_), sha256_fingerprint(presented),
+      subject);
+}
+
+std::optional<std::string> keylog_path_from_env() {
+  const char* path = std::getenv("SSLKEYLOGFILE");
+  if (path == nullptr || *path == '\0') return std::nullopt;
+  return std::string(path);
+}
+
+std::string describe_tls_alert(std::uint8_t alert) {
+  return fmt::format("{} ({})", alert_name(alert), alert);
+}
+
+std::array<std::uint8_t, 32> derive_stateless_reset_secret(
+    const CertificateKey& certificate) noexcept {
+  static constexpr std::string_view kLabel = "lanparty/1 stateless reset secret";
+  const auto* key = reinterpret_cast<const std::uint8_t*>(certificate.key_pem.data());
+  const auto* label = reinterpret_cast<const std::uint8_t*>(kLabel.data());
+  if (auto mac = hmac_sha256({key, certificate.key_pem.size()}, {label, kLabel.size()})) {
+    return *mac;
+  }
+  // Without HMAC (never seen) fall back to a random key: resets then work only until restart.
+  std::array<std::uint8_t, 32> secret{};
+  fill_key_random(secret);
+  return secret;
+}
+
+}  // namespace lanparty::quic::detail
