@@ -35,9 +35,10 @@ set(CMAKE_EXE_LINKER_FLAGS_INIT "-static")
 
 # Debian ships no mingw builds of our header-only dependencies or of GoogleTest. The config
 # packages in cmake/mingw/ define the targets the top-level find_package() calls expect
-# (tl::expected, fmt::fmt header-only, nlohmann_json::nlohmann_json, GTest::*), exposing
-# only /usr/include/{tl,fmt,nlohmann} and building /usr/src/googletest in the build tree.
-foreach(package tl-expected fmt nlohmann_json GTest)
+# (tl::expected, fmt::fmt header-only, nlohmann_json::nlohmann_json, CLI11::CLI11, GTest::*),
+# exposing only /usr/include/{tl,fmt,nlohmann,CLI} and building /usr/src/googletest in the
+# build tree. LanpartyMingwQuicDeps: wolfSSL and ngtcp2 from scripts/build-mingw-deps.sh.
+foreach(package tl-expected fmt nlohmann_json CLI11 GTest LanpartyMingwQuicDeps)
   set(${package}_DIR ${CMAKE_CURRENT_LIST_DIR}/mingw)
 endforeach()
 

@@ -15,6 +15,9 @@ packages=(
   # Windows cross build (posix threads: std::thread) and its test runner; googletest's
   # sources are compiled for mingw (cmake/mingw/GTestConfig.cmake)
   g++-mingw-w64-x86-64-posix wine64 googletest
+  # ngtcp2 and wolfSSL (with its QUIC API) rebuilt for mingw from Debian's source packages
+  # (scripts/build-mingw-deps.sh): unpacking and wolfSSL's autotools build
+  dpkg-dev autoconf automake libtool
   # end-to-end tests: namespaces, bridges, a real DHCP server, traffic tools
   iproute2 iputils-ping dnsmasq-base iperf3 tcpdump procps psmisc
   busybox ethtool openssl python3

@@ -1,10 +1,6 @@
 // SPDX-License-Identifier: MIT
+// Relay flags, their checks and the QUIC config, logging, and the shared device port.
 #include "app_support.hpp"
-
-#include <signal.h>
-#include <sys/epoll.h>
-#include <sys/signalfd.h>
-#include <unistd.h>
 
 #include <charconv>
 #include <cstdio>
@@ -89,49 +85,6 @@ Logging make_logging(const RelayFlags& flags) {
   return logging;
 }
 
-Status run_until_signal(quic::EventLoop& loop, client_core::Runner& runner) {
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  sigprocmask(SIG_BLOCK, &signals, nullptr);
-  const int fd = signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC);
-  if (fd < 0) return fail_errno(errno, "signalfd");
-  bool stopping = false;
-  // After a signal: stop as soon as the close is out, at most 1 s later.
-  std::function<void()> poll;
-  auto deadline = loop.now();
-  poll = [&] {
-    if (runner.state() == obs::ConnectionState::kDisconnected || loop.now() >= deadline) {
-      loop.stop();
-      return;
-    }
-    (void)loop.add_timer(loop.now() + std::chrono::milliseconds(20), poll);
-  };
-  auto added = loop.add_fd(fd, EPOLLIN, [&](std::uint32_t) {
-    signalfd_siginfo info{};
-    while (::read(fd, &info, sizeof(info)) == sizeof(info)) {
-    }
-    if (stopping) {
-      loop.stop();  // a second signal: do not wait
-      return;
-    }
-    stopping = true;
-    runner.stop();
-    deadline = loop.now() + std::chrono::seconds(1);
-    poll();
-  });
-  if (!added) {
-    ::close(fd);
-    return added;
-  }
-  runner.start();
-  auto status = loop.run();
-  loop.remove_fd(fd);
-  ::close(fd);
-  return status;
-}
-
 DevicePort::DevicePort(std::string program, obs::Logger log)
     : log_(log), program_(std::move(program)) {
   buffer_.resize(proto::kOverlayHeaderSize + 65536);
@@ -142,23 +95,16 @@ void DevicePort::on_fatal(std::string_view sentence) {
   (void)fail_with(program_, sentence);
 }
 
-int run_device(std::string_view program, quic::EventLoop& loop, client_core::Runner& runner,
-               DevicePort& port, int device_fd) {
-  port.attach(runner);
-  if (auto st = loop.add_fd(device_fd, EPOLLIN, [&port](std::uint32_t) { port.on_readable(); });
-      !st) {
-    return fail_with(program, st.error().describe());
-  }
-  auto status = run_until_signal(loop, runner);
-  loop.remove_fd(device_fd);
-  if (!status) return fail_with(program, status.error().describe());
-  return port.fatal() ? 1 : 0;
-}
-
 int fail_with(std::string_view program, std::string_view message) {
   std::fprintf(stderr, "%.*s: %.*s\n", static_cast<int>(program.size()), program.data(),
                static_cast<int>(message.size()), message.data());
   return 2;
+}
+
+void print_state_line(obs::ConnectionState state, std::string_view sentence) {
+  std::printf("[%s] %.*s\n", std::string(obs::to_string(state)).c_str(),
+              static_cast<int>(sentence.size()), sentence.data());
+  std::fflush(stdout);
 }
 
 std::function<double()> make_random_unit() {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// What the Linux client and the gateway share on top of client-core: the common flags, the
-// logger, the signal-driven shutdown, and the event loop run.
+// What the clients and the gateway share on top of client-core: the common flags, the logger,
+// the device port, and (Linux, linux/) the signal-driven shutdown and the event loop run.
 #pragma once
 
 #include <memory>
@@ -40,9 +40,11 @@ struct Logging {
 };
 [[nodiscard]] Logging make_logging(const RelayFlags& flags);
 
+#ifndef _WIN32
 // Runs the loop until SIGINT/SIGTERM, then stops the runner (disconnect, close) and waits for
 // the close to go out, at most ~1 s. A second signal ends at once.
 [[nodiscard]] Status run_until_signal(quic::EventLoop& loop, client_core::Runner& runner);
+#endif
 
 // The part of a LocalPort both apps share: the runner it feeds, frames read from a
 // non-blocking device into a buffer with room for the overlay header in front (so nothing is
@@ -84,13 +86,18 @@ class DevicePort : public client_core::LocalPort {
   bool fatal_ = false;
 };
 
+#ifndef _WIN32
 // Wires port and runner, watches the device fd, and runs until a signal (run_until_signal).
 // Returns the process exit code: 0, 1 after a reject retrying cannot fix, 2 on a loop error.
 [[nodiscard]] int run_device(std::string_view program, quic::EventLoop& loop,
                              client_core::Runner& runner, DevicePort& port, int device_fd);
+#endif
 
 // Prints "program: message" to stderr; returns the exit code for a usage or set-up error.
 [[nodiscard]] int fail_with(std::string_view program, std::string_view message);
+
+// "[connected] Connected: you are on the LAN party." on stdout, flushed: the player's view.
+void print_state_line(obs::ConnectionState state, std::string_view sentence);
 
 // Uniform [0, 1) for backoff jitter.
 [[nodiscard]] std::function<double()> make_random_unit();

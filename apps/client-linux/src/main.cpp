@@ -36,9 +36,7 @@ class TapPort final : public apps::DevicePort {
     }
   }
   void on_state(obs::ConnectionState state, std::string_view sentence) override {
-    std::printf("[%s] %.*s\n", std::string(obs::to_string(state)).c_str(),
-                static_cast<int>(sentence.size()), sentence.data());
-    std::fflush(stdout);
+    apps::print_state_line(state, sentence);
   }
   void on_readable() override {
     drain([this](std::span<std::uint8_t> buf) { return tap_.read_frame(buf); },

@@ -12,6 +12,7 @@
 #include "lanparty/base/result.hpp"
 #include "lanparty/obs/log.hpp"
 #include "lanparty/quic/address.hpp"
+#include "lanparty/quic/event_loop.hpp"
 
 namespace lanparty::quic::detail {
 
@@ -48,7 +49,7 @@ class UdpSocket {
                                                                const SocketAddress& connect_to,
                                                                obs::Logger logger);
 
-  [[nodiscard]] virtual int fd() const noexcept = 0;
+  [[nodiscard]] virtual EventLoop::Fd fd() const noexcept = 0;
   // After bind/connect: the real port, and for a connected socket the real source address.
   [[nodiscard]] virtual const SocketAddress& local_address() const noexcept = 0;
 
