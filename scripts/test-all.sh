@@ -58,6 +58,7 @@ for preset in dev asan; do
 done
 
 step "build + test: mingw preset (Windows cross build, tests under wine64)"
+scripts/build-mingw-deps.sh --jobs "$jobs"
 cmake --preset mingw >/dev/null
 cmake --build --preset mingw -j "$jobs"
 run_ctest mingw

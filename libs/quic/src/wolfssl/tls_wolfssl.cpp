@@ -119,6 +119,12 @@ Result<ClientTlsContext> ClientTlsContext::create(const TrustConfig& trust, std:
     return fail(Errc::kTlsError, fmt::format("wolfSSL_CTX_set_cipher_list({})", kCipherList));
   }
 
+  // X25519 first, as GnuTLS and most QUIC stacks prefer; wolfSSL would start with P-256 and
+  // pay a HelloRetryRequest round trip with servers that want X25519.
+  if (wolfSSL_CTX_set1_curves_list(raw, const_cast<char*>("X25519:P-256")) != WOLFSSL_SUCCESS) {
+    return fail(Errc::kTlsError, "wolfSSL_CTX_set1_curves_list(X25519:P-256)");
+  }
+
   ClientTlsContext ctx;
   if (trust.pinned_der) {
     auto der = read_der(*trust.pinned_der);
