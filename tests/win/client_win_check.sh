@@ -4,12 +4,16 @@
 # handshake (wolfSSL client, GnuTLS server), certificate pinning both ways (the right pin
 # joins; a wrong pin is refused with both fingerprints named), hello/welcome, and a clean
 # leave that the relay logs.
+# Then the TAP bridge tests (a named pipe as the driver, a gateway in the same room) against the
+# same relay.
 # Usage: client_win_check.sh <lanparty-client-win.exe> <linux lanparty-relay> <wine prefix>
+#                            [<lanparty_client_win_bridge_tests.exe>]
 set -euo pipefail
 
 exe=$1
 relay=$2
 prefix=$3
+bridge_tests=${4:-}
 here=$(cd "$(dirname "$0")" && pwd)
 wine_run="$here/../../cmake/wine-run.sh"
 
@@ -79,3 +83,12 @@ good_fp=$(sed -n 's/.*expected SHA-256 \([0-9A-F:]*\).*/\1/p' "$work/bad.out" | 
 [ "$(grep -c 'relay.peer_admitted' "$work/relay.log")" = 1 ] ||
   fail "the wrong-pin client was admitted"
 echo "PASS: the Windows client joined the Linux relay under wine and refused a wrong pin"
+
+if [ -n "$bridge_tests" ]; then
+  LANPARTY_TEST_RELAY_PORT=$port LANPARTY_TEST_RELAY_PIN=$(winepath_of "$work/relay.der") \
+    "$wine_run" --prefix="$prefix" "$bridge_tests" >"$work/bridge.out" 2>&1 || {
+    cat "$work/bridge.out"; fail "the TAP bridge tests failed"; }
+  cat "$work/bridge.out"
+  grep -q '\[  PASSED  \] 3 tests' "$work/bridge.out" || fail "not all 3 bridge tests ran"
+  echo "PASS: TAP bridge frames crossed the Linux relay both ways under wine"
+fi

@@ -206,8 +206,10 @@ Status EventLoop::poll_and_dispatch(Clock::duration wait) {
     return tl::unexpected(windows_error(::GetLastError(), "WaitForMultipleObjects"));
   }
 
-  // WaitForMultipleObjects reports only the lowest signalled index; poll the others so a
-  // busy socket early in the list cannot starve the rest.
+  // WaitForMultipleObjects reports only the lowest signalled index, and it has already reset
+  // that object if it is an auto-reset event: it is ready without asking again. The others
+  // are polled so a busy socket early in the list cannot starve the rest.
+  const DWORD woken = rc - WAIT_OBJECT_0;
   for (DWORD i = 1; i < count; ++i) {
     Poller::Entry* entry = poller_->find_generation(generations[i]);
     // An earlier callback in this round may have removed (or replaced) this registration.
@@ -225,7 +227,7 @@ Status EventLoop::poll_and_dispatch(Clock::duration wait) {
       ready &= entry->interest | kError;
       if (ready != 0) entry->on_socket(ready);
     } else {
-      if (::WaitForSingleObject(entry->event, 0) != WAIT_OBJECT_0) continue;
+      if (i != woken && ::WaitForSingleObject(entry->event, 0) != WAIT_OBJECT_0) continue;
       entry->on_handle();
     }
     if (stop_requested_.load(std::memory_order_acquire)) return ok();
