@@ -135,6 +135,95 @@ Status InterfaceMetricGuard::restore() {
   return ok();
 }
 
+// ---- InterfaceMtuGuard ----
+//
+// Unlike the metric, the MTU is not journaled: it is only ever set on the TAP adapter, which
+// nothing but this client uses, so a crash affects no other traffic, and the next run sets the
+// room MTU again anyway. A journal entry would add a repair path (and a way to fail at start)
+// for a leftover that harms nothing.
+
+namespace {
+
+Status check_mtu(AddressFamily family, std::uint32_t mtu_bytes, std::string_view doing) {
+  const std::uint32_t min =
+      family == AddressFamily::kIpv4 ? kMinIpv4Mtu : kMinIpv6Mtu;  // RFC 791 / RFC 8200
+  if (mtu_bytes < min || mtu_bytes > kMaxIpMtu) {
+    return fail(Errc::kInvalidArgument,
+                fmt::format("{}: {} bytes is outside {}..{}, the IPv{} MTU range", doing, mtu_bytes,
+                            min, kMaxIpMtu, to_string(family)));
+  }
+  return ok();
+}
+
+}  // namespace
+
+Result<InterfaceMtuGuard> InterfaceMtuGuard::apply(IpHelperApi& api, InterfaceLuid luid,
+                                                   AddressFamily family, std::uint32_t mtu_bytes,
+                                                   obs::Logger log) {
+  const std::string doing =
+      fmt::format("set MTU of interface luid={} family={}", luid.value, to_string(family));
+  if (auto valid = check_mtu(family, mtu_bytes, doing); !valid) {
+    return fail(valid.error().code, valid.error().context);
+  }
+  auto before = api.get_ip_interface_entry(luid, family);
+  if (!before) return wrap(before.error(), doing);
+
+  if (before->nl_mtu == mtu_bytes) {
+    log.info("route.mtu_unchanged",
+             {{"luid", luid.value}, {"family", to_string(family)}, {"mtu", mtu_bytes}});
+    return InterfaceMtuGuard(std::nullopt, *before);
+  }
+  if (auto written = api.set_ip_interface_mtu(luid, family, mtu_bytes); !written) {
+    return wrap(written.error(), doing);
+  }
+  log.info("route.mtu_applied", {{"luid", luid.value},
+                                 {"family", to_string(family)},
+                                 {"old", before->nl_mtu},
+                                 {"new", mtu_bytes}});
+  return InterfaceMtuGuard(Saved{&api, luid, family, log}, *before);
+}
+
+InterfaceMtuGuard::InterfaceMtuGuard(InterfaceMtuGuard&& other) noexcept
+    : saved_(std::exchange(other.saved_, std::nullopt)), before_(other.before_) {}
+
+InterfaceMtuGuard& InterfaceMtuGuard::operator=(InterfaceMtuGuard&& other) noexcept {
+  if (this != &other) {
+    restore_or_log();
+    saved_ = std::exchange(other.saved_, std::nullopt);
+    before_ = other.before_;
+  }
+  return *this;
+}
+
+InterfaceMtuGuard::~InterfaceMtuGuard() { restore_or_log(); }
+
+void InterfaceMtuGuard::restore_or_log() noexcept {
+  if (!saved_) return;
+  const obs::Logger log = saved_->log;
+  const auto luid = saved_->luid.value;
+  const auto family = saved_->family;
+  if (auto restored = restore(); !restored) {
+    const std::string error = restored.error().describe();
+    log.error("route.mtu_restore_failed",
+              {{"luid", luid}, {"family", to_string(family)}, {"error", error}});
+  }
+}
+
+Status InterfaceMtuGuard::restore() {
+  if (!saved_) return ok();
+  if (auto written =
+          saved_->api->set_ip_interface_mtu(saved_->luid, saved_->family, before_.nl_mtu);
+      !written) {
+    return wrap(written.error(), fmt::format("restore MTU of interface luid={} family={}",
+                                             saved_->luid.value, to_string(saved_->family)));
+  }
+  const Saved done = *std::exchange(saved_, std::nullopt);
+  done.log.info(
+      "route.mtu_restored",
+      {{"luid", done.luid.value}, {"family", to_string(done.family)}, {"mtu", before_.nl_mtu}});
+  return ok();
+}
+
 // ---- HostRoutePin ----
 
 Result<HostRoutePin> HostRoutePin::add(IpHelperApi& api, RouteJournal& journal,

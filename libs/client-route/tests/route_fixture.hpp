@@ -50,7 +50,8 @@ inline constexpr std::string_view kRelay = "198.51.100.7";
 inline constexpr std::string_view kRelay6 = "2001:db8:100::7";
 
 // Ethernet: 192.168.1.20/24 and 2001:db8:1::20, default routes via the home router, automatic
-// metric 25. TAP: automatic metric 35, no routes yet.
+// metric 25. TAP: automatic metric 35, no routes yet. Both: NlMtu 1500 in each family (the
+// Ethernet default, which TAP-Windows also reports).
 inline void make_home_network(FakeIpHelper& fake) {
   fake.add_interface(FakeInterface{
       .guid = guid("{11111111-2222-3333-4444-555555555555}"),
@@ -58,8 +59,8 @@ inline void make_home_network(FakeIpHelper& fake) {
       .index = kEthernetIndex,
       .ipv4 = ip("192.168.1.20"),
       .ipv6 = ip("2001:db8:1::20"),
-      .v4_state = {.metric = {.use_automatic_metric = true, .metric = 25}},
-      .v6_state = {.metric = {.use_automatic_metric = true, .metric = 25}},
+      .v4_state = {.metric = {.use_automatic_metric = true, .metric = 25}, .nl_mtu = 1500},
+      .v6_state = {.metric = {.use_automatic_metric = true, .metric = 25}, .nl_mtu = 1500},
   });
   fake.add_interface(FakeInterface{
       .guid = guid(kTapGuid),
@@ -67,8 +68,8 @@ inline void make_home_network(FakeIpHelper& fake) {
       .index = kTapIndex,
       .ipv4 = ip("10.77.0.2"),
       .ipv6 = ip("fd00:77::2"),
-      .v4_state = {.metric = {.use_automatic_metric = true, .metric = 35}},
-      .v6_state = {.metric = {.use_automatic_metric = true, .metric = 35}},
+      .v4_state = {.metric = {.use_automatic_metric = true, .metric = 35}, .nl_mtu = 1500},
+      .v6_state = {.metric = {.use_automatic_metric = true, .metric = 35}, .nl_mtu = 1500},
   });
   fake.add_route(
       RouteEntry{prefix("0.0.0.0/0"), ip("192.168.1.1"), kEthernetLuid, kEthernetIndex, 0});

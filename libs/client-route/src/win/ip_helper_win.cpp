@@ -5,6 +5,7 @@
 // missing symbol does not start at all. A missing function is a kUnsupportedPlatform value.
 #include <cstring>
 #include <string>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -186,30 +187,27 @@ class WinIpHelper final : public IpHelperApi {
     return IpInterfaceState{
         .metric = InterfaceMetric{row.UseAutomaticMetric != FALSE, row.Metric},
         .disable_default_routes = row.DisableDefaultRoutes != FALSE,
+        .nl_mtu = row.NlMtu,
     };
   }
 
   Status set_ip_interface_entry(InterfaceLuid luid, AddressFamily family,
                                 const InterfaceMetric& metric) override {
-    if (!set_interface_) return missing("SetIpInterfaceEntry");
-    // Read-modify-write: SetIpInterfaceEntry writes the whole row, so every field but the two
-    // we own goes back exactly as read.
-    MIB_IPINTERFACE_ROW row;
-    if (auto read = read_row(luid, family, row); !read) return read;
-    row.UseAutomaticMetric = metric.use_automatic_metric ? TRUE : FALSE;
-    row.Metric = metric.metric;
-    // Quirk: GetIpInterfaceEntry reports a SitePrefixLength (e.g. 0xFF on IPv4) that
-    // SetIpInterfaceEntry rejects with ERROR_INVALID_PARAMETER; the write form is 0 for IPv4.
-    // https://git.zx2c4.com/wireguard-windows/tree/tunnel/winipcfg/types.go (MibIPInterfaceRow.Set)
-    // https://learn.microsoft.com/en-us/windows/win32/api/netioapi/nf-netioapi-setipinterfaceentry
-    if (family == AddressFamily::kIpv4) row.SitePrefixLength = 0;
-    const DWORD rc = set_interface_(&row);
-    if (rc != NO_ERROR) {
-      return win32_error(
-          rc, fmt::format("SetIpInterfaceEntry({}, automatic={}, metric={})",
-                          describe(luid, family), metric.use_automatic_metric, metric.metric));
-    }
-    return ok();
+    return rewrite_row(
+        luid, family,
+        fmt::format("automatic={}, metric={}", metric.use_automatic_metric, metric.metric),
+        [&](MIB_IPINTERFACE_ROW& row) {
+          row.UseAutomaticMetric = metric.use_automatic_metric ? TRUE : FALSE;
+          row.Metric = metric.metric;
+        });
+  }
+
+  Status set_ip_interface_mtu(InterfaceLuid luid, AddressFamily family,
+                              std::uint32_t mtu) override {
+    // NlMtu is the IP layer's MTU for this family only; the adapter's link MTU is not touched.
+    // https://learn.microsoft.com/en-us/windows/win32/api/netioapi/ns-netioapi-mib_ipinterface_row
+    return rewrite_row(luid, family, fmt::format("mtu={}", mtu),
+                       [&](MIB_IPINTERFACE_ROW& row) { row.NlMtu = mtu; });
   }
 
   Status create_ip_forward_entry2(const RouteEntry& route) override {
@@ -236,6 +234,29 @@ class WinIpHelper final : public IpHelperApi {
   static std::string text(const RouteEntry& route) {
     return fmt::format("{} via {} luid={}", route.destination.to_string(),
                        route.next_hop.to_string(), route.luid.value);
+  }
+
+  // Read-modify-write: SetIpInterfaceEntry writes the whole row, so `modify` changes only the
+  // fields its caller owns and every other field goes back exactly as read. `change` names the
+  // new values for the error context.
+  template <class Modify>
+  Status rewrite_row(InterfaceLuid luid, AddressFamily family, const std::string& change,
+                     Modify&& modify) {
+    if (!set_interface_) return missing("SetIpInterfaceEntry");
+    MIB_IPINTERFACE_ROW row;
+    if (auto read = read_row(luid, family, row); !read) return read;
+    std::forward<Modify>(modify)(row);
+    // Quirk: GetIpInterfaceEntry reports a SitePrefixLength (e.g. 0xFF on IPv4) that
+    // SetIpInterfaceEntry rejects with ERROR_INVALID_PARAMETER; the write form is 0 for IPv4.
+    // https://git.zx2c4.com/wireguard-windows/tree/tunnel/winipcfg/types.go (MibIPInterfaceRow.Set)
+    // https://learn.microsoft.com/en-us/windows/win32/api/netioapi/nf-netioapi-setipinterfaceentry
+    if (family == AddressFamily::kIpv4) row.SitePrefixLength = 0;
+    const DWORD rc = set_interface_(&row);
+    if (rc != NO_ERROR) {
+      return win32_error(
+          rc, fmt::format("SetIpInterfaceEntry({}, {})", describe(luid, family), change));
+    }
+    return ok();
   }
 
   Status read_row(InterfaceLuid luid, AddressFamily family, MIB_IPINTERFACE_ROW& row) {

@@ -29,8 +29,11 @@ enum class Call : std::uint8_t {
   kSetIpInterfaceEntry,
   kCreateIpForwardEntry2,
   kDeleteIpForwardEntry2,
+  kSetIpInterfaceMtu,
 };
-inline constexpr std::size_t kCallKinds = 7;
+inline constexpr std::size_t kCallKinds = 8;
+static_assert(static_cast<std::size_t>(Call::kSetIpInterfaceMtu) + 1 == kCallKinds,
+              "kCallKinds sizes the per-call arrays: keep it one past the last Call");
 
 // Everything a guard may change, comparable in one assertion.
 struct FakeState {
@@ -142,6 +145,15 @@ class FakeIpHelper final : public IpHelperApi {
     if (it == state_.interfaces.end()) return fail(Errc::kNotFound, "fake SetIpInterfaceEntry");
     // Like Windows: a manual metric keeps the stored Metric when automatic is switched on.
     it->second.metric = metric;
+    return ok();
+  }
+
+  Status set_ip_interface_mtu(InterfaceLuid luid, AddressFamily family,
+                              std::uint32_t mtu) override {
+    if (auto f = fault(Call::kSetIpInterfaceMtu)) return *f;
+    const auto it = state_.interfaces.find({luid.value, family});
+    if (it == state_.interfaces.end()) return fail(Errc::kNotFound, "fake SetIpInterfaceMtu");
+    it->second.nl_mtu = mtu;
     return ok();
   }
 

@@ -75,5 +75,14 @@ TEST_F(IpHelperWin, FunctionsWineLacksComeBackAsUnsupportedPlatform) {
   EXPECT_EQ(deleted.error().code, Errc::kUnsupportedPlatform);
 }
 
+TEST_F(IpHelperWin, MtuWriterUnderWineIsUnsupportedPlatformNamingTheFunction) {
+  if (!running_under_wine()) GTEST_SKIP() << "on real Windows it would change the interface";
+  auto set = api_->set_ip_interface_mtu(InterfaceLuid{1}, AddressFamily::kIpv6, 1380);
+  ASSERT_FALSE(set);
+  EXPECT_EQ(set.error().code, Errc::kUnsupportedPlatform);
+  // wine 8 lacks Set- and GetIpInterfaceEntry; whichever is checked first is named.
+  EXPECT_NE(set.error().context.find("IpInterfaceEntry"), std::string::npos) << set.error().context;
+}
+
 }  // namespace
 }  // namespace lanparty::client_route

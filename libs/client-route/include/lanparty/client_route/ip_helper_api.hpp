@@ -39,6 +39,10 @@ class IpHelperApi {
   // row is written back as read.
   [[nodiscard]] virtual Status set_ip_interface_entry(InterfaceLuid luid, AddressFamily family,
                                                       const InterfaceMetric& metric) = 0;
+  // SetIpInterfaceEntry writing exactly NlMtu (`mtu`, in bytes); every other field of the row is
+  // written back as read. The caller checks the range; the OS may still refuse a value.
+  [[nodiscard]] virtual Status set_ip_interface_mtu(InterfaceLuid luid, AddressFamily family,
+                                                    std::uint32_t mtu) = 0;
   // CreateIpForwardEntry2 (a manual, static route).
   [[nodiscard]] virtual Status create_ip_forward_entry2(const RouteEntry& route) = 0;
   // DeleteIpForwardEntry2, matched on luid, destination and next hop.

@@ -74,6 +74,61 @@ class InterfaceMetricGuard {
   IpInterfaceState before_;
 };
 
+// The NlMtu range InterfaceMtuGuard accepts, in bytes. 576: every IPv4 host must accept
+// datagrams of this size (RFC 791, "Total Length"), and the relay refuses smaller rooms
+// (PROTOCOL.md section 4). 1280: the IPv6 link minimum (RFC 8200 section 5). 65535: the largest
+// packet either header can describe without jumbograms.
+inline constexpr std::uint32_t kMinIpv4Mtu = 576;
+inline constexpr std::uint32_t kMinIpv6Mtu = 1280;
+inline constexpr std::uint32_t kMaxIpMtu = 65535;
+
+// Owns one change to the TAP adapter's IP MTU (NlMtu) for one family, and writes the old value
+// back on every exit path; changes nothing else (the metric included). Not journaled: after a
+// crash only the TAP, which nothing else uses, keeps the room MTU, and the next run sets it again.
+// So use it on the TAP only. `api` must outlive the guard; one thread.
+class InterfaceMtuGuard {
+ public:
+  // Checks `mtu_bytes` against the family's range (kInvalidArgument, before any call), reads the
+  // interface, then writes `mtu_bytes`. Returns a guard only after the write succeeded; on any
+  // error nothing was changed. When NlMtu already is `mtu_bytes`, nothing is written and the
+  // guard is disarmed (route.mtu_unchanged).
+  [[nodiscard]] static Result<InterfaceMtuGuard> apply(IpHelperApi& api, InterfaceLuid luid,
+                                                       AddressFamily family,
+                                                       std::uint32_t mtu_bytes,
+                                                       obs::Logger log = {});
+
+  InterfaceMtuGuard(InterfaceMtuGuard&& other) noexcept;  // disarms `other`
+  // Restores what this guard holds (logging a failure), then takes over `other`.
+  InterfaceMtuGuard& operator=(InterfaceMtuGuard&& other) noexcept;
+  InterfaceMtuGuard(const InterfaceMtuGuard&) = delete;
+  InterfaceMtuGuard& operator=(const InterfaceMtuGuard&) = delete;
+  // Calls restore(); a failure is logged (route.mtu_restore_failed), never thrown.
+  ~InterfaceMtuGuard();
+
+  // Writes the original NlMtu back. Idempotent: after a success it does nothing. On error the
+  // guard stays armed, so a later call (or the destructor) retries.
+  [[nodiscard]] Status restore();
+
+  // True while there is something to restore.
+  [[nodiscard]] bool armed() const noexcept { return saved_.has_value(); }
+  // The interface as read before apply(); before().nl_mtu is what restore() writes back.
+  [[nodiscard]] const IpInterfaceState& before() const noexcept { return before_; }
+
+ private:
+  struct Saved {
+    IpHelperApi* api;
+    InterfaceLuid luid;
+    AddressFamily family;
+    obs::Logger log;
+  };
+  InterfaceMtuGuard(std::optional<Saved> saved, IpInterfaceState before) noexcept
+      : saved_(saved), before_(before) {}
+  void restore_or_log() noexcept;
+
+  std::optional<Saved> saved_;  // empty == nothing to undo
+  IpInterfaceState before_;
+};
+
 // Owns a /32 or /128 route to one destination through the pre-TAP next hop and interface, so
 // traffic to the relay never enters the TAP. Removed on destruction. `api` and `journal` must
 // outlive the pin; one thread.

@@ -99,6 +99,9 @@ struct IpInterfaceState {
   // Captured for diagnostics (a VPN that set it makes our pinned route the only way out);
   // never written.
   bool disable_default_routes = false;
+  // NlMtu: the largest IP packet, in bytes, this family sends on the interface. Written only by
+  // set_ip_interface_mtu().
+  std::uint32_t nl_mtu = 0;
   friend bool operator==(const IpInterfaceState&, const IpInterfaceState&) = default;
 };
 
