@@ -5,6 +5,8 @@
 #include <ngtcp2/ngtcp2_crypto_wolfssl.h>
 
 #include <cstring>
+#include <fstream>
+#include <mutex>
 #include <span>
 #include <vector>
 
@@ -39,6 +41,18 @@ constexpr const char* kCipherList =
     "TLS13-AES128-GCM-SHA256:TLS13-AES256-GCM-SHA384:TLS13-CHACHA20-POLY1305-SHA256";
 
 void delete_session(void* ssl) noexcept { wolfSSL_free(static_cast<WOLFSSL*>(ssl)); }
+
+// SSLKEYLOGFILE (read when a context is made): wolfSSL hands us finished NSS
+// key log lines. A handful per handshake, so opening the file per line costs nothing.
+std::mutex g_keylog_mutex;
+std::optional<std::string> g_keylog_path;
+
+void keylog_callback(const WOLFSSL* /*ssl*/, const char* line) noexcept {
+  std::lock_guard lock(g_keylog_mutex);
+  if (!g_keylog_path || line == nullptr) return;
+  std::ofstream out(*g_keylog_path, std::ios::app | std::ios::binary);
+  out << line << '\n';
+}
 
 std::string subject_of(std::span<const std::uint8_t> der) {
   WOLFSSL_X509* x509 = wolfSSL_X509_d2i(nullptr, der.data(), static_cast<int>(der.size()));
@@ -123,6 +137,14 @@ Result<ClientTlsContext> ClientTlsContext::create(const TrustConfig& trust, std:
   // pay a HelloRetryRequest round trip with servers that want X25519.
   if (wolfSSL_CTX_set1_curves_list(raw, const_cast<char*>("X25519:P-256")) != WOLFSSL_SUCCESS) {
     return fail(Errc::kTlsError, "wolfSSL_CTX_set1_curves_list(X25519:P-256)");
+  }
+
+  if (auto keylog = keylog_path_from_env()) {
+    {
+      std::lock_guard lock(g_keylog_mutex);
+      g_keylog_path = std::move(keylog);
+    }
+    wolfSSL_CTX_set_keylog_callback(raw, keylog_callback);
   }
 
   ClientTlsContext ctx;
