@@ -87,6 +87,23 @@ good_fp=$(sed -n 's/.*expected SHA-256 \([0-9A-F:]*\).*/\1/p' "$work/bad.out" | 
 [ ${#good_fp} = 95 ] || fail "the refusal does not name a SHA-256 fingerprint"
 [ "$(grep -c 'relay.peer_admitted' "$work/relay.log")" = 1 ] ||
   fail "the wrong-pin client was admitted"
+# Without --check the client needs a TAP-Windows6 adapter, which wine has none of: it must say
+# how to get one (after repairing its route journal) and exit non-zero. A bad flag likewise.
+rc=0
+"$wine_run" --prefix="$prefix" "$exe" --relay "127.0.0.1:$port" --server-name relay.test \
+  --relay-ca-cert "$(winepath_of "$work/relay.der")" --room wine-room \
+  --state-dir 'C:\lanparty-run' >"$work/notap.out" 2>&1 || rc=$?
+cat "$work/notap.out"
+[ "$rc" = 2 ] || fail "without a TAP adapter the client exited $rc, not 2"
+grep -q 'no TAP-Windows6 adapter is installed: install TAP-Windows' "$work/notap.out" ||
+  fail "no advice on installing TAP-Windows"
+rc=0
+"$wine_run" --prefix="$prefix" "$exe" --relay "127.0.0.1:$port" --server-name relay.test \
+  --relay-ca-cert "$(winepath_of "$work/relay.der")" --room wine-room --tap-metric 0 \
+  >"$work/badflag.out" 2>&1 || rc=$?
+[ "$rc" = 2 ] && grep -q -- '--tap-metric 0: expected off, auto, or a number from 1 to 9999' \
+  "$work/badflag.out" || fail "a bad --tap-metric was not refused clearly (exit $rc)"
+
 echo "PASS: the Windows client joined the Linux relay under wine and refused a wrong pin"
 
 if [ -n "$bridge_tests" ]; then

@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include "app_support.hpp"
+#include "lanparty/base/errc.hpp"
 #include "lanparty/client_core/identity.hpp"
 #include "lanparty/client_core/runner.hpp"
 #include "lanparty/client_route/ip_helper_api.hpp"
@@ -161,8 +162,12 @@ int run_bridge(const Flags& flags, const quic::ClientConfig& quic_config, obs::L
   auto adapters =
       client_tap::discover_tap_adapters(**registry, client_tap::RegistryRoot::kLocalMachine,
                                         client_tap::kNetworkAdapterClassKey, log);
-  if (!adapters) return fail_with(adapters.error().describe());
-  auto adapter = client_win::select_adapter(*adapters, flags.tap);
+  // No network adapter class key at all (seen under wine) means no TAP adapter either.
+  if (!adapters && adapters.error().code != make_error_code(Errc::kNotFound)) {
+    return fail_with(adapters.error().describe());
+  }
+  auto adapter = client_win::select_adapter(
+      adapters.value_or(std::vector<client_tap::TapAdapter>{}), flags.tap);
   if (!adapter) return fail_with(adapter.error().describe());
   auto tap_api = client_tap::make_tap_device_api();
   if (!tap_api) return fail_with(tap_api.error().describe());
@@ -215,10 +220,43 @@ int run_bridge(const Flags& flags, const quic::ClientConfig& quic_config, obs::L
   // 5. Link up, bridge, run.
   auto media = client_tap::MediaConnectedGuard::apply(**tap_api, *tap, log);
   if (!media) return fail_with(media.error().describe());
-  client_win::TapBridge bridge(**loop, **tap_api, *tap, log, [](const ctrl::Welcome& welcome) {
-    std::printf("Room MTU is %u bytes.\n", welcome.mtu);
+  // The adapter's IP MTU follows the room's, set again after a welcome with a new value and
+  // put back on exit.
+  std::optional<client_route::InterfaceMtuGuard> mtu_v4;
+  std::optional<client_route::InterfaceMtuGuard> mtu_v6;
+  std::uint32_t applied_mtu = 0;
+  auto apply_room_mtu = [&](const ctrl::Welcome& welcome) {
+    if (welcome.mtu == applied_mtu) return;
+    mtu_v4.reset();  // restore first: a guard taken over a changed MTU would keep the change
+    mtu_v6.reset();
+    applied_mtu = welcome.mtu;
+    std::string outcome = fmt::format("Room MTU is {} bytes", welcome.mtu);
+    auto v4 = client_route::InterfaceMtuGuard::apply(
+        **ip_helper, tap_if->luid, client_route::AddressFamily::kIpv4, welcome.mtu, log);
+    if (v4) {
+      mtu_v4.emplace(std::move(*v4));
+      outcome += "; set on the TAP adapter";
+    } else {
+      outcome += fmt::format(
+          "; could not set it on the TAP adapter ({}): large packets may be "
+          "dropped, set the adapter MTU by hand",
+          v4.error().describe());
+    }
+    if (welcome.mtu >= client_route::kMinIpv6Mtu) {
+      auto v6 = client_route::InterfaceMtuGuard::apply(
+          **ip_helper, tap_if->luid, client_route::AddressFamily::kIpv6, welcome.mtu, log);
+      if (v6) {
+        mtu_v6.emplace(std::move(*v6));
+      } else {
+        log.warn("client.tap_mtu_failed", {{"family", "6"}, {"error", v6.error().describe()}});
+      }
+    } else {
+      outcome += "; below IPv6's 1280, so IPv6 keeps its own";
+    }
+    std::printf("%s.\n", outcome.c_str());
     std::fflush(stdout);
-  });
+  };
+  client_win::TapBridge bridge(**loop, **tap_api, *tap, log, apply_room_mtu);
   client_core::Runner runner(
       **loop,
       client_core::RunnerConfig{.quic = quic_config,
