@@ -14,6 +14,7 @@
 
 #include <fmt/format.h>
 
+#include "durable_file.hpp"
 #include "lanparty/base/errc.hpp"
 
 namespace lanparty::client_route {
@@ -181,25 +182,9 @@ Status RouteJournal::save() const {
     text += format_entry(entry);
     text += '\n';
   }
-  // Write a sibling then rename over the journal: a crash mid-write leaves the old file whole.
-  // TODO(#6): FlushFileBuffers/fsync before the rename, for power loss as well as crashes.
-  std::filesystem::path temp = path_;
-  temp += ".tmp";
-  {
-    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    out.write(text.data(), static_cast<std::streamsize>(text.size()));
-    out.close();
-    if (!out) {
-      std::filesystem::remove(temp, ec);
-      return fail(std::make_error_code(std::errc::io_error),
-                  fmt::format("write route journal {}", temp.string()));
-    }
-  }
-  std::filesystem::rename(temp, path_, ec);
-  if (ec) {
-    std::error_code ignored;
-    std::filesystem::remove(temp, ignored);
-    return fail(ec, fmt::format("rename {} over route journal {}", temp.string(), path_.string()));
+  // Durable: the journal is what undoes our route changes after a crash or a power cut.
+  if (auto st = detail::replace_file_durably(path_, text); !st) {
+    return fail(st.error().code, fmt::format("save route journal: {}", st.error().context));
   }
   return ok();
 }

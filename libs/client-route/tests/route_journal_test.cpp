@@ -60,6 +60,29 @@ TEST(RouteJournal, RecordedEntriesSurviveAReopenInOrder) {
   EXPECT_EQ(reopened.entries(), expected);
 }
 
+TEST(RouteJournal, ASaveLeavesNoSiblingBehind) {
+  TempDir dir;
+  auto journal = open_journal(dir.journal());
+  ASSERT_TRUE(journal.record(kRelayRoute));
+  ASSERT_TRUE(journal.record(kTapV4Metric));
+  auto sibling = dir.journal();
+  sibling += ".tmp";
+  EXPECT_FALSE(std::filesystem::exists(sibling));
+}
+
+TEST(RouteJournal, AFailedSaveKeepsThePreviousJournalWhole) {
+  TempDir dir;
+  auto journal = open_journal(dir.journal());
+  ASSERT_TRUE(journal.record(kRelayRoute));
+  // A directory where the sibling must go makes the next save fail before the rename.
+  auto sibling = dir.journal();
+  sibling += ".tmp";
+  std::filesystem::create_directory(sibling);
+  EXPECT_FALSE(journal.record(kTapV4Metric));
+  const auto reopened = open_journal(dir.journal());
+  EXPECT_EQ(reopened.entries(), std::vector<JournalEntry>{kRelayRoute});
+}
+
 TEST(RouteJournal, ErasingTheLastEntryRemovesTheFile) {
   TempDir dir;
   auto journal = open_journal(dir.journal());
