@@ -2,6 +2,7 @@
 // EventLoop's Windows poller: each socket gets an event object through WSAEventSelect, plain
 // handles (overlapped I/O events) are waited on directly, and one more event carries stop().
 // WaitForMultipleObjects has millisecond timeouts, so sub-millisecond timer waits round up.
+#include <timeapi.h>
 #include <windows.h>
 #include <winsock2.h>
 
@@ -41,6 +42,21 @@ class WinsockReference {
 
  private:
   bool started_ = false;
+};
+
+// 1 ms scheduler ticks while a loop exists (timeBeginPeriod), instead of Windows' default
+// 15.6 ms: every QUIC timer and retransmission would otherwise be late by up to a tick.
+class TimerResolution {
+ public:
+  TimerResolution() noexcept : active_(::timeBeginPeriod(1) == TIMERR_NOERROR) {}
+  ~TimerResolution() {
+    if (active_) ::timeEndPeriod(1);
+  }
+  TimerResolution(const TimerResolution&) = delete;
+  TimerResolution& operator=(const TimerResolution&) = delete;
+
+ private:
+  bool active_;
 };
 
 }  // namespace
@@ -83,6 +99,7 @@ struct EventLoop::Poller {
   }
 
   WinsockReference winsock;
+  TimerResolution resolution;
   HANDLE wake = nullptr;
   std::vector<std::unique_ptr<Entry>> entries;
   std::uint64_t next_generation = 1;
@@ -196,7 +213,8 @@ Status EventLoop::poll_and_dispatch(Clock::duration wait) {
 
   DWORD timeout_ms = INFINITE;
   if (wait != Clock::duration::max()) {
-    // Round up: waking before the timer is due would only spin.
+    // Round up: waking before the timer is due would only spin. With 1 ms ticks (see
+    // TimerResolution) a paced connection then sends its quantum at most a tick late.
     const auto ms = std::chrono::ceil<std::chrono::milliseconds>(wait).count();
     timeout_ms = static_cast<DWORD>(std::min<long long>(ms, INFINITE - 1));
   }
