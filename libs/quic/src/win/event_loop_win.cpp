@@ -2,9 +2,11 @@
 // EventLoop's Windows poller: each socket gets an event object through WSAEventSelect, plain
 // handles (overlapped I/O events) are waited on directly, and one more event carries stop().
 // WaitForMultipleObjects has millisecond timeouts, so sub-millisecond timer waits round up.
-#include <timeapi.h>
 #include <windows.h>
 #include <winsock2.h>
+
+// After windows.h, which it builds on.
+#include <timeapi.h>
 
 #include <algorithm>
 #include <array>
