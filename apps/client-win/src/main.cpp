@@ -87,6 +87,16 @@ class CheckPort final : public client_core::LocalPort {
   std::string last_sentence_;
 };
 
+// Both modes join as a client of the room named on the command line.
+client_core::RunnerConfig runner_config(const Flags& flags, const quic::ClientConfig& quic_config,
+                                        const proto::MacAddress& mac) {
+  return client_core::RunnerConfig{.quic = quic_config,
+                                   .session = {.role = ctrl::Role::kClient,
+                                               .room = flags.relay.room,
+                                               .mac = mac,
+                                               .software = std::string(kSoftware)}};
+}
+
 // After a stop request: send disconnect and let the close go out, at most 1 s.
 void leave_gracefully(quic::EventLoop& loop, client_core::Runner& runner) {
   runner.stop();
@@ -107,14 +117,8 @@ int run_check(const Flags& flags, const quic::ClientConfig& quic_config, obs::Lo
   auto console = client_win::ConsoleStop::install(**loop);
   if (!console) return fail_with(console.error().describe());
   CheckPort port(**loop);
-  client_core::Runner runner(
-      **loop,
-      client_core::RunnerConfig{.quic = quic_config,
-                                .session = {.role = ctrl::Role::kClient,
-                                            .room = flags.relay.room,
-                                            .mac = *mac,
-                                            .software = std::string(kSoftware)}},
-      port, log, apps::make_random_unit());
+  client_core::Runner runner(**loop, runner_config(flags, quic_config, *mac), port, log,
+                             apps::make_random_unit());
   runner.start();
   const auto waited = (*loop)->run_until(
       [&] { return port.joined() || port.fatal() || client_win::ConsoleStop::requested(); },
@@ -257,14 +261,8 @@ int run_bridge(const Flags& flags, const quic::ClientConfig& quic_config, obs::L
     std::fflush(stdout);
   };
   client_win::TapBridge bridge(**loop, **tap_api, *tap, log, apply_room_mtu);
-  client_core::Runner runner(
-      **loop,
-      client_core::RunnerConfig{.quic = quic_config,
-                                .session = {.role = ctrl::Role::kClient,
-                                            .room = flags.relay.room,
-                                            .mac = *mac,
-                                            .software = std::string(kSoftware)}},
-      bridge, log, apps::make_random_unit());
+  client_core::Runner runner(**loop, runner_config(flags, quic_config, *mac), bridge, log,
+                             apps::make_random_unit());
   bridge.attach(runner);
   if (auto st = bridge.start(); !st) return fail_with(st.error().describe());
   runner.start();

@@ -79,8 +79,8 @@ std::string_view alert_name(std::uint8_t alert) noexcept {
 
 }  // namespace
 
-Status validate_client_tls_config(const TrustConfig& trust, const std::string& server_name,
-                                  const std::string& alpn) {
+Result<ClientTlsContext> ClientTlsContext::prepare(const TrustConfig& trust,
+                                                   std::string server_name, std::string alpn) {
   if (trust.pinned_der.has_value() == trust.ca_file.has_value()) {
     return fail(Errc::kInvalidArgument,
                 "trust: set exactly one of a pinned DER certificate or a CA file");
@@ -89,7 +89,18 @@ Status validate_client_tls_config(const TrustConfig& trust, const std::string& s
   if (alpn.empty() || alpn.size() > 255) {
     return fail(Errc::kInvalidArgument, "ALPN must be 1..255 bytes");
   }
-  return ok();
+  ClientTlsContext ctx;
+  if (trust.pinned_der) {
+    auto der = read_der(*trust.pinned_der);
+    if (!der) return tl::unexpected(der.error());
+    ctx.pinned_der_ = std::move(*der);
+    ctx.trust_path_ = *trust.pinned_der;
+  } else {
+    ctx.trust_path_ = *trust.ca_file;
+  }
+  ctx.server_name_ = std::move(server_name);
+  ctx.alpn_ = std::move(alpn);
+  return ctx;
 }
 
 std::optional<std::string> ClientTlsContext::check_pin(std::span<const std::uint8_t> presented,

@@ -110,17 +110,17 @@ class ClientTlsContext {
 
  private:
   ClientTlsContext() = default;
+  // What both backends' create() do first: checks the configuration (kInvalidArgument with the
+  // reason), reads the pinned certificate, and fills in everything but backend_.
+  [[nodiscard]] static Result<ClientTlsContext> prepare(const TrustConfig& trust,
+                                                        std::string server_name, std::string alpn);
+
   std::shared_ptr<const Backend> backend_;
   std::string server_name_;
   std::string alpn_;
   std::vector<std::uint8_t> pinned_der_;  // empty in CA mode
   std::filesystem::path trust_path_;      // for messages
 };
-
-// Checks shared by both backends' create(); kInvalidArgument with the reason.
-[[nodiscard]] Status validate_client_tls_config(const TrustConfig& trust,
-                                                const std::string& server_name,
-                                                const std::string& alpn);
 
 // SSLKEYLOGFILE, read at context creation: TLS secrets go there in NSS key log format, for
 // Wireshark. Never enabled otherwise. (GnuTLS backend only.)

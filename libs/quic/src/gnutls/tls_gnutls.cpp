@@ -199,19 +199,11 @@ Result<TlsSession> ServerTlsContext::new_session(TlsAnchor& anchor) const {
 
 Result<ClientTlsContext> ClientTlsContext::create(const TrustConfig& trust, std::string server_name,
                                                   std::string alpn) {
-  if (auto s = validate_client_tls_config(trust, server_name, alpn); !s) {
-    return tl::unexpected(s.error());
-  }
+  auto ctx = prepare(trust, std::move(server_name), std::move(alpn));
+  if (!ctx) return ctx;
   auto cred = new_credentials();
   if (!cred) return tl::unexpected(cred.error());
-
-  ClientTlsContext ctx;
-  if (trust.pinned_der) {
-    auto der = read_der(*trust.pinned_der);
-    if (!der) return tl::unexpected(der.error());
-    ctx.pinned_der_ = std::move(*der);
-    ctx.trust_path_ = *trust.pinned_der;
-  } else {
+  if (ctx->pinned_der_.empty()) {
     const int n = gnutls_certificate_set_x509_trust_file(cred->get(), trust.ca_file->c_str(),
                                                          GNUTLS_X509_FMT_PEM);
     if (n < 0) {
@@ -222,12 +214,10 @@ Result<ClientTlsContext> ClientTlsContext::create(const TrustConfig& trust, std:
       return fail(Errc::kCorruptFile,
                   fmt::format("CA file {}: no PEM certificate", trust.ca_file->string()));
     }
-    ctx.trust_path_ = *trust.ca_file;
   }
   gnutls_certificate_set_verify_function(cred->get(), client_verify_hook);
-  ctx.backend_ = std::make_shared<const Backend>(Backend{std::move(*cred), keylog_path_from_env()});
-  ctx.server_name_ = std::move(server_name);
-  ctx.alpn_ = std::move(alpn);
+  ctx->backend_ =
+      std::make_shared<const Backend>(Backend{std::move(*cred), keylog_path_from_env()});
   return ctx;
 }
 

@@ -120,9 +120,8 @@ Result<TlsSession> ServerTlsContext::new_session(TlsAnchor& /*anchor*/) const {
 
 Result<ClientTlsContext> ClientTlsContext::create(const TrustConfig& trust, std::string server_name,
                                                   std::string alpn) {
-  if (auto s = validate_client_tls_config(trust, server_name, alpn); !s) {
-    return tl::unexpected(s.error());
-  }
+  auto ctx = prepare(trust, std::move(server_name), std::move(alpn));
+  if (!ctx) return ctx;
   WOLFSSL_CTX* raw = wolfSSL_CTX_new(wolfTLSv1_3_client_method());
   if (raw == nullptr) return fail(Errc::kTlsError, "wolfSSL_CTX_new(TLS 1.3 client)");
   auto backend = std::make_shared<Backend>(raw);
@@ -147,24 +146,15 @@ Result<ClientTlsContext> ClientTlsContext::create(const TrustConfig& trust, std:
     wolfSSL_CTX_set_keylog_callback(raw, keylog_callback);
   }
 
-  ClientTlsContext ctx;
-  if (trust.pinned_der) {
-    auto der = read_der(*trust.pinned_der);
-    if (!der) return tl::unexpected(der.error());
-    ctx.pinned_der_ = std::move(*der);
-    ctx.trust_path_ = *trust.pinned_der;
-  } else {
+  if (ctx->pinned_der_.empty()) {
     const std::string path = trust.ca_file->string();
     if (const int rv = wolfSSL_CTX_load_verify_locations(raw, path.c_str(), nullptr);
         rv != WOLFSSL_SUCCESS) {
       return fail(Errc::kCorruptFile, fmt::format("CA file {}: {}", path, wolfssl_error_text(rv)));
     }
-    ctx.trust_path_ = *trust.ca_file;
   }
   wolfSSL_CTX_set_verify(raw, WOLFSSL_VERIFY_PEER, verify_callback);
-  ctx.backend_ = std::move(backend);
-  ctx.server_name_ = std::move(server_name);
-  ctx.alpn_ = std::move(alpn);
+  ctx->backend_ = std::move(backend);
   return ctx;
 }
 
