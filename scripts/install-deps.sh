@@ -9,7 +9,9 @@ packages=(
   build-essential cmake ninja-build pkg-config clang-14 libclang-rt-14-dev clang-format
   # libraries
   libngtcp2-dev libngtcp2-crypto-gnutls-dev libgnutls28-dev
-  nlohmann-json3-dev libfmt-dev libexpected-dev libcli11-dev
+  nlohmann-json3-dev libfmt-dev libexpected-dev libcli11-dev libsqlite3-dev
+  # the gateway joins a bridge through a veth pair it creates (rtnetlink)
+  libnl-3-dev libnl-route-3-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev
   # Windows cross build (posix threads: std::thread) and its test runner; googletest's

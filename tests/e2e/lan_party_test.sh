@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # End-to-end LAN party in network namespaces: a real relay, gateway and two clients; DHCP,
-# pings, broadcasts, the relay's DHCP/RA guard, CAM refresh, recovery from a relay kill -9, and
-# a clean SIGTERM shutdown.
+# pings, broadcasts, TCP both ways, the relay's DHCP/RA guard, CAM refresh, recovery from a
+# relay kill -9, the gateway on a router's bridge (DHCP server, TCP and a container on the
+# gateway's own host), and a clean SIGTERM shutdown. Every host keeps the kernel's default
+# offloads: unfinished checksums and TCP super-frames reach the gateway as in real life.
 # Usage: lan_party_test.sh RELAY_BIN GATEWAY_BIN CLIENT_BIN   (root; exit 77 = skipped)
 set -uo pipefail
 
@@ -182,6 +184,52 @@ for role in c1 c2; do
   fi
 done
 
+# --- 8. TCP both ways -----------------------------------------------------------------------
+# tcp_check SECTION CLIENT SERVER_ROLE SERVER_IP LABEL: iperf3 for 2 s from the client to the server and
+# 2 s back (-R); each direction must move data. The server side keeps its offloads on, so its
+# segments reach the gateway as TSO super-frames with partial checksums.
+tcp_check() {
+  local section=$1 role=$2 server_role=$3 server_ip=$4 label=$5 dir json mbps
+  lp_spawn iperf3 "$server_role" "$LP_TMP/iperf3.$server_role.log" iperf3 -s -B "$server_ip"
+  if ! lp_poll 5 0.1 iperf_listening "$server_role"; then
+    fail "$section. $label: the iperf3 server did not start"
+    lp_stop_pid iperf3
+    return
+  fi
+  for dir in "" "-R"; do
+    json=$(lp_in "$role" timeout 20 iperf3 -c "$server_ip" -t 2 -J $dir 2>&1)
+    mbps=$(echo "$json" | "$LP_PYTHON" -c \
+      'import json,sys; print(int(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e6))' \
+      2>/dev/null)
+    local way="$role -> $label"
+    [ "$dir" = "-R" ] && way="$label -> $role"
+    if [ -n "$mbps" ] && ((mbps > 0)); then
+      pass "$section. $way: TCP (iperf3 2 s) $mbps Mbit/s"
+    else
+      fail "$section. $way: TCP (iperf3) moved nothing: $(echo "$json" | tail -n 5 | tr '\n' ' ')"
+    fi
+  done
+  lp_stop_pid iperf3
+}
+iperf_listening() { lp_in "$1" ss -ltn | grep -q ":5201 "; }
+
+# lan_stats_field LOG FIELD: the FIELD of the last gateway.lan_stats line in LOG (0 if none).
+lan_stats_field() {
+  grep "gateway.lan_stats" "$1" | tail -n 1 | grep -o "$2=[0-9]*" | cut -d= -f2 | grep . || echo 0
+}
+# wait_lan_stats LOG: until a lan_stats line shows both kinds of offload work done.
+lan_stats_show_offloads() {
+  (($(lan_stats_field "$1" checksum_completed) > 0 && $(lan_stats_field "$1" super_frames) > 0))
+}
+
+tcp_check 8 c1 lanhost "$LP_LANHOST_IP" "LAN host"
+if lp_poll 7 0.2 lan_stats_show_offloads "$LP_TMP/gateway.log"; then
+  pass "8. the gateway finished the LAN host's frames: $(grep gateway.lan_stats \
+    "$LP_TMP/gateway.log" | tail -n 1 | sed 's/.*gateway.lan_stats //')"
+else
+  fail "8. no gateway.lan_stats line with checksum_completed > 0 and super_frames > 0"
+fi
+
 # --- 6. relay kill -9 and restart ---------------------------------------------------------
 declare -A joins_before=()
 for name in gateway c1 c2; do joins_before[$name]=$(lp_joins $name); done
@@ -215,6 +263,53 @@ for pair in "c2 $LP_LANHOST_IP" "c1 ${LP_LEASE[c2]}" "c2 ${LP_LEASE[c1]}"; do
   fi
 done
 
+# --- 9. the gateway on the party's router: its own DHCP server, TCP, a container -------------
+# The gateway host becomes the router: lan0 goes into a bridge br-lan with the host's address
+# and a container on it; the host's dnsmasq replaces the LAN host's; the gateway restarts with
+# --interface br-lan and plugs itself into the bridge as a port.
+lp_stop_pid gateway
+lp_stop_pid dnsmasq
+if lp_make_gateway_router; then
+  pass "9. gw is now a router: br-lan ($LP_GW_HOST_IP) with lan0 and a container ($LP_CTR_IP)"
+else
+  fail "9. could not build the router's bridge"
+  finish
+fi
+gw_joins=$(lp_joins gateway)
+LP_GATEWAY_LOG=gateway.router.log LP_GATEWAY_INTERFACE=br-lan \
+  lp_start_gateway "${LP_GATEWAY_EXTRA_FLAGS[@]}"
+lp_start_dnsmasq gw br-lan 10.213.2.160 10.213.2.199 || fail "9. dnsmasq on br-lan did not start"
+if lp_wait_joined gateway $((gw_joins + 1)) 15; then
+  pass "9. the gateway rejoined on br-lan through $(grep -o 'gateway_end=[a-z0-9]*' \
+    "$LP_TMP/gateway.router.log" | head -n 1)"
+else
+  fail "9. the gateway did not rejoin on br-lan"
+  finish
+fi
+if lp_dhcp c1 && [[ ${LP_LEASE[c1]} =~ ^10\.213\.2\.(1[6-9][0-9])$ ]]; then
+  pass "9. c1 leased ${LP_LEASE[c1]} from the dnsmasq on the gateway's own host"
+else
+  fail "9. c1 got no lease from the gateway host's dnsmasq (lease: ${LP_LEASE[c1]:-none}):" \
+    "$(tail -n 3 "$LP_TMP/c1.udhcpc.log" | tr '\n' ' ')"
+fi
+for pair in "$LP_GW_HOST_IP gateway-host" "$LP_CTR_IP container"; do
+  read -r dest label <<<"$pair"
+  if lp_poll 5 0.2 lp_ping_once c1 "$dest"; then
+    pass "9. c1 -> $label ($dest) answers ping"
+  else
+    fail "9. c1 -> $label ($dest): no ping answer within 5 s"
+  fi
+done
+tcp_check 9 c1 gw "$LP_GW_HOST_IP" "gateway host"
+tcp_check 9 c1 ctr "$LP_CTR_IP" "container"
+broadcast_check ctr 255.255.255.255 eth0 c1 c2
+if lp_poll 7 0.2 lan_stats_show_offloads "$LP_TMP/gateway.router.log"; then
+  pass "9. the gateway finished its host's and the container's frames: $(grep \
+    gateway.lan_stats "$LP_TMP/gateway.router.log" | tail -n 1 | sed 's/.*gateway.lan_stats //')"
+else
+  fail "9. no gateway.lan_stats line with checksum_completed > 0 and super_frames > 0"
+fi
+
 # --- 7. clean shutdown -----------------------------------------------------------------------
 # SIGTERM: each binary says goodbye (disconnect, close 0) and exits 0; the TAP goes with it.
 for name in c1 c2 gateway relay; do
@@ -239,9 +334,15 @@ for role in c1 c2; do
   fi
 done
 
+if lp_in gw ip link show lpgw0 >/dev/null 2>&1; then
+  fail "7. the gateway's bridge port lpgw0 is still there after it exited"
+else
+  pass "7. the gateway removed its bridge port lpgw0 on exit"
+fi
+
 # With a -DLANPARTY_SANITIZE=ON build, UBSan reports and carries on: read the logs for it.
 sanitizer_hits=$(grep -l -E "runtime error:|ERROR: (Address|Leak)Sanitizer" \
-  "$LP_TMP"/relay.*.log "$LP_TMP/gateway.log" "$LP_TMP/c1.log" "$LP_TMP/c2.log" 2>/dev/null |
+  "$LP_TMP"/relay.*.log "$LP_TMP"/gateway*.log "$LP_TMP/c1.log" "$LP_TMP/c2.log" 2>/dev/null |
   xargs -r -n1 basename | tr '\n' ' ')
 if [ -z "$sanitizer_hits" ]; then
   pass "7. no sanitizer report in the relay, gateway or client logs"

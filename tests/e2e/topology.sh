@@ -14,7 +14,7 @@
 # steps. Every wait is a bounded poll. Functions return non-zero and print why on failure.
 
 LP_PREFIX="lp-$$"
-LP_ROLES=(wan relay gw c1 c2 lan lanhost)
+LP_ROLES=(wan relay gw c1 c2 lan lanhost ctr)
 LP_RELAY_IP=10.213.1.1
 LP_RELAY_PORT=4433
 LP_METRICS_PORT=9100
@@ -226,10 +226,25 @@ lp_setup_network() {
   ip -n "$(lp_ns lan)" link set host master br0 up || return 1
   ip -n "$(lp_ns lanhost)" addr add "$LP_LANHOST_IP/24" dev eth0 || return 1
   ip -n "$(lp_ns lanhost)" link set eth0 up || return 1
-  # A veth hands the peer packets whose checksum is still to be filled in (CHECKSUM_PARTIAL),
-  # and the gateway's AF_PACKET socket would forward them that way. A real NIC puts complete
-  # frames on the wire; switching off transmit offload makes the LAN host's veth behave so.
-  lp_in lanhost ethtool -K eth0 tx off >/dev/null 2>&1 || return 1
+  # Offloads stay as the kernel sets them: the LAN host's veth hands over frames with the
+  # checksum still to be filled in (CHECKSUM_PARTIAL) and TCP super-frames (TSO), exactly what
+  # a VM, a container or the gateway's own host produce. The gateway must finish them.
+}
+
+# The gateway host turned into the party's router: its LAN port lan0 becomes a port of a
+# bridge br-lan that carries the host's own address (LP_GW_HOST_IP) and, like a Docker or
+# hypervisor bridge, a container (namespace ctr, LP_CTR_IP) on a veth of its own.
+LP_GW_HOST_IP=10.213.2.2
+LP_CTR_IP=10.213.2.3
+lp_make_gateway_router() {
+  ip -n "$(lp_ns gw)" link add br-lan type bridge stp_state 0 mcast_snooping 0 || return 1
+  ip -n "$(lp_ns gw)" link set lan0 master br-lan || return 1
+  ip -n "$(lp_ns gw)" link set br-lan up || return 1
+  ip -n "$(lp_ns gw)" addr add "$LP_GW_HOST_IP/24" dev br-lan || return 1
+  lp_veth gw ctrport ctr eth0 || return 1
+  ip -n "$(lp_ns gw)" link set ctrport master br-lan up || return 1
+  ip -n "$(lp_ns ctr)" addr add "$LP_CTR_IP/24" dev eth0 || return 1
+  ip -n "$(lp_ns ctr)" link set eth0 up || return 1
 }
 
 # A PEM certificate and key made once (ECDSA P-256, CN and SAN = LP_SERVER_NAME), so a
@@ -243,15 +258,18 @@ lp_make_certificate() {
     return 1
 }
 
+# lp_start_dnsmasq [ROLE IFACE FIRST LAST]: the LAN's DHCP server (default: the LAN host,
+# 10.213.2.100-150); the process is named dnsmasq, its log dnsmasq.ROLE.log.
 lp_start_dnsmasq() {
-  lp_spawn dnsmasq lanhost "$LP_TMP/dnsmasq.out.log" \
+  local role=${1:-lanhost} iface=${2:-eth0} first=${3:-10.213.2.100} last=${4:-10.213.2.150}
+  lp_spawn dnsmasq "$role" "$LP_TMP/dnsmasq.out.log" \
     dnsmasq --keep-in-foreground --conf-file=/dev/null --no-resolv --no-hosts \
-    --port=0 --interface=eth0 --bind-interfaces --user=root --group=root \
-    --dhcp-range=10.213.2.100,10.213.2.150,255.255.255.0,10m --dhcp-authoritative --no-ping \
+    --port=0 --interface="$iface" --bind-interfaces --user=root --group=root \
+    --dhcp-range="$first,$last,255.255.255.0,10m" --dhcp-authoritative --no-ping \
     --dhcp-option=3 --dhcp-option=6 \
-    --dhcp-leasefile="$LP_TMP/dnsmasq.leases" --pid-file="$LP_TMP/dnsmasq.pid" \
-    --log-dhcp --log-facility="$LP_TMP/dnsmasq.log"
-  lp_poll 5 0.1 grep -q "DHCP, IP range" "$LP_TMP/dnsmasq.log" ||
+    --dhcp-leasefile="$LP_TMP/dnsmasq.$role.leases" --pid-file="$LP_TMP/dnsmasq.pid" \
+    --log-dhcp --log-facility="$LP_TMP/dnsmasq.$role.log"
+  lp_poll 5 0.1 grep -q "DHCP, IP range" "$LP_TMP/dnsmasq.$role.log" ||
     { echo "dnsmasq did not start"; return 1; }
 }
 
@@ -294,7 +312,8 @@ lp_relay_flags() {
 lp_start_gateway() {
   local flags
   mapfile -t flags < <(lp_relay_flags)
-  lp_spawn gateway gw "$LP_TMP/gateway.log" "$LP_GATEWAY_BIN" "${flags[@]}" --interface lan0 "$@"
+  lp_spawn gateway gw "$LP_TMP/${LP_GATEWAY_LOG:-gateway.log}" "$LP_GATEWAY_BIN" "${flags[@]}" \
+    --interface "${LP_GATEWAY_INTERFACE:-lan0}" "$@"
 }
 
 lp_start_client() {
@@ -309,7 +328,7 @@ lp_start_client() {
 # How many times each peer has reached the room (gateway: its state log; clients: stdout).
 lp_joins() {
   case $1 in
-    gateway) grep -c "gateway.state.*state=connected" "$LP_TMP/gateway.log" ;;
+    gateway) cat "$LP_TMP"/gateway*.log | grep -c "gateway.state.*state=connected" ;;
     *) grep -c "^\[connected\]" "$LP_TMP/$1.log" ;;
   esac
 }

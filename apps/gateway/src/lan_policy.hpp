@@ -6,9 +6,13 @@
 #include <array>
 #include <cstdint>
 #include <span>
+#include <vector>
 
 #include "lanparty/client_core/remote_peers.hpp"
+#include "lanparty/proto/ethernet.hpp"
 #include "lanparty/proto/mac_address.hpp"
+#include "lanparty/proto/offload.hpp"
+#include "lanparty/proto/overlay_header.hpp"
 
 namespace lanparty::gateway {
 
@@ -17,11 +21,30 @@ enum class LanVerdict : std::uint8_t {
   kNotForRoom,  // unicast to a LAN host: stays on the LAN
   kRunt,        // shorter than an Ethernet header
   kTooLarge,    // above the room MTU: the relay would drop it as jumbo
+  kBadOffload,  // the kernel's checksum/GSO metadata does not fit the frame: dropped
 };
 
-[[nodiscard]] LanVerdict classify_lan_frame(std::span<const std::uint8_t> frame,
-                                            const client_core::RemotePeers& peers,
-                                            std::size_t room_mtu) noexcept;
+// What the gateway did to LAN frames on their way to the room; logged with each relay stats
+// message (gateway.lan_stats).
+struct LanCounters {
+  std::uint64_t checksum_completed = 0;  // CHECKSUM_PARTIAL frames finished here
+  std::uint64_t super_frames = 0;        // GSO super-frames cut into segments
+  std::uint64_t segments = 0;            // frames made from them
+  std::uint64_t too_large = 0;           // above the room MTU (or a UDP segment that is)
+  std::uint64_t bad_offload = 0;         // offload metadata that does not fit the frame
+};
+
+// One LAN frame on its way to the room: `datagram` holds it from byte 4 on (headroom for the
+// overlay header). Frames not for the room are left alone (checksums of LAN-only traffic are
+// never touched, nor are complete ones); the rest are finished (checksum completed, GSO
+// super-frames cut to the room MTU into `scratch`, which grows once to the largest segment)
+// and each result goes to send(span with the same 4 bytes of headroom). Returns the verdict
+// for the frame as received.
+template <class Send>
+LanVerdict forward_lan_frame(std::span<std::uint8_t> datagram, const proto::OffloadInfo& offload,
+                             const client_core::RemotePeers& peers, std::size_t room_mtu,
+                             std::vector<std::uint8_t>& scratch, LanCounters& counters,
+                             Send&& send);
 
 inline constexpr std::size_t kCamRefreshFrameBytes = 60;
 inline constexpr std::uint16_t kCamRefreshEtherType = 0x88b5;  // IEEE local experimental
@@ -30,5 +53,54 @@ inline constexpr std::uint16_t kCamRefreshEtherType = 0x88b5;  // IEEE local exp
 // remote client's MAC, EtherType 0x88b5, zero payload.
 [[nodiscard]] std::array<std::uint8_t, kCamRefreshFrameBytes> cam_refresh_frame(
     const proto::MacAddress& client, const proto::MacAddress& gateway) noexcept;
+
+template <class Send>
+LanVerdict forward_lan_frame(std::span<std::uint8_t> datagram, const proto::OffloadInfo& offload,
+                             const client_core::RemotePeers& peers, std::size_t room_mtu,
+                             std::vector<std::uint8_t>& scratch, LanCounters& counters,
+                             Send&& send) {
+  constexpr std::size_t kHeadroom = proto::kOverlayHeaderSize;
+  auto frame = datagram.subspan(kHeadroom);
+  auto header = proto::parse_ethernet(frame);
+  if (!header) return LanVerdict::kRunt;
+  if (!header->destination.is_multicast() && !peers.contains_mac(header->destination)) {
+    return LanVerdict::kNotForRoom;
+  }
+  const std::size_t limit = room_mtu + header->header_size;
+  if (offload.gso_type != proto::GsoType::kNone) {
+    auto segmenter = proto::Segmenter::create(frame, offload, limit);
+    if (!segmenter) {
+      if (segmenter.error() == proto::OffloadError::kSegmentTooLarge) {
+        ++counters.too_large;
+        return LanVerdict::kTooLarge;
+      }
+      ++counters.bad_offload;
+      return LanVerdict::kBadOffload;
+    }
+    if (scratch.size() < kHeadroom + segmenter->max_frame_size()) {
+      scratch.resize(kHeadroom + segmenter->max_frame_size());
+    }
+    ++counters.super_frames;
+    for (std::size_t i = 0; i < segmenter->count(); ++i) {
+      const std::size_t n = segmenter->write(i, std::span(scratch).subspan(kHeadroom));
+      ++counters.segments;
+      send(std::span(scratch).first(kHeadroom + n));
+    }
+    return LanVerdict::kSend;
+  }
+  if (frame.size() > limit) {
+    ++counters.too_large;
+    return LanVerdict::kTooLarge;
+  }
+  if (offload.needs_checksum) {
+    if (!proto::complete_checksum(frame, offload.checksum_start, offload.checksum_offset)) {
+      ++counters.bad_offload;
+      return LanVerdict::kBadOffload;
+    }
+    ++counters.checksum_completed;
+  }
+  send(datagram);
+  return LanVerdict::kSend;
+}
 
 }  // namespace lanparty::gateway

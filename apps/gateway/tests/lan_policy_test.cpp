@@ -24,8 +24,88 @@ std::vector<std::uint8_t> frame(const proto::MacAddress& dst, std::size_t payloa
 
 client_core::RemotePeers peers_with_client() {
   client_core::RemotePeers peers;
-  peers.add({2, ctrl::Role::kClient, kClient});
+  ctrl::PeerInfo client;
+  client.peer_id = 2;
+  client.role = ctrl::Role::kClient;
+  client.mac = kClient;
+  peers.add(client);
   return peers;
+}
+
+struct Forwarded {
+  LanVerdict verdict;
+  std::vector<std::vector<std::uint8_t>> sent;  // frames handed to the runner, headroom cut
+  LanCounters counters;
+};
+
+// Runs forward_lan_frame on a copy of `f` placed behind 4 bytes of headroom.
+Forwarded forward(const std::vector<std::uint8_t>& f, const client_core::RemotePeers& peers,
+                  std::size_t room_mtu, proto::OffloadInfo offload = {}) {
+  std::vector<std::uint8_t> datagram(4, 0);
+  datagram.insert(datagram.end(), f.begin(), f.end());
+  std::vector<std::uint8_t> scratch;
+  Forwarded out{};
+  out.verdict = forward_lan_frame(datagram, offload, peers, room_mtu, scratch, out.counters,
+                                  [&](std::span<std::uint8_t> d) {
+                                    EXPECT_GE(d.size(), 4u);
+                                    out.sent.emplace_back(d.begin() + 4, d.end());
+                                  });
+  return out;
+}
+
+LanVerdict classify_lan_frame(const std::vector<std::uint8_t>& f,
+                              const client_core::RemotePeers& peers, std::size_t room_mtu) {
+  const auto result = forward(f, peers, room_mtu);
+  EXPECT_EQ(result.sent.size(), result.verdict == LanVerdict::kSend ? 1u : 0u);
+  return result.verdict;
+}
+
+// An IPv4/UDP frame to the client whose checksum field holds only the pseudo-header sum, as
+// the kernel leaves a CHECKSUM_PARTIAL frame (src 10.213.2.1:5000, dst 10.213.2.100:6000).
+std::vector<std::uint8_t> partial_udp(const proto::MacAddress& dst, std::size_t payload) {
+  auto f = frame(dst, 28 + payload);
+  const std::uint8_t ip[] = {0x45, 0, 0,  0,   0, 1, 0x40, 0,   64, 17,
+                             0,    0, 10, 213, 2, 1, 10,   213, 2,  100};
+  std::copy(std::begin(ip), std::end(ip), f.begin() + 14);
+  const auto ip_len = static_cast<std::uint16_t>(28 + payload);
+  f[16] = static_cast<std::uint8_t>(ip_len >> 8);
+  f[17] = static_cast<std::uint8_t>(ip_len);
+  const auto udp_len = static_cast<std::uint16_t>(8 + payload);
+  const std::uint8_t udp[] = {0x13,
+                              0x88,
+                              0x17,
+                              0x70,
+                              static_cast<std::uint8_t>(udp_len >> 8),
+                              static_cast<std::uint8_t>(udp_len)};
+  std::copy(std::begin(udp), std::end(udp), f.begin() + 34);
+  for (std::size_t i = 0; i < payload; ++i) f[42 + i] = static_cast<std::uint8_t>(i * 3 + 1);
+  const std::uint8_t pseudo[] = {10,
+                                 213,
+                                 2,
+                                 1,
+                                 10,
+                                 213,
+                                 2,
+                                 100,
+                                 0,
+                                 17,
+                                 static_cast<std::uint8_t>(udp_len >> 8),
+                                 static_cast<std::uint8_t>(udp_len)};
+  const std::uint16_t sum = proto::checksum_fold(proto::checksum_add(pseudo));
+  f[40] = static_cast<std::uint8_t>(sum >> 8);
+  f[41] = static_cast<std::uint8_t>(sum);
+  return f;
+}
+
+constexpr proto::OffloadInfo kPartialUdp{
+    .needs_checksum = true, .checksum_start = 34, .checksum_offset = 6};
+
+// The one's-complement sum over pseudo-header and UDP datagram is 0xffff when valid.
+bool udp_checksum_valid(const std::vector<std::uint8_t>& f) {
+  std::vector<std::uint8_t> all = {f[26], f[27], f[28], f[29], f[30], f[31],
+                                   f[32], f[33], 0,     17,    f[38], f[39]};
+  all.insert(all.end(), f.begin() + 34, f.end());
+  return proto::checksum_fold(proto::checksum_add(all)) == 0xffff;
 }
 
 TEST(ClassifyLanFrame, BroadcastAndMulticastGoToRoom) {
@@ -54,6 +134,66 @@ TEST(ClassifyLanFrame, LargerThanRoomMtuIsRefused) {
 TEST(ClassifyLanFrame, RuntIsRefused) {
   std::vector<std::uint8_t> runt(10, 0xff);
   EXPECT_EQ(classify_lan_frame(runt, peers_with_client(), 1380), LanVerdict::kRunt);
+}
+
+TEST(ForwardLanFrame, CompletesAPartialChecksumOfAFrameForTheRoom) {
+  for (std::size_t payload : {0u, 1u, 7u, 300u, 1001u}) {
+    const auto f = partial_udp(kClient, payload);
+    ASSERT_FALSE(udp_checksum_valid(f));
+    const auto result = forward(f, peers_with_client(), 1380, kPartialUdp);
+    EXPECT_EQ(result.verdict, LanVerdict::kSend);
+    ASSERT_EQ(result.sent.size(), 1u);
+    EXPECT_TRUE(udp_checksum_valid(result.sent[0])) << payload;
+    EXPECT_EQ(result.counters.checksum_completed, 1u);
+  }
+}
+
+TEST(ForwardLanFrame, LeavesACompleteFrameByteForByte) {
+  auto f = partial_udp(kClient, 99);
+  ASSERT_TRUE(proto::complete_checksum(f, 34, 6));
+  const auto result = forward(f, peers_with_client(), 1380, {});
+  ASSERT_EQ(result.sent.size(), 1u);
+  EXPECT_EQ(result.sent[0], f);
+  EXPECT_EQ(result.counters.checksum_completed, 0u);
+}
+
+TEST(ForwardLanFrame, NeverTouchesLanOnlyFrames) {
+  const auto f = partial_udp(kGateway, 40);
+  const auto result = forward(f, peers_with_client(), 1380, kPartialUdp);
+  EXPECT_EQ(result.verdict, LanVerdict::kNotForRoom);
+  EXPECT_TRUE(result.sent.empty());
+  EXPECT_EQ(result.counters.checksum_completed, 0u);
+}
+
+TEST(ForwardLanFrame, BadChecksumOffsetsAreDroppedAndCounted) {
+  const auto f = partial_udp(kClient, 10);
+  const auto result = forward(f, peers_with_client(), 1380,
+                              {.needs_checksum = true, .checksum_start = 60, .checksum_offset = 6});
+  EXPECT_EQ(result.verdict, LanVerdict::kBadOffload);
+  EXPECT_TRUE(result.sent.empty());
+  EXPECT_EQ(result.counters.bad_offload, 1u);
+}
+
+TEST(ForwardLanFrame, CutsAUdpSuperFrameIntoSegmentsAndCountsThem) {
+  // 3 x 500 bytes of UDP GSO payload, 100 in the last.
+  auto f = partial_udp(kClient, 1600);
+  proto::OffloadInfo gso = kPartialUdp;
+  gso.gso_type = proto::GsoType::kUdpL4;
+  gso.gso_size = 500;
+  const auto result = forward(f, peers_with_client(), 1380, gso);
+  EXPECT_EQ(result.verdict, LanVerdict::kSend);
+  ASSERT_EQ(result.sent.size(), 4u);
+  for (const auto& seg : result.sent) EXPECT_TRUE(udp_checksum_valid(seg));
+  EXPECT_EQ(result.sent[0].size(), 42u + 500u);
+  EXPECT_EQ(result.sent[3].size(), 42u + 100u);
+  EXPECT_EQ(result.counters.super_frames, 1u);
+  EXPECT_EQ(result.counters.segments, 4u);
+  // A datagram size above the room is the sender's choice: refused whole, counted.
+  gso.gso_size = 1400;
+  const auto big = forward(f, peers_with_client(), 1380, gso);
+  EXPECT_EQ(big.verdict, LanVerdict::kTooLarge);
+  EXPECT_TRUE(big.sent.empty());
+  EXPECT_EQ(big.counters.too_large, 1u);
 }
 
 TEST(CamRefreshFrame, HasProtocolLayout) {

@@ -181,6 +181,7 @@ void Runner::on_stream_data(quic::Connection& conn, std::int64_t stream_id,
                                        {"local_too_large", counters_.dropped_too_large},
                                        {"local_not_joined", counters_.dropped_not_joined},
                                        {"rtt_us", local.smoothed_rtt.count()}});
+      port_.on_relay_stats(*stats);
       if (session_.phase() == Phase::kJoined) {
         // A status line for the player with each stats message: who is there, how far away.
         const auto rtt = session_.smoothed_rtt().value_or(local.smoothed_rtt);

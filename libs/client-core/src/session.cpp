@@ -36,12 +36,13 @@ void Session::reset() {
 std::string Session::hello_frame(std::size_t datagram_budget) const {
   const auto max_datagram =
       static_cast<std::int64_t>(std::clamp<std::size_t>(datagram_budget, 64, 65535));
-  const ctrl::Hello hello{.protocol = ctrl::kProtocolVersion,
-                          .role = std::string(ctrl::to_string(config_.role)),
-                          .room = config_.room,
-                          .mac = config_.mac.to_string(),
-                          .max_datagram = max_datagram,
-                          .software = config_.software};
+  ctrl::Hello hello;
+  hello.protocol = ctrl::kProtocolVersion;
+  hello.role = std::string(ctrl::to_string(config_.role));
+  hello.room = config_.room;
+  hello.mac = config_.mac.to_string();
+  hello.max_datagram = max_datagram;
+  hello.software = config_.software;
   std::string out;
   // A hello is a few hundred bytes: it always fits the 16 KiB frame limit.
   (void)ctrl::append_frame(hello, out);

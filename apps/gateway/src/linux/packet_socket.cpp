@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 
@@ -20,6 +21,21 @@
 
 namespace lanparty::gateway {
 namespace {
+
+// struct virtio_net_hdr (linux/virtio_net.h, a fixed ABI). The header itself cannot be
+// included from C++: one of its structs has a field named `class`.
+struct VnetHeader {
+  std::uint8_t flags;
+  std::uint8_t gso_type;
+  std::uint16_t hdr_len;
+  std::uint16_t gso_size;
+  std::uint16_t csum_start;
+  std::uint16_t csum_offset;
+};
+static_assert(sizeof(VnetHeader) == 10);
+constexpr std::uint8_t kVnetNeedsCsum = 1;  // kVnetNeedsCsum
+constexpr std::uint8_t kVnetGsoNone = 0, kVnetGsoTcpV4 = 1, kVnetGsoTcpV6 = 4, kVnetGsoUdpL4 = 5;
+constexpr std::uint8_t kVnetGsoEcn = 0x80;
 
 Status ifreq_ioctl(const std::string& name, unsigned long request, ifreq& ifr, const char* what) {
   std::memset(ifr.ifr_name, 0, sizeof(ifr.ifr_name));
@@ -91,6 +107,16 @@ Result<std::unique_ptr<PacketSocket>> PacketSocket::open(const std::string& inte
   // (Linux >= 4.20). read_frame also checks the packet type for older kernels.
   const int one = 1;
   (void)::setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one));
+  // Frames from this host, a VM or a container reach us unfinished: checksum left for a NIC
+  // (CHECKSUM_PARTIAL) or TCP/UDP super-frames (GSO). The virtio_net_hdr in front of each
+  // frame says which, and where the checksum goes (Linux >= 2.6.27).
+  if (::setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)) != 0) {
+    return close_on_error(errno, "PACKET_VNET_HDR (offload metadata) on the packet socket");
+  }
+  // The kernel strips an 802.1Q tag into metadata on receive; auxdata gives it back.
+  if (::setsockopt(fd, SOL_PACKET, PACKET_AUXDATA, &one, sizeof(one)) != 0) {
+    return close_on_error(errno, "PACKET_AUXDATA (VLAN tags) on the packet socket");
+  }
   return std::unique_ptr<PacketSocket>(
       new PacketSocket(fd, interface, ifindex, proto::MacAddress(mac_bytes), mtu));
 }
@@ -100,24 +126,95 @@ PacketSocket::~PacketSocket() {
   ::close(fd_);
 }
 
-Result<std::size_t> PacketSocket::read_frame(std::span<std::uint8_t> buffer) {
+Result<std::optional<PacketSocket::Frame>> PacketSocket::read_frame(std::span<std::uint8_t> buffer,
+                                                                    std::size_t headroom) {
+  // The frame lands 4 bytes further in, so a tag can be put back by moving only the MACs.
+  constexpr std::size_t kTag = 4;
+  if (buffer.size() < headroom + kTag + kMaxFrameBytes) {
+    return fail(Errc::kInvalidArgument, "packet socket read buffer too small");
+  }
   for (;;) {
+    VnetHeader vnet{};
+    iovec iov[2] = {{&vnet, sizeof(vnet)},
+                    {buffer.data() + headroom + kTag, buffer.size() - headroom - kTag}};
+    alignas(cmsghdr) std::array<std::uint8_t, CMSG_SPACE(sizeof(tpacket_auxdata))> control{};
     sockaddr_ll from{};
-    socklen_t from_len = sizeof(from);
-    const ssize_t n = ::recvfrom(fd_, buffer.data(), buffer.size(), MSG_TRUNC,
-                                 reinterpret_cast<sockaddr*>(&from), &from_len);
+    msghdr msg{};
+    msg.msg_name = &from;
+    msg.msg_namelen = sizeof(from);
+    msg.msg_iov = iov;
+    msg.msg_iovlen = 2;
+    msg.msg_control = control.data();
+    msg.msg_controllen = control.size();
+    const ssize_t n = ::recvmsg(fd_, &msg, 0);
     if (n < 0) {
-      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return std::size_t{0};
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return std::nullopt;
       return fail_errno(errno, fmt::format("read from {}", name_));
     }
     if (from.sll_pkttype == PACKET_OUTGOING) continue;
-    if (static_cast<std::size_t>(n) > buffer.size()) continue;  // truncated: cannot forward
-    return static_cast<std::size_t>(n);
+    if ((msg.msg_flags & MSG_TRUNC) != 0 || static_cast<std::size_t>(n) < sizeof(vnet)) {
+      ++drops_.truncated;
+      continue;
+    }
+    Frame frame;
+    frame.offset = headroom + kTag;
+    frame.size = static_cast<std::size_t>(n) - sizeof(vnet);
+    // Packet sockets give the header in host byte order (virtio "legacy" layout).
+    if ((vnet.flags & kVnetNeedsCsum) != 0) {
+      frame.offload.needs_checksum = true;
+      frame.offload.checksum_start = vnet.csum_start;
+      frame.offload.checksum_offset = vnet.csum_offset;
+    }
+    switch (vnet.gso_type & ~kVnetGsoEcn) {
+      case kVnetGsoNone:
+        break;
+      case kVnetGsoTcpV4:
+        frame.offload.gso_type = proto::GsoType::kTcpV4;
+        break;
+      case kVnetGsoTcpV6:
+        frame.offload.gso_type = proto::GsoType::kTcpV6;
+        break;
+      case kVnetGsoUdpL4:
+        frame.offload.gso_type = proto::GsoType::kUdpL4;
+        break;
+      default:
+        ++drops_.unsupported_offload;
+        continue;
+    }
+    frame.offload.gso_size = vnet.gso_size;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+      if (c->cmsg_level != SOL_PACKET || c->cmsg_type != PACKET_AUXDATA) continue;
+      tpacket_auxdata aux{};
+      std::memcpy(&aux, CMSG_DATA(c), sizeof(aux));
+      if ((aux.tp_status & TP_STATUS_VLAN_VALID) == 0 || frame.size < 12) break;
+      const std::uint16_t tpid =
+          (aux.tp_status & TP_STATUS_VLAN_TPID_VALID) != 0 ? aux.tp_vlan_tpid : ETH_P_8021Q;
+      std::uint8_t* start = buffer.data() + frame.offset;
+      std::memmove(start - kTag, start, 12);
+      start[12 - kTag] = static_cast<std::uint8_t>(tpid >> 8);
+      start[13 - kTag] = static_cast<std::uint8_t>(tpid);
+      start[14 - kTag] = static_cast<std::uint8_t>(aux.tp_vlan_tci >> 8);
+      start[15 - kTag] = static_cast<std::uint8_t>(aux.tp_vlan_tci);
+      frame.offset -= kTag;
+      frame.size += kTag;
+      if (frame.offload.needs_checksum) {
+        frame.offload.checksum_start =
+            static_cast<std::uint16_t>(frame.offload.checksum_start + kTag);
+      }
+    }
+    return frame;
   }
 }
 
 Status PacketSocket::write_frame(std::span<const std::uint8_t> frame) {
-  if (::send(fd_, frame.data(), frame.size(), 0) < 0) {
+  // With PACKET_VNET_HDR every send starts with a header too; all zero: a finished frame.
+  static constexpr VnetHeader kFinished{};
+  iovec iov[2] = {{const_cast<VnetHeader*>(&kFinished), sizeof(kFinished)},
+                  {const_cast<std::uint8_t*>(frame.data()), frame.size()}};
+  msghdr msg{};
+  msg.msg_iov = iov;
+  msg.msg_iovlen = 2;
+  if (::sendmsg(fd_, &msg, 0) < 0) {
     return fail_errno(errno, fmt::format("write to {}", name_));
   }
   return ok();

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 // The gateway's wire: an AF_PACKET socket on the LAN interface, promiscuous, that never sees
-// its own transmissions; plus an owner object for the interface's receive offloads.
+// its own transmissions, and reads each frame with the kernel's offload metadata
+// (PACKET_VNET_HDR) and its 802.1Q tag (PACKET_AUXDATA); plus an owner object for the
+// interface's receive offloads.
 #pragma once
 
 #include <cstdint>
@@ -12,6 +14,7 @@
 #include "lanparty/base/result.hpp"
 #include "lanparty/obs/log.hpp"
 #include "lanparty/proto/mac_address.hpp"
+#include "lanparty/proto/offload.hpp"
 
 namespace lanparty::gateway {
 
@@ -22,9 +25,27 @@ class PacketSocket {
   PacketSocket(const PacketSocket&) = delete;
   PacketSocket& operator=(const PacketSocket&) = delete;
 
-  // One frame received on the LAN (not one we sent), or 0 when none is waiting.
-  [[nodiscard]] Result<std::size_t> read_frame(std::span<std::uint8_t> buffer);
+  // Where read_frame put a frame in the caller's buffer, and what the kernel said of it.
+  struct Frame {
+    std::size_t offset = 0;  // >= the headroom asked for
+    std::size_t size = 0;
+    proto::OffloadInfo offload;
+  };
+  // Frames read_frame skipped, by reason.
+  struct Drops {
+    std::uint64_t truncated = 0;            // larger than the buffer
+    std::uint64_t unsupported_offload = 0;  // a GSO type we cannot segment (UFO)
+  };
+  // Minimum buffer: the largest frame the kernel can hand over (a 64 KiB GSO super-frame with
+  // a tag put back) plus the headroom.
+  static constexpr std::size_t kMaxFrameBytes = 65536 + 18 + 4;
+
+  // One frame received on the LAN (not one we sent), at least `headroom` bytes into `buffer`,
+  // with a VLAN tag that the kernel kept aside put back in place; nullopt when none is waiting.
+  [[nodiscard]] Result<std::optional<Frame>> read_frame(std::span<std::uint8_t> buffer,
+                                                        std::size_t headroom);
   [[nodiscard]] Status write_frame(std::span<const std::uint8_t> frame);
+  [[nodiscard]] const Drops& drops() const noexcept { return drops_; }
 
   [[nodiscard]] int fd() const noexcept { return fd_; }
   [[nodiscard]] const proto::MacAddress& interface_mac() const noexcept { return mac_; }
@@ -40,6 +61,7 @@ class PacketSocket {
   int ifindex_;
   proto::MacAddress mac_;
   std::size_t mtu_;
+  Drops drops_;
 };
 
 // Turns generic receive offload off on the LAN interface for the gateway's life and restores

@@ -33,6 +33,8 @@ class LocalPort {
   virtual void on_state(obs::ConnectionState /*state*/, std::string_view /*sentence*/) {}
   // A reject that retrying cannot fix (bad room name, wrong protocol...): the app should exit.
   virtual void on_fatal(std::string_view /*sentence*/) {}
+  // Each `stats` message from the relay: a moment to log the local side's own counters.
+  virtual void on_relay_stats(const ctrl::Stats& /*stats*/) {}
 };
 
 struct RunnerConfig {
