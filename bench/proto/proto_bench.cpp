@@ -9,6 +9,7 @@
 #include "frame_builder.hpp"
 #include "lanparty/proto/frame_filter.hpp"
 #include "lanparty/proto/mtu.hpp"
+#include "lanparty/proto/offload.hpp"
 #include "lanparty/proto/overlay_header.hpp"
 
 namespace {
@@ -64,6 +65,45 @@ void BM_Ipv6TwoExtensionHeaders(benchmark::State& state) {
   run(state, ipv6_two_extension_headers());
 }
 void BM_ArpBroadcast(benchmark::State& state) { run(state, arp_broadcast()); }
+
+// The gateway's work on an unfinished LAN frame: one checksum over a full-size UDP frame.
+void BM_CompleteChecksum1400(benchmark::State& state) {
+  Bytes frame = ipv4_udp_frame(1400);
+  for (auto _ : state) {
+    auto done = complete_checksum(frame, 34, 6);
+    benchmark::DoNotOptimize(done);
+    benchmark::DoNotOptimize(frame.data());
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * 1400);
+}
+BENCHMARK(BM_CompleteChecksum1400);
+
+// A 64 KiB TCP super-frame (TSO from a local sender) cut into room-MTU frames: per super-frame.
+void BM_SegmentTcp64K(benchmark::State& state) {
+  const std::size_t headers = kEthernetHeaderSize + 20 + 20;
+  Bytes tcp(20 + 65000, 0x5a);
+  tcp[12] = 0x50;  // data offset 5
+  const Bytes ip = Ipv4Packet{.protocol = 6, .payload = tcp}.build();
+  const Bytes frame = EthernetFrame{.ethertype = kEtherTypeIpv4, .payload = ip}.build();
+  const OffloadInfo info{.needs_checksum = true,
+                         .checksum_start = 34,
+                         .checksum_offset = 16,
+                         .gso_type = GsoType::kTcpV4,
+                         .gso_size = 1448};
+  Bytes out(2048);
+  std::size_t segments = 0;
+  for (auto _ : state) {
+    auto seg = Segmenter::create(frame, info, 1380 + kEthernetHeaderSize);
+    for (std::size_t i = 0; i < seg->count(); ++i) {
+      benchmark::DoNotOptimize(seg->write(i, out));
+      ++segments;
+    }
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * (frame.size() - headers)));
+  state.counters["segments_per_s"] =
+      benchmark::Counter(static_cast<double>(segments), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_SegmentTcp64K);
 
 BENCHMARK(BM_Ipv4Udp100);
 BENCHMARK(BM_Ipv4Udp1200);
