@@ -394,6 +394,27 @@ Status ConnectionImpl::send_datagram(std::span<const std::uint8_t> payload) {
   return ok();
 }
 
+Result<std::array<std::uint8_t, 32>> ConnectionImpl::export_keying_material(
+    std::string_view label) const {
+  // GnuTLS keeps labels under its 64-byte digest buffer (lib/secrets.c), RFC 8446 under 250.
+  if (label.empty() || label.size() > 63) {
+    return fail(Errc::kInvalidArgument,
+                fmt::format("export_keying_material: label of {} bytes (1..63)", label.size()));
+  }
+  // Mid-handshake GnuTLS would answer from an exporter secret not derived yet.
+  if (!handshake_completed_) {
+    return fail(Errc::kWouldBlock, "export_keying_material: handshake not complete");
+  }
+  if (session_.native() == nullptr) {
+    return fail(Errc::kClosed, "export_keying_material: connection released");
+  }
+  std::array<std::uint8_t, 32> out{};
+  if (auto exported = detail::export_keying_material(session_, label, out); !exported) {
+    return tl::unexpected(exported.error());
+  }
+  return out;
+}
+
 void ConnectionImpl::close(std::uint64_t app_error_code, std::string_view reason) {
   if (!user_visible()) return;
   close_after_ack_.reset();

@@ -113,6 +113,8 @@ class ConnectionImpl final : public Connection {
   void close_after_ack(std::uint64_t app_error_code, std::string reason,
                        std::chrono::milliseconds deadline) override;
   ConnectionStats stats() const noexcept override;
+  Result<std::array<std::uint8_t, 32>> export_keying_material(
+      std::string_view label) const override;
 
   // --- for the Endpoint ----------------------------------------------------------------------
   [[nodiscard]] State state() const noexcept { return state_; }

@@ -14,6 +14,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -121,6 +122,13 @@ class ClientTlsContext {
   std::vector<std::uint8_t> pinned_der_;  // empty in CA mode
   std::filesystem::path trust_path_;      // for messages
 };
+
+// RFC 8446 section 7.5 TLS exporter of a session whose handshake has completed (the caller
+// checks: mid-handshake a library may answer with bytes from a secret not derived yet), with
+// an EMPTY context (in TLS 1.3 the same as none), filling out. kTlsError if the library refuses,
+// kUnsupportedPlatform in a backend without it (wolfSSL as scripts/build-mingw-deps.sh builds it).
+[[nodiscard]] Status export_keying_material(const TlsSession& session, std::string_view label,
+                                            std::span<std::uint8_t> out);
 
 // SSLKEYLOGFILE, read at context creation: TLS secrets go there in NSS key log format, for
 // Wireshark. Never enabled otherwise. (GnuTLS backend only.)

@@ -275,4 +275,28 @@ std::optional<std::string> verify_peer(const ClientTlsContext& ctx, gnutls_sessi
 
 }  // namespace
 
+// --- exporter ----------------------------------------------------------------------------
+
+Status export_keying_material(const TlsSession& session, std::string_view label,
+                              std::span<std::uint8_t> out) {
+  auto* s = static_cast<gnutls_session_t>(session.native());
+  if (s == nullptr) return fail(Errc::kClosed, "export_keying_material: no TLS session");
+  // Our priority string allows nothing else; checked because the empty-context rule below holds
+  // only in TLS 1.3.
+  if (gnutls_protocol_get_version(s) != GNUTLS_TLS1_3) {
+    return fail(Errc::kTlsError, "export_keying_material: the session is not TLS 1.3");
+  }
+  // GnuTLS 3.7 (lib/prf.c) runs TLS 1.3 sessions through _tls13_derive_exporter, which hashes
+  // context_size bytes of context: size 0 gives Hash(""), RFC 8446's exporter with an empty
+  // context, whether the pointer is NULL or not. Non-null all the same, so the call means
+  // "empty context" under the TLS 1.2 rules too, where GnuTLS reads NULL as "no context".
+  static constexpr char kEmptyContext[] = "";
+  if (int rv = gnutls_prf_rfc5705(s, label.size(), label.data(), 0, kEmptyContext, out.size(),
+                                  reinterpret_cast<char*>(out.data()));
+      rv < 0) {
+    return gnutls_fail(rv, "gnutls_prf_rfc5705");
+  }
+  return ok();
+}
+
 }  // namespace lanparty::quic::detail

@@ -186,4 +186,16 @@ Result<TlsSession> ClientTlsContext::new_session(TlsAnchor& anchor) const {
   return session;
 }
 
+// --- exporter: not in this build ---------------------------------------------------------
+
+// wolfSSL_export_keying_material exists only with HAVE_KEYING_MATERIAL, which
+// scripts/build-mingw-deps.sh does not enable (no --enable-keying-material; recent wolfSSL also
+// wants wolfSSL_KeepArrays per session for it). The room claim it serves is the gateway's, on
+// Linux.
+Status export_keying_material(const TlsSession& /*session*/, std::string_view /*label*/,
+                              std::span<std::uint8_t> /*out*/) {
+  return fail(Errc::kUnsupportedPlatform,
+              "the TLS exporter needs the GnuTLS backend (the gateway runs on Linux)");
+}
+
 }  // namespace lanparty::quic::detail

@@ -3,6 +3,7 @@
 // handler an endpoint reports events to. No ngtcp2 or GnuTLS type appears here.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -101,6 +102,15 @@ class Connection {
                                std::chrono::milliseconds deadline) = 0;
 
   [[nodiscard]] virtual ConnectionStats stats() const noexcept = 0;
+
+  // 32 bytes of the RFC 8446 section 7.5 TLS exporter for label with an EMPTY context (in
+  // TLS 1.3 the same as no context), e.g. label "EXPORTER-lanparty-room-claim" (PROTOCOL.md
+  // section 7). Both ends of one connection get the same bytes; any other connection or label
+  // gets unrelated ones, so a signature over them cannot be replayed elsewhere. label: 1..63
+  // bytes, else kInvalidArgument. kWouldBlock until handshake_completed(); kClosed once a closed
+  // client connection's TLS state is freed; kUnsupportedPlatform in the wolfSSL (Windows) build.
+  [[nodiscard]] virtual Result<std::array<std::uint8_t, 32>> export_keying_material(
+      std::string_view label) const = 0;
 
   // An application pointer the endpoint never touches.
   void set_user_data(void* user_data) noexcept { user_data_ = user_data; }
