@@ -32,6 +32,11 @@ Result<std::string> read_file(const std::filesystem::path& path) {
 
 }  // namespace detail
 
+std::array<std::uint8_t, 32> certificate_sha256(std::span<const std::uint8_t> der) {
+  // SHA-256 of a buffer cannot fail short of memory exhaustion; the fallback never matches a pin.
+  return detail::sha256(der).value_or(std::array<std::uint8_t, 32>{});
+}
+
 std::string sha256_fingerprint(std::span<const std::uint8_t> der) {
   const auto digest = detail::sha256(der);
   if (!digest) return "(hash failed)";

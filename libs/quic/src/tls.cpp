@@ -81,9 +81,11 @@ std::string_view alert_name(std::uint8_t alert) noexcept {
 
 Result<ClientTlsContext> ClientTlsContext::prepare(const TrustConfig& trust,
                                                    std::string server_name, std::string alpn) {
-  if (trust.pinned_der.has_value() == trust.ca_file.has_value()) {
+  if (int{trust.pinned_der.has_value()} + int{trust.pinned_sha256.has_value()} +
+          int{trust.ca_file.has_value()} !=
+      1) {
     return fail(Errc::kInvalidArgument,
-                "trust: set exactly one of a pinned DER certificate or a CA file");
+                "trust: set exactly one of a pinned DER certificate, a SHA-256 pin or a CA file");
   }
   if (server_name.empty()) return fail(Errc::kInvalidArgument, "server_name is empty");
   if (alpn.empty() || alpn.size() > 255) {
@@ -93,8 +95,12 @@ Result<ClientTlsContext> ClientTlsContext::prepare(const TrustConfig& trust,
   if (trust.pinned_der) {
     auto der = read_der(*trust.pinned_der);
     if (!der) return tl::unexpected(der.error());
-    ctx.pinned_der_ = std::move(*der);
+    ctx.pinned_sha256_ = detail::sha256(*der);
+    if (!ctx.pinned_sha256_) return fail(Errc::kTlsError, "SHA-256 of the pinned certificate");
     ctx.trust_path_ = *trust.pinned_der;
+  } else if (trust.pinned_sha256) {
+    ctx.pinned_sha256_ = *trust.pinned_sha256;
+    ctx.trust_path_ = "the invite link's pin";
   } else {
     ctx.trust_path_ = *trust.ca_file;
   }
@@ -105,12 +111,17 @@ Result<ClientTlsContext> ClientTlsContext::prepare(const TrustConfig& trust,
 
 std::optional<std::string> ClientTlsContext::check_pin(std::span<const std::uint8_t> presented,
                                                        const std::string& subject) const {
-  if (std::ranges::equal(presented, pinned_der_)) return std::nullopt;
+  const auto digest = detail::sha256(presented);
+  if (pinned_sha256_ && digest && *digest == *pinned_sha256_) return std::nullopt;
+  std::string expected;
+  for (std::size_t i = 0; pinned_sha256_ && i < pinned_sha256_->size(); ++i) {
+    if (i != 0) expected.push_back(':');
+    expected += fmt::format("{:02X}", (*pinned_sha256_)[i]);
+  }
   return fmt::format(
       "server certificate does not match the pinned certificate {}: expected SHA-256 {}, "
       "presented SHA-256 {} ({})",
-      trust_path_.string(), sha256_fingerprint(pinned_der_), sha256_fingerprint(presented),
-      subject);
+      trust_path_.string(), expected, sha256_fingerprint(presented), subject);
 }
 
 std::optional<std::string> keylog_path_from_env() {

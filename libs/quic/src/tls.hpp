@@ -92,8 +92,8 @@ class ClientTlsContext {
  public:
   struct Backend;
 
-  // Exactly one of trust.pinned_der / trust.ca_file; files are read here so a bad path is a
-  // connect() error, not a handshake failure.
+  // Exactly one of trust.pinned_der / pinned_sha256 / ca_file; files are read here so a bad path is
+  // a connect() error, not a handshake failure.
   [[nodiscard]] static Result<ClientTlsContext> create(const TrustConfig& trust,
                                                        std::string server_name, std::string alpn);
   // A client session wired for ngtcp2; anchor must outlive it.
@@ -101,7 +101,8 @@ class ClientTlsContext {
 
   [[nodiscard]] const Backend& backend() const noexcept { return *backend_; }
   [[nodiscard]] const std::string& server_name() const noexcept { return server_name_; }
-  [[nodiscard]] const std::vector<std::uint8_t>& pinned_der() const noexcept { return pinned_der_; }
+  // Pin mode (a DER file or a SHA-256 pin): only the leaf's hash decides, no CA.
+  [[nodiscard]] bool pinned() const noexcept { return pinned_sha256_.has_value(); }
   [[nodiscard]] const std::filesystem::path& trust_path() const noexcept { return trust_path_; }
 
   // The pin check both backends share: nullopt when the presented leaf is the pinned one,
@@ -119,8 +120,8 @@ class ClientTlsContext {
   std::shared_ptr<const Backend> backend_;
   std::string server_name_;
   std::string alpn_;
-  std::vector<std::uint8_t> pinned_der_;  // empty in CA mode
-  std::filesystem::path trust_path_;      // for messages
+  std::optional<std::array<std::uint8_t, 32>> pinned_sha256_;  // empty in CA mode
+  std::filesystem::path trust_path_;                           // for messages
 };
 
 // RFC 8446 section 7.5 TLS exporter of a session whose handshake has completed (the caller

@@ -93,6 +93,33 @@ TEST_F(QuicTest, WrongPinIsRefusedNamingBothFingerprints) {
   EXPECT_EQ(server->handler.handshakes, 0u);
 }
 
+TEST_F(QuicTest, Sha256PinAcceptsExactlyThatCertificate) {
+  auto server = start_server(*loop_, dir_);
+  ASSERT_TRUE(server);
+  const auto pin = certificate_sha256(server->certificate.cert_der);
+  auto good = connect_client(*loop_, *server, [&](ClientConfig& c) {
+    c.trust = {};
+    c.trust.pinned_sha256 = pin;
+  });
+  ASSERT_TRUE(good);
+  ASSERT_TRUE(run_until([&] { return good->handler.handshakes == 1; })) << "timed out";
+
+  auto wrong_pin = pin;
+  wrong_pin[31] ^= 1;
+  auto bad = connect_client(*loop_, *server, [&](ClientConfig& c) {
+    c.trust = {};
+    c.trust.pinned_sha256 = wrong_pin;
+  });
+  ASSERT_TRUE(bad);
+  ASSERT_TRUE(run_until([&] { return !bad->handler.closed.empty(); })) << "timed out";
+  const CloseInfo& info = bad->handler.closed.front().info;
+  EXPECT_EQ(info.kind, CloseInfo::Kind::kHandshakeFailed);
+  EXPECT_TRUE(contains(info.reason, "invite link")) << info.reason;
+  EXPECT_TRUE(contains(info.reason, sha256_fingerprint(server->certificate.cert_der)))
+      << info.reason;
+  EXPECT_EQ(good->handler.handshakes, 1u);
+}
+
 TEST_F(QuicTest, ConnectFailsFastWithoutExactlyOneTrustSource) {
   auto server = start_server(*loop_, dir_);
   ASSERT_TRUE(server);

@@ -203,7 +203,7 @@ Result<ClientTlsContext> ClientTlsContext::create(const TrustConfig& trust, std:
   if (!ctx) return ctx;
   auto cred = new_credentials();
   if (!cred) return tl::unexpected(cred.error());
-  if (ctx->pinned_der_.empty()) {
+  if (!ctx->pinned()) {
     const int n = gnutls_certificate_set_x509_trust_file(cred->get(), trust.ca_file->c_str(),
                                                          GNUTLS_X509_FMT_PEM);
     if (n < 0) {
@@ -253,7 +253,7 @@ std::optional<std::string> verify_peer(const ClientTlsContext& ctx, gnutls_sessi
   const gnutls_datum_t* chain = gnutls_certificate_get_peers(session, &count);
   if (chain == nullptr || count == 0) return std::string("the server presented no certificate");
 
-  if (!ctx.pinned_der().empty()) {
+  if (ctx.pinned()) {
     return ctx.check_pin(std::span<const std::uint8_t>(chain[0].data, chain[0].size),
                          subject_of(chain[0]));
   }

@@ -72,7 +72,7 @@ int verify_callback(int preverify, WOLFSSL_X509_STORE_CTX* store) noexcept {
   if (anchor == nullptr || anchor->client == nullptr) return 0;
   const ClientTlsContext& ctx = *anchor->client;
 
-  if (!ctx.pinned_der().empty()) {
+  if (ctx.pinned()) {
     // Pin mode trusts no CA, so wolfSSL's verdict is always "no signer": only the leaf's
     // exact bytes decide.
     if (store->error_depth != 0) return 1;
@@ -146,7 +146,7 @@ Result<ClientTlsContext> ClientTlsContext::create(const TrustConfig& trust, std:
     wolfSSL_CTX_set_keylog_callback(raw, keylog_callback);
   }
 
-  if (ctx->pinned_der_.empty()) {
+  if (!ctx->pinned()) {
     const std::string path = trust.ca_file->string();
     if (const int rv = wolfSSL_CTX_load_verify_locations(raw, path.c_str(), nullptr);
         rv != WOLFSSL_SUCCESS) {
@@ -179,8 +179,7 @@ Result<TlsSession> ClientTlsContext::new_session(TlsAnchor& anchor) const {
                      static_cast<unsigned short>(server_name_.size())) != WOLFSSL_SUCCESS) {
     return fail(Errc::kTlsError, "wolfSSL_UseSNI");
   }
-  if (pinned_der_.empty() &&
-      wolfSSL_check_domain_name(ssl, server_name_.c_str()) != WOLFSSL_SUCCESS) {
+  if (!pinned() && wolfSSL_check_domain_name(ssl, server_name_.c_str()) != WOLFSSL_SUCCESS) {
     return fail(Errc::kTlsError, "wolfSSL_check_domain_name");
   }
   return session;

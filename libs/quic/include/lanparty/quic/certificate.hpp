@@ -3,6 +3,7 @@
 // the DER file clients pin.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <span>
@@ -35,6 +36,9 @@ struct CertificateKey {
                                const std::filesystem::path& path);
 // A DER certificate file; kCorruptFile unless it parses as one X.509 certificate.
 [[nodiscard]] Result<std::vector<std::uint8_t>> read_der(const std::filesystem::path& path);
+
+// SHA-256 over a certificate's DER: what an invite link's pin= carries (PROTOCOL.md section 7).
+[[nodiscard]] std::array<std::uint8_t, 32> certificate_sha256(std::span<const std::uint8_t> der);
 
 // "AB:CD:..." (SHA-256 over the DER, upper-case hex, colon-separated), as browsers show it.
 [[nodiscard]] std::string sha256_fingerprint(std::span<const std::uint8_t> der);

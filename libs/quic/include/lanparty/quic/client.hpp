@@ -2,6 +2,7 @@
 // The connecting side: one UDP socket, one QUIC connection, certificate trust by pin or CA.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -20,7 +21,9 @@ namespace lanparty::quic {
 // Exactly one must be set (PROTOCOL.md section 1: no trust on first use, no insecure mode).
 struct TrustConfig {
   std::optional<std::filesystem::path> pinned_der;  // accept exactly this leaf certificate
-  std::optional<std::filesystem::path> ca_file;     // PEM CAs; the chain must name server_name
+  // Or accept exactly the leaf whose DER has this SHA-256 (an invite link's pin=).
+  std::optional<std::array<std::uint8_t, 32>> pinned_sha256;
+  std::optional<std::filesystem::path> ca_file;  // PEM CAs; the chain must name server_name
 };
 
 struct ClientConfig {
