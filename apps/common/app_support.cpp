@@ -8,36 +8,74 @@
 #include <fmt/format.h>
 
 #include "lanparty/base/errc.hpp"
+#include "lanparty/ctrl/invite_link.hpp"
 
 namespace lanparty::apps {
 
-void add_relay_flags(CLI::App& app, RelayFlags& flags) {
-  app.add_option("--relay", flags.relay, "relay address, HOST:PORT (e.g. relay.example.net:4433)")
-      ->required();
+void add_relay_flags(CLI::App& app, RelayFlags& flags, bool with_invite) {
+  app.add_option("--relay", flags.relay, "relay address, HOST:PORT (e.g. relay.example.net:4433)");
   app.add_option("--server-name", flags.server_name,
-                 "the relay's name as in its certificate (TLS SNI)")
-      ->required();
+                 "the relay's name as in its certificate (TLS SNI)");
   app.add_option("--relay-ca-cert", flags.relay_ca_cert,
                  "the relay's certificate (DER) to trust exactly")
       ->check(CLI::ExistingFile);
   app.add_option("--ca-file", flags.ca_file,
                  "instead of --relay-ca-cert: PEM CA bundle the relay's chain must validate to")
       ->check(CLI::ExistingFile);
-  app.add_option("--room", flags.room, "room name: 3-32 of A-Z a-z 0-9 _ -")->required();
+  app.add_option("--room", flags.room, "room name: 3-32 of A-Z a-z 0-9 _ -");
   app.add_option("--log-level", flags.log_level, "debug, info, warn, error or off")
       ->check(CLI::IsMember({"debug", "info", "warn", "error", "off"}))
       ->capture_default_str();
   app.add_option("--log-format", flags.log_format, "text or json")
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();
+  if (with_invite) {
+    app.add_option("--invite", flags.invite_link,
+                   "the host's invite link (lanparty://...): relay, room, certificate and "
+                   "invite in one");
+    auto* join = app.add_subcommand("join", "join a party with the host's invite link");
+    join->add_option("link", flags.invite_link, "the invite link, lanparty://...")->required();
+    join->fallthrough();  // the other flags may follow the link
+  }
+}
+
+Status apply_invite_link(RelayFlags& flags) {
+  if (flags.invite_link.empty()) return ok();
+  for (const auto& [given, name] : {std::pair{!flags.relay.empty(), "--relay"},
+                                    {!flags.server_name.empty(), "--server-name"},
+                                    {!flags.room.empty(), "--room"},
+                                    {!flags.relay_ca_cert.empty(), "--relay-ca-cert"},
+                                    {!flags.ca_file.empty(), "--ca-file"}}) {
+    if (given) {
+      return fail(Errc::kInvalidArgument,
+                  fmt::format("{} cannot be combined with an invite link: the link already "
+                              "names the relay, the room and its certificate",
+                              name));
+    }
+  }
+  auto link = ctrl::parse_invite_link(flags.invite_link);
+  if (!link) return tl::unexpected(link.error());
+  const bool ipv6 = link->host.find(':') != std::string::npos;
+  flags.relay = ipv6 ? fmt::format("[{}]:{}", link->host, link->port)
+                     : fmt::format("{}:{}", link->host, link->port);
+  flags.server_name = link->server_name;
+  flags.room = link->room;
+  flags.pin_sha256 = link->pin_sha256;
+  flags.invite_token = link->invite;
+  return ok();
 }
 
 Result<quic::ClientConfig> make_quic_config(const RelayFlags& flags) {
+  if (flags.relay.empty() || flags.server_name.empty() || flags.room.empty()) {
+    return fail(Errc::kInvalidArgument,
+                "give the host's invite link (join LINK, or --invite LINK), or all of --relay, "
+                "--server-name, --room and --relay-ca-cert");
+  }
   if (!ctrl::is_valid_room(flags.room)) {
     return fail(Errc::kInvalidArgument,
                 fmt::format("--room {}: {}", flags.room, obs::describe_reject("invalid_room")));
   }
-  if (flags.relay_ca_cert.empty() == flags.ca_file.empty()) {
+  if (!flags.pin_sha256 && flags.relay_ca_cert.empty() == flags.ca_file.empty()) {
     return fail(Errc::kInvalidArgument,
                 "give exactly one of --relay-ca-cert FILE.der (the relay's own certificate, "
                 "printed by lanparty-relay at start) or --ca-file CA.pem");
@@ -65,7 +103,9 @@ Result<quic::ClientConfig> make_quic_config(const RelayFlags& flags) {
   config.host = host;
   config.port = static_cast<std::uint16_t>(port);
   config.server_name = flags.server_name;
-  if (!flags.relay_ca_cert.empty()) {
+  if (flags.pin_sha256) {
+    config.trust.pinned_sha256 = *flags.pin_sha256;
+  } else if (!flags.relay_ca_cert.empty()) {
     config.trust.pinned_der = flags.relay_ca_cert;
   } else {
     config.trust.ca_file = flags.ca_file;

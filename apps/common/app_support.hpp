@@ -3,7 +3,9 @@
 // the device port, and (Linux, linux/) the signal-driven shutdown and the event loop run.
 #pragma once
 
+#include <array>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 
@@ -25,10 +27,21 @@ struct RelayFlags {
   std::string room;
   std::string log_level = "info";
   std::string log_format = "text";
+  // An invite link (PROTOCOL.md section 7) instead of the five flags above; apply_invite_link
+  // fills them from it.
+  std::string invite_link;
+  std::optional<std::array<std::uint8_t, 32>> pin_sha256;  // from the link
+  std::optional<std::string> invite_token;                 // from the link
 };
 
-// Adds --relay --server-name --relay-ca-cert --ca-file --room --log-level --log-format.
-void add_relay_flags(CLI::App& app, RelayFlags& flags);
+// Adds --relay --server-name --relay-ca-cert --ca-file --room --log-level --log-format, and
+// (with_invite) --invite LINK plus the `join LINK` subcommand: a player's whole set-up is
+// one pasted link.
+void add_relay_flags(CLI::App& app, RelayFlags& flags, bool with_invite = false);
+
+// With a link: parses it into relay, server name, room, pin and token, and refuses the flags
+// it replaces. Without: nothing. The error is a sentence for the person who pasted it.
+[[nodiscard]] Status apply_invite_link(RelayFlags& flags);
 
 // Checks the flags (room name included) and builds the QUIC client config; the error says
 // which flag and how to fix it.

@@ -58,7 +58,7 @@ int main(int argc, char** argv) {
     std::string virtual_mac;
     std::string identity_file = std::string(client_core::kIdentityFileName);
     CLI::App app{"lanparty-client: join a LAN party through a softlan-vpn relay"};
-    apps::add_relay_flags(app, flags);
+    apps::add_relay_flags(app, flags, /*with_invite=*/true);
     app.add_option("--tap", tap_name, "TAP interface to create")->capture_default_str();
     app.add_option("--virtual-mac", virtual_mac,
                    "MAC of the TAP interface (default: from the identity file)");
@@ -69,6 +69,7 @@ int main(int argc, char** argv) {
     } catch (const CLI::ParseError& e) {
       return app.exit(e);
     }
+    if (auto st = apps::apply_invite_link(flags); !st) return fail_with(st.error().context);
     auto quic_config = apps::make_quic_config(flags);
     if (!quic_config) return fail_with(quic_config.error().context);
 
@@ -108,7 +109,8 @@ int main(int argc, char** argv) {
                                   .session = {.role = ctrl::Role::kClient,
                                               .room = flags.room,
                                               .mac = mac,
-                                              .software = "lanparty-client/0.1.0 (linux)"}},
+                                              .software = "lanparty-client/0.1.0 (linux)",
+                                              .invite = flags.invite_token}},
         port, logging.logger, apps::make_random_unit());
     return apps::run_device("lanparty-client", **loop, runner, port, (*tap)->fd());
   } catch (const std::exception& e) {

@@ -5,6 +5,23 @@
 
 namespace lanparty::gateway {
 
+void LanMacTable::saw(const proto::MacAddress& mac, Clock::time_point now) {
+  if (last_seen_.size() >= kMaxEntries && !last_seen_.contains(mac.to_u64())) {
+    sweep(now);
+    if (last_seen_.size() >= kMaxEntries) return;
+  }
+  last_seen_[mac.to_u64()] = now;
+}
+
+bool LanMacTable::seen_recently(const proto::MacAddress& mac, Clock::time_point now) const {
+  const auto it = last_seen_.find(mac.to_u64());
+  return it != last_seen_.end() && now - it->second < kWindow;
+}
+
+void LanMacTable::sweep(Clock::time_point now) {
+  std::erase_if(last_seen_, [&](const auto& entry) { return now - entry.second >= kWindow; });
+}
+
 std::array<std::uint8_t, kCamRefreshFrameBytes> cam_refresh_frame(
     const proto::MacAddress& client, const proto::MacAddress& gateway) noexcept {
   std::array<std::uint8_t, kCamRefreshFrameBytes> f{};

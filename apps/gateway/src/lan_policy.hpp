@@ -4,8 +4,10 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <span>
+#include <unordered_map>
 #include <vector>
 
 #include "lanparty/client_core/remote_peers.hpp"
@@ -45,6 +47,28 @@ LanVerdict forward_lan_frame(std::span<std::uint8_t> datagram, const proto::Offl
                              const client_core::RemotePeers& peers, std::size_t room_mtu,
                              std::vector<std::uint8_t>& scratch, LanCounters& counters,
                              Send&& send);
+
+// PROTOCOL.md section 7, gateway MAC safety: the source MACs seen on the LAN port in the last
+// 300 s. A remote client claiming one of them is never CAM-refreshed, its frames with that
+// source never reach the LAN, and the gateway kicks it (mac_on_lan): otherwise a player could
+// teach the party's switch that the router lives behind the gateway.
+class LanMacTable {
+ public:
+  using Clock = std::chrono::steady_clock;
+  static constexpr std::chrono::seconds kWindow{300};
+  // Beyond this many MACs, older ones are swept first and new ones ignored if none is old:
+  // bounded memory whatever the LAN sends.
+  static constexpr std::size_t kMaxEntries = 16384;
+
+  // A frame from the LAN carried `mac` as its source at `now`. Per frame: one hash update.
+  void saw(const proto::MacAddress& mac, Clock::time_point now);
+  [[nodiscard]] bool seen_recently(const proto::MacAddress& mac, Clock::time_point now) const;
+  [[nodiscard]] std::size_t size() const noexcept { return last_seen_.size(); }
+
+ private:
+  void sweep(Clock::time_point now);
+  std::unordered_map<std::uint64_t, Clock::time_point> last_seen_;
+};
 
 inline constexpr std::size_t kCamRefreshFrameBytes = 60;
 inline constexpr std::uint16_t kCamRefreshEtherType = 0x88b5;  // IEEE local experimental

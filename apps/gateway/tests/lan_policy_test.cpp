@@ -196,6 +196,35 @@ TEST(ForwardLanFrame, CutsAUdpSuperFrameIntoSegmentsAndCountsThem) {
   EXPECT_EQ(big.counters.too_large, 1u);
 }
 
+TEST(LanMacTable, RemembersASourceForThreeHundredSeconds) {
+  LanMacTable table;
+  const auto t0 = LanMacTable::Clock::time_point{} + std::chrono::hours(1);
+  EXPECT_FALSE(table.seen_recently(kLanHost, t0));
+  table.saw(kLanHost, t0);
+  EXPECT_TRUE(table.seen_recently(kLanHost, t0 + std::chrono::seconds(299)));
+  EXPECT_FALSE(table.seen_recently(kLanHost, t0 + std::chrono::seconds(300)));
+  EXPECT_FALSE(table.seen_recently(kClient, t0));
+  table.saw(kLanHost, t0 + std::chrono::seconds(250));  // seen again: the window restarts
+  EXPECT_TRUE(table.seen_recently(kLanHost, t0 + std::chrono::seconds(500)));
+}
+
+TEST(LanMacTable, StaysBoundedWhateverTheLanSends) {
+  LanMacTable table;
+  const auto t0 = LanMacTable::Clock::time_point{} + std::chrono::hours(1);
+  auto mac_n = [](std::uint32_t n) {
+    return proto::MacAddress({0x02, 0, static_cast<std::uint8_t>(n >> 24),
+                              static_cast<std::uint8_t>(n >> 16), static_cast<std::uint8_t>(n >> 8),
+                              static_cast<std::uint8_t>(n)});
+  };
+  for (std::uint32_t n = 0; n < LanMacTable::kMaxEntries + 100; ++n) table.saw(mac_n(n), t0);
+  EXPECT_EQ(table.size(), LanMacTable::kMaxEntries);
+  // Once the old ones are past the window, new MACs take their place.
+  const auto later = t0 + LanMacTable::kWindow;
+  table.saw(mac_n(999999), later);
+  EXPECT_TRUE(table.seen_recently(mac_n(999999), later));
+  EXPECT_EQ(table.size(), 1u);
+}
+
 TEST(CamRefreshFrame, HasProtocolLayout) {
   const auto f = cam_refresh_frame(kClient, kGateway);
   EXPECT_EQ(f.size(), 60u);

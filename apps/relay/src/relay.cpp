@@ -54,8 +54,23 @@ std::string reject_text(ctrl::RejectCode code, const ctrl::ValidHello* hello,
       return "room must match [A-Za-z0-9][A-Za-z0-9_-]{2,31}";
     case RejectCode::kInvalidMac:
       return "mac must be a unicast, non-zero MAC address like 02:5a:11:22:33:44";
+    // Section 7 codes: sent only by the room-ownership checks (next commit).
+    case RejectCode::kAuthRequired:
+    case RejectCode::kAuthFailed:
+    case RejectCode::kRoomOwned:
+    case RejectCode::kInviteExpired:
+    case RejectCode::kInviteRevoked:
+      break;
   }
   return "rejected";
+}
+
+ctrl::PeerInfo peer_info(const Peer& peer) {
+  ctrl::PeerInfo info;
+  info.peer_id = peer.id;
+  info.role = peer.role;
+  info.mac = peer.mac;
+  return info;
 }
 
 ctrl::LeaveReason leave_reason_for(const quic::CloseInfo& info, bool sent_disconnect) {
@@ -215,7 +230,7 @@ void Relay::admit(Session& session, Peer& peer) {
       .max_datagram = static_cast<std::uint32_t>(proto::max_datagram_for_mtu(room.mtu)),
       .peers = {}};
   for (const Peer* other : room.peers) {
-    if (other != &peer) welcome.peers.push_back({other->id, other->role, other->mac});
+    if (other != &peer) welcome.peers.push_back(peer_info(*other));
   }
   send_control(session, welcome);
   log_.info("relay.peer_admitted", {{"room", room.name},
@@ -228,7 +243,7 @@ void Relay::admit(Session& session, Peer& peer) {
                                     {"software", peer.software},
                                     {"remote", session.conn->remote_address()}});
 
-  const ctrl::PeerJoined joined{ctrl::PeerInfo{peer.id, peer.role, peer.mac}};
+  const ctrl::PeerJoined joined{peer_info(peer)};
   for (const Peer* other : room.peers) {
     if (other == &peer) continue;
     if (auto* other_session = static_cast<Session*>(other->connection->user_data())) {

@@ -64,7 +64,7 @@ class Relay final : public quic::ConnectionHandler {
   struct Session {
     quic::Connection* conn = nullptr;
     SessionState state = SessionState::kAwaitingHello;
-    ctrl::FrameDecoder decoder;
+    ctrl::FrameDecoder decoder{ctrl::DecodeOptions{.room_ownership = false}};  // open mode
     std::int64_t control_stream = -1;
     Peer* peer = nullptr;
     quic::EventLoop::TimerId hello_timer = 0;

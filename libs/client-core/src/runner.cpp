@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 
 #include "lanparty/base/errc.hpp"
+#include "lanparty/ctrl/base64url.hpp"
+#include "lanparty/ctrl/invite.hpp"
 #include "lanparty/proto/mtu.hpp"
 
 namespace lanparty::client_core {
@@ -25,10 +27,32 @@ bool is_permanent(const ctrl::Reject& reject) {
     case ctrl::RejectCode::kInvalidRoom:
     case ctrl::RejectCode::kInvalidMac:
     case ctrl::RejectCode::kDatagramsUnsupported:
+    // Section 7: only the host can change these (a new invite, another room name or key).
+    case ctrl::RejectCode::kAuthRequired:
+    case ctrl::RejectCode::kAuthFailed:
+    case ctrl::RejectCode::kRoomOwned:
+    case ctrl::RejectCode::kInviteExpired:
+    case ctrl::RejectCode::kInviteRevoked:
       return true;
     default:
       return false;
   }
+}
+
+std::string peer_label(const ctrl::PeerInfo& peer) {
+  if (peer.name) return *peer.name;
+  return fmt::format("{} {}", ctrl::to_string(peer.role), peer.mac.to_string());
+}
+
+// The claim for this connection: the room key signs the room and the connection's exporter.
+Result<RoomClaim> make_claim(const quic::RoomKey& key, quic::Connection& conn,
+                             const std::string& room) {
+  auto ekm = conn.export_keying_material(ctrl::kRoomClaimExporterLabel);
+  if (!ekm) return tl::unexpected(ekm.error());
+  auto proof = key.sign(ctrl::claim_signing_input(room, *ekm));
+  if (!proof) return tl::unexpected(proof.error());
+  return RoomClaim{.room_key = ctrl::base64url_encode(key.public_key()),
+                   .room_proof = ctrl::base64url_encode(*proof)};
 }
 
 }  // namespace
@@ -126,7 +150,17 @@ void Runner::send_hello_when_ready(std::uint64_t generation) {
                                    [this, generation] { send_hello_when_ready(generation); });
     return;
   }
-  const std::string hello = session_.hello_frame(budget);
+  std::optional<RoomClaim> claim;
+  if (config_.room_key) {
+    auto made = make_claim(*config_.room_key, conn, config_.session.room);
+    if (!made) {
+      log_.error("client.claim_failed", {{"error", made.error().describe()}});
+      conn.close(kProtocolViolation, "cannot prove the room key");
+      return;
+    }
+    claim = std::move(*made);
+  }
+  const std::string hello = session_.hello_frame(budget, claim ? &*claim : nullptr);
   const auto bytes = std::span(reinterpret_cast<const std::uint8_t*>(hello.data()), hello.size());
   if (auto st = conn.send_stream(control_stream_, bytes); !st) {
     conn.close(kProtocolViolation, "cannot send hello");
@@ -151,7 +185,15 @@ void Runner::on_stream_data(quic::Connection& conn, std::int64_t stream_id,
     if (std::holds_alternative<ctrl::Welcome>(message)) {
       on_joined();
     } else if (const auto* reject = std::get_if<ctrl::Reject>(&message)) {
-      const std::string sentence = obs::describe_reject(reject->code);
+      std::string sentence = obs::describe_reject(reject->code);
+      if (reject->reject_code() == ctrl::RejectCode::kInviteExpired && config_.session.invite) {
+        if (auto token = ctrl::parse_invite_token(*config_.session.invite)) {
+          const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+          sentence = obs::describe_invite_expiry(token->payload.exp, now);
+        }
+      }
       log_.error("client.rejected",
                  {{"code", reject->code}, {"message", reject->message}, {"advice", sentence}});
       set_state(obs::ConnectionState::kRejected, sentence);
@@ -160,11 +202,22 @@ void Runner::on_stream_data(quic::Connection& conn, std::int64_t stream_id,
         port_.on_fatal(sentence);
       }
     } else if (const auto* joined = std::get_if<ctrl::PeerJoined>(&message)) {
+      const std::string label = peer_label(joined->peer);
+      peer_names_[joined->peer.peer_id] = label;
       log_.info("client.peer_joined", {{"peer_id", joined->peer.peer_id},
                                        {"role", ctrl::to_string(joined->peer.role)},
-                                       {"mac", joined->peer.mac.to_string()}});
+                                       {"mac", joined->peer.mac.to_string()},
+                                       {"name", joined->peer.name.value_or("")},
+                                       {"invite_id", joined->peer.invite_id.value_or("")}});
+      set_state(obs::ConnectionState::kConnected, fmt::format("{} joined", label));
     } else if (const auto* left = std::get_if<ctrl::PeerLeft>(&message)) {
       log_.info("client.peer_left", {{"peer_id", left->peer_id}, {"reason", left->reason}});
+      const auto it = peer_names_.find(left->peer_id);
+      if (it != peer_names_.end()) {
+        set_state(obs::ConnectionState::kConnected,
+                  fmt::format("{} left ({})", it->second, left->reason));
+        peer_names_.erase(it);
+      }
     } else if (const auto* stats = std::get_if<ctrl::Stats>(&message)) {
       std::string dropped;
       for (const auto& [name, n] : stats->dropped) dropped += fmt::format("{}={} ", name, n);
@@ -193,7 +246,19 @@ void Runner::on_stream_data(quic::Connection& conn, std::int64_t stream_id,
     } else if (const auto* bye = std::get_if<ctrl::Disconnect>(&message)) {
       log_.info("client.relay_disconnect", {{"reason", bye->reason}});
     }
+    port_.on_message(message);
   }
+}
+
+Status Runner::send_control(const ctrl::Message& message) {
+  if (!joined() || client_ == nullptr) {
+    return fail(Errc::kClosed, "not in the room: the relay connection is down");
+  }
+  std::string frame;
+  if (auto st = ctrl::append_frame(message, frame); !st) return st;
+  return client_->connection().send_stream(
+      control_stream_,
+      std::span(reinterpret_cast<const std::uint8_t*>(frame.data()), frame.size()));
 }
 
 void Runner::on_joined() {
@@ -204,6 +269,8 @@ void Runner::on_joined() {
                               {"peer_id", welcome.peer_id},
                               {"mtu", welcome.mtu},
                               {"peers", welcome.peers.size()}});
+  peer_names_.clear();
+  for (const auto& peer : welcome.peers) peer_names_[peer.peer_id] = peer_label(peer);
   set_state(obs::ConnectionState::kConnected);
   port_.on_joined(welcome);
   send_probe();
@@ -261,6 +328,16 @@ void Runner::on_closed(quic::Connection& /*conn*/, const quic::CloseInfo& info) 
     return;
   }
   if (fatal_) return;  // on_fatal told the app; retrying cannot help
+  if (info.kind == quic::CloseInfo::Kind::kPeerApplication &&
+      info.code == ctrl::app_error::kKicked) {
+    // The host removed us (section 7). Rejoining at once would only be kicked again.
+    const std::string sentence = obs::describe_kick(info.reason);
+    log_.error("client.kicked", {{"reason", info.reason}, {"advice", sentence}});
+    set_state(obs::ConnectionState::kRejected, sentence);
+    fatal_ = true;
+    port_.on_fatal(sentence);
+    return;
+  }
   auto delay = backoff_.next(random_unit_());
   if (was_rejected) delay = std::max(delay, config_.reject_retry);
   if (info.kind == quic::CloseInfo::Kind::kHandshakeFailed) {

@@ -33,7 +33,7 @@ void Session::reset() {
   smoothed_rtt_.reset();
 }
 
-std::string Session::hello_frame(std::size_t datagram_budget) const {
+std::string Session::hello_frame(std::size_t datagram_budget, const RoomClaim* claim) const {
   const auto max_datagram =
       static_cast<std::int64_t>(std::clamp<std::size_t>(datagram_budget, 64, 65535));
   ctrl::Hello hello;
@@ -43,8 +43,13 @@ std::string Session::hello_frame(std::size_t datagram_budget) const {
   hello.mac = config_.mac.to_string();
   hello.max_datagram = max_datagram;
   hello.software = config_.software;
+  hello.invite = config_.invite;
+  if (claim != nullptr) {
+    hello.room_key = claim->room_key;
+    hello.room_proof = claim->room_proof;
+  }
   std::string out;
-  // A hello is a few hundred bytes: it always fits the 16 KiB frame limit.
+  // A hello is at most a couple of KiB (a token is <= 1024 bytes): within the 16 KiB limit.
   (void)ctrl::append_frame(hello, out);
   return out;
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // libFuzzer target: decode_message + validate_hello on arbitrary text. Whatever decodes must
-// re-encode to JSON that decodes to the same message, and a valid hello must satisfy checks 1-5.
+// re-encode to JSON that decodes to the same message, a valid hello must satisfy checks 1-5,
+// and the `open` relay's decoder (sections 1-6 only) must be the full one minus section 7.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -16,6 +17,19 @@ namespace ctrl = lanparty::ctrl;
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   const auto message = ctrl::decode_message(text);
+
+  // An `open` relay's decoder is the full one minus section 7: never stricter, and it never
+  // produces section 7 values.
+  const auto open = ctrl::decode_message(text, ctrl::DecodeOptions{.room_ownership = false});
+  LANPARTY_CHECK(open.has_value() || !message.has_value());
+  if (open) {
+    LANPARTY_CHECK(!std::holds_alternative<ctrl::Kick>(*open) &&
+                   !std::holds_alternative<ctrl::Revoke>(*open) &&
+                   !std::holds_alternative<ctrl::Revoked>(*open));
+    if (const auto* hello = std::get_if<ctrl::Hello>(&*open)) {
+      LANPARTY_CHECK(!hello->room_key && !hello->room_proof && !hello->invite);
+    }
+  }
   if (!message) return 0;
 
   if (const auto* hello = std::get_if<ctrl::Hello>(&*message)) {

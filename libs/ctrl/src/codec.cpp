@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "frame_internal.hpp"
+#include "json_internal.hpp"
 #include "lanparty/base/errc.hpp"
 
 namespace lanparty::ctrl {
@@ -33,18 +34,7 @@ constexpr std::int64_t kMaxU32 = std::numeric_limits<std::uint32_t>::max();
   return tl::unexpected<FrameError>(error);
 }
 
-// PROTOCOL.md's integer: a JSON number without fraction or exponent that fits int64.
-// nlohmann stores non-negative literals as unsigned (and as double beyond uint64) and 1.0 /
-// 1e0 as double, so those are the wrong type. Unsigned must be tested first: get_ptr to
-// number_integer_t also answers for unsigned values and would reinterpret them.
-[[nodiscard]] std::optional<std::int64_t> as_int64(const InJson& value) noexcept {
-  if (const auto* u = value.get_ptr<const InJson::number_unsigned_t*>()) {
-    if (*u > static_cast<std::uint64_t>(kInt64Max)) return std::nullopt;
-    return static_cast<std::int64_t>(*u);
-  }
-  if (const auto* i = value.get_ptr<const InJson::number_integer_t*>()) return *i;
-  return std::nullopt;
-}
+using detail::as_int64;
 
 // Reads typed fields of one object. Each getter returns a default on failure and records the
 // first problem, so a decoder reads straight down its field list and checks ok() once.
@@ -71,6 +61,15 @@ class FieldReader {
       return 0;
     }
     return *number;
+  }
+
+  // Absent -> nullopt; present but not an integer (null included) -> problem.
+  std::optional<std::int64_t> optional_integer(std::string_view key) {
+    InJson* value = find(key);
+    if (value == nullptr) return std::nullopt;
+    const auto number = as_int64(*value);
+    if (!number) note(key, "is not an integer");
+    return number;
   }
 
   std::string string(std::string_view key) {
@@ -141,7 +140,7 @@ class FieldReader {
   std::string problem_;
 };
 
-Message decode_hello(InObject& object) {
+Message decode_hello(InObject& object, DecodeOptions options) {
   FieldReader fields(object);
   Hello hello;
   hello.protocol = fields.integer("protocol");
@@ -150,25 +149,41 @@ Message decode_hello(InObject& object) {
   hello.mac = fields.string("mac");
   hello.max_datagram = fields.integer("max_datagram");
   hello.software = fields.optional_string("software");
+  if (options.room_ownership) {
+    hello.room_key = fields.optional_string("room_key");
+    hello.room_proof = fields.optional_string("room_proof");
+    hello.invite = fields.optional_string("invite");
+  }
   if (!fields.ok()) return MalformedHello{fields.take_problem()};
   return hello;
 }
 
-std::optional<PeerInfo> decode_peer(InObject* object) {
+std::optional<PeerInfo> decode_peer(InObject* object, DecodeOptions options) {
   if (object == nullptr) return std::nullopt;
   FieldReader fields(*object);
   const auto peer_id = fields.integer_in("peer_id", kMinPeerId, kMaxPeerId);
   const std::string role_text = fields.string("role");
   const std::string mac_text = fields.string("mac");
+  // Malformed like every other mistyped field of a relay->peer message: the relay built it.
+  std::optional<std::string> name;
+  std::optional<std::string> invite_id;
+  if (options.room_ownership) {
+    name = fields.optional_string("name");
+    invite_id = fields.optional_string("invite_id");
+  }
   if (!fields.ok()) return std::nullopt;
   const auto role = parse_role(role_text);
   if (!role) return std::nullopt;
   auto mac = proto::MacAddress::parse(mac_text);
   if (!mac) return std::nullopt;
-  return PeerInfo{.peer_id = static_cast<std::uint16_t>(peer_id), .role = *role, .mac = *mac};
+  return PeerInfo{.peer_id = static_cast<std::uint16_t>(peer_id),
+                  .role = *role,
+                  .mac = *mac,
+                  .name = std::move(name),
+                  .invite_id = std::move(invite_id)};
 }
 
-tl::expected<Message, FrameError> decode_welcome(InObject& object) {
+tl::expected<Message, FrameError> decode_welcome(InObject& object, DecodeOptions options) {
   FieldReader fields(object);
   Welcome welcome;
   welcome.protocol = fields.integer("protocol");
@@ -181,9 +196,9 @@ tl::expected<Message, FrameError> decode_welcome(InObject& object) {
   if (!fields.ok()) return frame_error(FrameError::kMalformed);
   welcome.peers.reserve(peers->size());
   for (InJson& entry : *peers) {
-    auto peer = decode_peer(entry.get_ptr<InObject*>());
+    auto peer = decode_peer(entry.get_ptr<InObject*>(), options);
     if (!peer) return frame_error(FrameError::kMalformed);
-    welcome.peers.push_back(*peer);
+    welcome.peers.push_back(std::move(*peer));
   }
   return welcome;
 }
@@ -197,13 +212,13 @@ tl::expected<Message, FrameError> decode_reject(InObject& object) {
   return reject;
 }
 
-tl::expected<Message, FrameError> decode_peer_joined(InObject& object) {
+tl::expected<Message, FrameError> decode_peer_joined(InObject& object, DecodeOptions options) {
   FieldReader fields(object);
   auto* peer_object = fields.object("peer");
   if (!fields.ok()) return frame_error(FrameError::kMalformed);
-  auto peer = decode_peer(peer_object);
+  auto peer = decode_peer(peer_object, options);
   if (!peer) return frame_error(FrameError::kMalformed);
-  return PeerJoined{*peer};
+  return PeerJoined{std::move(*peer)};
 }
 
 tl::expected<Message, FrameError> decode_peer_left(InObject& object) {
@@ -254,19 +269,51 @@ tl::expected<Message, FrameError> decode_disconnect(InObject& object) {
   return disconnect;
 }
 
-tl::expected<Message, FrameError> decode_object(InObject& object) {
+tl::expected<Message, FrameError> decode_kick(InObject& object) {
+  FieldReader fields(object);
+  Kick kick;
+  kick.peer_id = static_cast<std::uint16_t>(fields.integer_in("peer_id", kMinPeerId, kMaxPeerId));
+  kick.reason = fields.optional_string("reason");
+  if (!fields.ok()) return frame_error(FrameError::kMalformed);
+  return kick;
+}
+
+tl::expected<Message, FrameError> decode_revoke(InObject& object) {
+  FieldReader fields(object);
+  Revoke revoke;
+  revoke.invite_id = fields.string("invite_id");
+  revoke.exp = fields.optional_integer("exp");
+  if (!fields.ok()) return frame_error(FrameError::kMalformed);
+  return revoke;
+}
+
+tl::expected<Message, FrameError> decode_revoked(InObject& object) {
+  FieldReader fields(object);
+  Revoked revoked;
+  revoked.invite_id = fields.string("invite_id");
+  revoked.kicked = static_cast<std::uint64_t>(fields.integer_in("kicked", 0, kInt64Max));
+  if (!fields.ok()) return frame_error(FrameError::kMalformed);
+  return revoked;
+}
+
+tl::expected<Message, FrameError> decode_object(InObject& object, DecodeOptions options) {
   const auto type_it = object.find(std::string_view("type"));
   if (type_it == object.end()) return frame_error(FrameError::kNoType);
   auto* type = type_it->second.get_ptr<std::string*>();
   if (type == nullptr) return frame_error(FrameError::kNoType);
 
-  if (*type == "hello") return decode_hello(object);
-  if (*type == "welcome") return decode_welcome(object);
+  if (*type == "hello") return decode_hello(object, options);
+  if (*type == "welcome") return decode_welcome(object, options);
   if (*type == "reject") return decode_reject(object);
-  if (*type == "peer_joined") return decode_peer_joined(object);
+  if (*type == "peer_joined") return decode_peer_joined(object, options);
   if (*type == "peer_left") return decode_peer_left(object);
   if (*type == "stats") return decode_stats(object);
   if (*type == "disconnect") return decode_disconnect(object);
+  if (options.room_ownership) {
+    if (*type == "kick") return decode_kick(object);
+    if (*type == "revoke") return decode_revoke(object);
+    if (*type == "revoked") return decode_revoked(object);
+  }
   return UnknownMessage{std::move(*type)};
 }
 
@@ -275,6 +322,8 @@ OutJson peer_json(const PeerInfo& peer) {
   json["peer_id"] = peer.peer_id;
   json["role"] = to_string(peer.role);
   json["mac"] = peer.mac.to_string();
+  if (peer.name) json["name"] = *peer.name;
+  if (peer.invite_id) json["invite_id"] = *peer.invite_id;
   return json;
 }
 
@@ -299,6 +348,9 @@ struct EncodeVisitor {
     json["mac"] = hello.mac;
     json["max_datagram"] = hello.max_datagram;
     if (hello.software) json["software"] = *hello.software;
+    if (hello.room_key) json["room_key"] = *hello.room_key;
+    if (hello.room_proof) json["room_proof"] = *hello.room_proof;
+    if (hello.invite) json["invite"] = *hello.invite;
     return json;
   }
   std::optional<OutJson> operator()(const MalformedHello&) const { return std::nullopt; }
@@ -353,6 +405,27 @@ struct EncodeVisitor {
     return json;
   }
   std::optional<OutJson> operator()(const UnknownMessage&) const { return std::nullopt; }
+  std::optional<OutJson> operator()(const Kick& kick) const {
+    OutJson json;
+    json["type"] = "kick";
+    json["peer_id"] = kick.peer_id;
+    if (kick.reason) json["reason"] = *kick.reason;
+    return json;
+  }
+  std::optional<OutJson> operator()(const Revoke& revoke) const {
+    OutJson json;
+    json["type"] = "revoke";
+    json["invite_id"] = revoke.invite_id;
+    if (revoke.exp) json["exp"] = *revoke.exp;
+    return json;
+  }
+  std::optional<OutJson> operator()(const Revoked& revoked) const {
+    OutJson json;
+    json["type"] = "revoked";
+    json["invite_id"] = revoked.invite_id;
+    json["kicked"] = wire_count(revoked.kicked);
+    return json;
+  }
 };
 
 }  // namespace
@@ -381,6 +454,11 @@ Error to_error(FrameError error) {
 }
 
 tl::expected<Message, FrameError> decode_message(std::string_view json) noexcept {
+  return decode_message(json, DecodeOptions{});
+}
+
+tl::expected<Message, FrameError> decode_message(std::string_view json,
+                                                 DecodeOptions options) noexcept {
   if (json.empty()) return frame_error(FrameError::kEmpty);
   if (json.size() > kMaxFrameBytes) return frame_error(FrameError::kTooLong);
   // nlohmann skips a UTF-8 byte-order mark; RFC 8259 forbids sending one and Python's and
@@ -394,7 +472,7 @@ tl::expected<Message, FrameError> decode_message(std::string_view json) noexcept
     if (document.is_discarded()) return frame_error(FrameError::kNotJson);
     auto* object = document.get_ptr<InObject*>();
     if (object == nullptr) return frame_error(FrameError::kNotObject);
-    return decode_object(*object);
+    return decode_object(*object, options);
   } catch (...) {
     // Only std::bad_alloc can get here (all access above is type-checked); a frame that
     // cannot be held is treated as one that cannot be parsed rather than ending the process.

@@ -42,7 +42,7 @@ tl::expected<std::optional<Message>, FrameError> FrameDecoder::next() {
 
   const std::string_view body(
       reinterpret_cast<const char*>(buffer_.data() + head_ + kLengthPrefixBytes), length);
-  auto message = decode_message(body);
+  auto message = decode_message(body, options_);
   if (!message) return fail_with(message.error());
   head_ += kLengthPrefixBytes + length;
   if (head_ == buffer_.size()) {

@@ -61,6 +61,9 @@ tl::expected<ValidHello, RejectCode> validate_hello(const Hello& hello) {
       .max_datagram = static_cast<std::uint16_t>(hello.max_datagram),
       .software = hello.software ? std::string(utf8_prefix(*hello.software, kMaxSoftwareBytes))
                                  : std::string(),
+      .room_key = hello.room_key,
+      .room_proof = hello.room_proof,
+      .invite = hello.invite,
   };
 }
 

@@ -25,6 +25,11 @@ const std::vector<std::pair<RejectCode, std::string_view>> kRejectSpellings = {
     {RejectCode::kRelayFull, "relay_full"},
     {RejectCode::kMtuTooSmall, "mtu_too_small"},
     {RejectCode::kDatagramsUnsupported, "datagrams_unsupported"},
+    {RejectCode::kAuthRequired, "auth_required"},
+    {RejectCode::kAuthFailed, "auth_failed"},
+    {RejectCode::kRoomOwned, "room_owned"},
+    {RejectCode::kInviteExpired, "invite_expired"},
+    {RejectCode::kInviteRevoked, "invite_revoked"},
 };
 
 TEST(RejectCode, EveryCodeHasProtocolSpellingBothWays) {

@@ -2,6 +2,8 @@
 #include "lanparty/obs/status.hpp"
 
 #include <array>
+#include <chrono>
+#include <cstddef>
 #include <utility>
 
 #include <fmt/format.h>
@@ -50,7 +52,7 @@ std::string_view describe(ConnectionState state) noexcept {
 }
 
 std::string describe_reject(std::string_view code) {
-  static constexpr std::array<std::pair<std::string_view, std::string_view>, 11> kSentences{{
+  static constexpr std::array<std::pair<std::string_view, std::string_view>, 16> kSentences{{
       {"unsupported_protocol",
        "Your softlan-vpn is not compatible with this relay's version. Update softlan-vpn."},
       {"malformed_hello",
@@ -79,12 +81,132 @@ std::string describe_reject(std::string_view code) {
       {"datagrams_unsupported",
        "The connection to the relay does not support QUIC datagrams, which the LAN traffic "
        "needs. Update softlan-vpn."},
+      // Section 7. auth_required and auth_failed reach both players (invite) and hosts
+      // (room key), so their sentences speak to both.
+      {"auth_required",
+       "This relay only lets people in with the host's permission: players need an invite "
+       "link, the host's gateway needs its room key. Ask the host for an invite link."},
+      {"auth_failed",
+       "The relay could not verify your invite or room key: it may be damaged, meant for "
+       "another room, or the room may have been forgotten after a long time unused. Ask the "
+       "host for a new invite link."},
+      {"room_owned",
+       "This room name already belongs to another host's room key. Pick another room name, "
+       "or run the gateway with the key that claimed it."},
+      {"invite_expired", "Your invite has expired. Ask the host for a new one."},
+      {"invite_revoked",
+       "The host has withdrawn this invite. Ask the host for a new one if you should still be "
+       "there."},
   }};
   for (const auto& [known, sentence] : kSentences) {
     if (known == code) return std::string(sentence);
   }
   return fmt::format("The relay refused to let you in ({}). Update softlan-vpn if this persists.",
                      code);
+}
+
+namespace {
+
+constexpr std::size_t kMaxKickReasonBytes = 64;  // the relay's own cut (PROTOCOL.md section 7)
+
+// The reason is the owner's text: keep it to one short line a terminal cannot be steered by.
+std::string printable_reason(std::string_view reason) {
+  if (reason.size() > kMaxKickReasonBytes) {
+    std::size_t cut = kMaxKickReasonBytes;
+    // Back up over at most three continuation bytes so a character is not split.
+    for (int i = 0; i < 3 && cut > 0 && (static_cast<unsigned char>(reason[cut]) & 0xC0) == 0x80;
+         ++i) {
+      --cut;
+    }
+    reason = reason.substr(0, cut);
+  }
+  std::string out(reason);
+  for (char& c : out) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7F) c = '?';
+  }
+  return out;
+}
+
+constexpr std::int64_t kSecondsPerHour = 3600;
+constexpr std::int64_t kLatestShownTime = 253402300799;  // 9999-12-31 23:59:59 UTC
+
+std::string zone_label(std::chrono::minutes offset) {
+  if (offset.count() == 0) return "UTC";
+  const auto total = offset.count() < 0 ? -offset.count() : offset.count();
+  return fmt::format("UTC{}{:02}:{:02}", offset.count() < 0 ? '-' : '+', total / 60, total % 60);
+}
+
+struct LocalTime {
+  std::chrono::sys_days day;
+  std::string clock;  // "HH:MM"
+};
+
+LocalTime local_time(std::int64_t unix_seconds, std::chrono::minutes offset) {
+  using namespace std::chrono;
+  const sys_seconds at{seconds{unix_seconds} + offset};
+  const sys_days day = floor<days>(at);
+  const hh_mm_ss<seconds> time{at - day};
+  return {day, fmt::format("{:02}:{:02}", time.hours().count(), time.minutes().count())};
+}
+
+std::string calendar_date(std::chrono::sys_days day) {
+  const std::chrono::year_month_day date{day};
+  return fmt::format("{:04}-{:02}-{:02}", static_cast<int>(date.year()),
+                     static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()));
+}
+
+}  // namespace
+
+std::string describe_kick(std::string_view reason) {
+  if (reason == "mac_on_lan") {
+    return "The party host removed you: your network card's address belongs to a machine on the "
+           "party LAN. Delete the identity file (or change --virtual-mac) to get a new address, "
+           "then join again.";
+  }
+  if (reason.empty()) return "The party host removed you from the room.";
+  return fmt::format("The party host removed you from the room (reason: \"{}\").",
+                     printable_reason(reason));
+}
+
+std::string describe_invite_expiry(std::int64_t exp_unix_seconds, std::int64_t now_unix_seconds,
+                                   std::chrono::minutes utc_offset) {
+  const auto in_range = [](std::int64_t t) { return t >= 0 && t <= kLatestShownTime; };
+  if (!in_range(exp_unix_seconds) || !in_range(now_unix_seconds) ||
+      std::chrono::abs(utc_offset) >= std::chrono::hours{24}) {
+    return "This invite has expired; ask the host for a new one.";
+  }
+  const std::string zone = zone_label(utc_offset);
+  const LocalTime exp = local_time(exp_unix_seconds, utc_offset);
+  const LocalTime now = local_time(now_unix_seconds, utc_offset);
+  const auto days_ago = (now.day - exp.day).count();
+
+  if (exp_unix_seconds > now_unix_seconds) {
+    // The relay's clock said expired; ours disagrees, so one of the two clocks is wrong.
+    const std::string until =
+        days_ago == 0    ? fmt::format("today at {} {}", exp.clock, zone)
+        : days_ago == -1 ? fmt::format("tomorrow at {} {}", exp.clock, zone)
+                         : fmt::format("{} at {} {}", calendar_date(exp.day), exp.clock, zone);
+    return fmt::format(
+        "The relay says this invite has expired, but by this computer's clock it is valid until "
+        "{}. Check this computer's date and time, or ask the host for a new invite.",
+        until);
+  }
+  const std::int64_t ago = now_unix_seconds - exp_unix_seconds;
+  std::string when;
+  if (ago < kSecondsPerHour) {
+    const std::int64_t minutes = ago / 60;
+    when = minutes == 0   ? std::string("less than a minute ago")
+           : minutes == 1 ? std::string("1 minute ago")
+                          : fmt::format("{} minutes ago", minutes);
+  } else if (days_ago == 0) {
+    when = fmt::format("today at {} {}", exp.clock, zone);
+  } else if (days_ago == 1) {
+    when = fmt::format("yesterday at {} {}", exp.clock, zone);
+  } else {
+    when = fmt::format("on {} at {} {}", calendar_date(exp.day), exp.clock, zone);
+  }
+  return fmt::format("This invite expired {}; ask the host for a new one.", when);
 }
 
 }  // namespace lanparty::obs

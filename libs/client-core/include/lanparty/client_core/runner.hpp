@@ -10,6 +10,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "lanparty/client_core/backoff.hpp"
@@ -18,6 +19,7 @@
 #include "lanparty/obs/status.hpp"
 #include "lanparty/quic/client.hpp"
 #include "lanparty/quic/event_loop.hpp"
+#include "lanparty/quic/room_key.hpp"
 
 namespace lanparty::client_core {
 
@@ -35,11 +37,17 @@ class LocalPort {
   virtual void on_fatal(std::string_view /*sentence*/) {}
   // Each `stats` message from the relay: a moment to log the local side's own counters.
   virtual void on_relay_stats(const ctrl::Stats& /*stats*/) {}
+  // Every control message from the relay, after the runner has handled it (peer_joined and
+  // revoked matter to a gateway).
+  virtual void on_message(const ctrl::Message& /*message*/) {}
 };
 
 struct RunnerConfig {
   quic::ClientConfig quic;
   SessionConfig session;
+  // A gateway's room key: each hello then claims the room with a proof bound to that
+  // connection (PROTOCOL.md section 7).
+  std::optional<quic::RoomKey> room_key = std::nullopt;
   Backoff::Config backoff{};
   // How long to let path MTU discovery raise the datagram budget before sending hello.
   std::chrono::milliseconds pmtud_wait{1500};
@@ -72,6 +80,9 @@ class Runner final : public quic::ConnectionHandler {
   void start();
   // Sends `disconnect` and closes with application error 0; no reconnect after.
   void stop();
+
+  // Sends a control message (a gateway's kick or revoke) on the control stream; only joined.
+  Status send_control(const ctrl::Message& message);
 
   // A frame from the local side. `datagram` holds the Ethernet frame from byte 4 on (4 bytes
   // of headroom for the overlay header, so nothing is copied). Dropped and counted when not
@@ -118,6 +129,7 @@ class Runner final : public quic::ConnectionHandler {
   quic::EventLoop::TimerId probe_timer_ = 0;
   std::vector<std::uint8_t> scratch_;
   RunnerCounters counters_;
+  std::unordered_map<std::uint16_t, std::string> peer_names_;  // invite names, for status lines
 };
 
 }  // namespace lanparty::client_core

@@ -27,6 +27,15 @@ struct SessionConfig {
   std::string room;
   proto::MacAddress mac;
   std::string software = "lanparty/0.1.0";
+  // A client's invite token (PROTOCOL.md section 7), sent as hello's "invite".
+  std::optional<std::string> invite = std::nullopt;
+};
+
+// A gateway's room claim for one connection (section 7): base64url of the room's public key
+// and of the proof signed over this connection's TLS exporter.
+struct RoomClaim {
+  std::string room_key;
+  std::string room_proof;
 };
 
 enum class Phase : std::uint8_t { kJoining, kJoined, kRejected, kEnded };
@@ -50,8 +59,9 @@ class Session {
   void reset();
 
   // The length-prefixed hello for stream 0. `datagram_budget` is what the connection can send
-  // and receive now; it is clamped to the protocol's 64..65535.
-  [[nodiscard]] std::string hello_frame(std::size_t datagram_budget) const;
+  // and receive now; it is clamped to the protocol's 64..65535. A gateway passes its claim.
+  [[nodiscard]] std::string hello_frame(std::size_t datagram_budget,
+                                        const RoomClaim* claim = nullptr) const;
 
   // Applies control bytes from stream 0 and returns the messages they completed, in order.
   // A framing error or a message that makes no sense now (welcome twice, a message before

@@ -30,14 +30,25 @@ enum class FrameError : std::uint8_t {
   kNotJson,    // not one UTF-8 JSON value (a leading byte-order mark counts as not JSON)
   kNotObject,  // JSON, but not an object
   kNoType,     // `type` missing or not a string
-  kMalformed,  // a known relay->peer message (welcome, reject, peer_joined, peer_left, stats,
-               // disconnect) whose fields are missing, of the wrong type or out of range
+  kMalformed,  // a known message other than hello (welcome, reject, peer_joined, peer_left,
+               // stats, disconnect, kick, revoke, revoked) whose fields are missing, of the
+               // wrong type or out of range
 };
 // "empty_frame", "frame_too_long", "not_json", "not_object", "no_type", "malformed".
 [[nodiscard]] std::string_view to_string(FrameError error) noexcept;
 // Errc::kProtocolViolation with context "ctrl frame: <to_string(error)>", for module
 // boundaries that speak Result.
 [[nodiscard]] Error to_error(FrameError error);
+
+// Which vocabulary a decoder reads.
+struct DecodeOptions {
+  // PROTOCOL.md section 7. true: hello's room_key/room_proof/invite, peers' name/invite_id and
+  // the kick/revoke/revoked messages are decoded (and checked: a field of the wrong JSON type
+  // makes the hello MalformedHello, any other message kMalformed). false: sections 1-6 exactly,
+  // as an `open` relay must read them: those fields are ignored like any unknown field and
+  // those types decode as UnknownMessage (so a malformed "kick" is ignored, not fatal).
+  bool room_ownership = true;
+};
 
 // Decodes one frame body (the JSON object, no length prefix). Never throws; allocates.
 // - The frame size limits apply: "" is kEmpty, more than kMaxFrameBytes is kTooLong.
@@ -52,13 +63,20 @@ enum class FrameError : std::uint8_t {
 // - Relay->peer messages decode strictly (kMalformed), except the texts for people:
 //   reject.message and disconnect.reason may be absent (""), and stats.dropped /
 //   stats.tx_dropped may be absent (empty). Roles and MACs in peers must parse; MACs may be
-//   either case.
+//   either case. peers[].name / invite_id, when present, must be strings.
+// - Section 7 (with options.room_ownership): kick needs peer_id 1..65535 and an optional
+//   string reason; revoke a string invite_id (any text: the relay ignores a malformed id)
+//   and an optional integer exp; revoked a string invite_id and kicked 0..INT64_MAX. Any
+//   other shape is kMalformed (the relay closes with application error 1).
+[[nodiscard]] tl::expected<Message, FrameError> decode_message(std::string_view json,
+                                                               DecodeOptions options) noexcept;
+// decode_message(json, DecodeOptions{}): the whole protocol, section 7 included.
 [[nodiscard]] tl::expected<Message, FrameError> decode_message(std::string_view json) noexcept;
 
 // Compact JSON with `type` first and fields in PROTOCOL.md's order; MACs in lower case;
-// stats.dropped/tx_dropped always present. Strings that are not valid UTF-8 have each bad
-// byte replaced by U+FFFD (the wire is UTF-8). MalformedHello and UnknownMessage are not
-// encodable: returns "".
+// stats.dropped/tx_dropped always present; optional fields only when set (section 7's after
+// the section 2 fields). Strings that are not valid UTF-8 have each bad byte replaced by
+// U+FFFD (the wire is UTF-8). MalformedHello and UnknownMessage are not encodable: returns "".
 [[nodiscard]] std::string encode_json(const Message& message);
 
 // Appends length prefix + encode_json(message) to `out`. Fails, leaving `out` unchanged,
@@ -74,6 +92,9 @@ enum class FrameError : std::uint8_t {
 // error. Drained that way, it holds at most one partial frame (< 4 + kMaxFrameBytes bytes).
 class FrameDecoder {
  public:
+  FrameDecoder() = default;  // DecodeOptions{}: the whole protocol
+  explicit FrameDecoder(DecodeOptions options) noexcept : options_(options) {}
+
   // Copies `bytes`. Ignored once an error was returned (the stream is dead).
   void feed(std::span<const std::uint8_t> bytes);
 
@@ -93,6 +114,7 @@ class FrameDecoder {
   std::vector<std::uint8_t> buffer_;
   std::size_t head_ = 0;  // first unconsumed byte of buffer_
   std::optional<FrameError> error_;
+  DecodeOptions options_;
 };
 
 }  // namespace lanparty::ctrl

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -26,6 +27,11 @@ struct ValidHello {
   proto::MacAddress mac;           // unicast, not all-zero
   std::uint16_t max_datagram = 0;  // 64..65535
   std::string software;            // utf8_prefix(software, kMaxSoftwareBytes); "" when absent
+  // Section 7 credentials, copied unchecked from the hello: verifying them needs the relay's
+  // room records and mode, so it stays with the relay (between checks 5 and 6).
+  std::optional<std::string> room_key = std::nullopt;
+  std::optional<std::string> room_proof = std::nullopt;
+  std::optional<std::string> invite = std::nullopt;
 
   friend bool operator==(const ValidHello&, const ValidHello&) = default;
 };

@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: MIT
+// The running gateway's local control socket (a Unix stream socket, mode 0600, in its state
+// directory): `lanparty-gateway ctl peers|kick|revoke` talk to it. One request line in, the
+// answer's lines out, then the server closes. Only the gateway's own user can connect: the
+// socket's mode is set before anyone can reach it (bound under umask 077).
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "lanparty/base/result.hpp"
+#include "lanparty/quic/event_loop.hpp"
+
+namespace lanparty::gateway {
+
+inline constexpr std::string_view kControlSocketName = "ctl.sock";
+
+class ControlServer {
+ public:
+  // One accepted request. answer() sends the reply and closes; a handler may keep the
+  // Request (it is movable) and answer later, e.g. when the relay has replied.
+  class Request {
+   public:
+    Request(int fd, std::string line) : fd_(fd), line_(std::move(line)) {}
+    Request(Request&& other) noexcept : fd_(other.fd_), line_(std::move(other.line_)) {
+      other.fd_ = -1;
+    }
+    Request& operator=(Request&&) = delete;
+    Request(const Request&) = delete;
+    ~Request();
+    [[nodiscard]] const std::string& line() const noexcept { return line_; }
+    void answer(std::string_view text);
+
+   private:
+    int fd_;
+    std::string line_;
+  };
+  using Handler = std::function<void(Request)>;
+
+  // Binds `path` (a stale socket left by a killed gateway is replaced; any other file there
+  // is refused) and serves requests on `loop`.
+  [[nodiscard]] static Result<std::unique_ptr<ControlServer>> open(
+      quic::EventLoop& loop, const std::filesystem::path& path, Handler handler);
+  ~ControlServer();
+  ControlServer(const ControlServer&) = delete;
+  ControlServer& operator=(const ControlServer&) = delete;
+
+ private:
+  ControlServer(quic::EventLoop& loop, int fd, std::filesystem::path path, Handler handler)
+      : loop_(loop), fd_(fd), path_(std::move(path)), handler_(std::move(handler)) {}
+  void on_accept();
+  void on_client(int fd);
+
+  quic::EventLoop& loop_;
+  int fd_;
+  std::filesystem::path path_;
+  Handler handler_;
+  std::unordered_map<int, std::string> partial_;  // client fd -> bytes before the newline
+};
+
+// The `ctl` side: sends `line` to the gateway listening at `path` and returns its answer.
+[[nodiscard]] Result<std::string> control_request(const std::filesystem::path& path,
+                                                  const std::string& line,
+                                                  std::chrono::seconds timeout);
+
+}  // namespace lanparty::gateway
