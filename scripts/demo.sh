@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # LAN party in a box: the e2e topology (relay, gateway, party LAN with DHCP, two players) in
-# network namespaces on this machine, kept up until Ctrl-C, then removed. Needs root.
+# network namespaces on this machine, kept up until Ctrl-C, then removed. Needs root. The
+# players join the way real ones do: with nothing but an invite link from the host's gateway.
 # Usage: scripts/demo.sh [BUILD_DIR]   (default build/release; builds the three binaries unless
 # LP_DEMO_NO_BUILD=1)
 set -uo pipefail
@@ -32,7 +33,10 @@ done
 
 cat <<EOF
 
-The party is up. Room $LP_ROOM on relay $LP_RELAY_IP:$LP_RELAY_PORT.
+The party is up. Room $LP_ROOM on relay $LP_RELAY_IP:$LP_RELAY_PORT, owned by the gateway's
+room key ($LP_GW_STATE/room.key). Each player joined with one command, e.g. player 1:
+  lanparty-client join '${LP_LINK[c1]}'
+Who is there: ip netns exec $(lp_ns gw) $LP_GATEWAY_BIN --state-dir $LP_GW_STATE ctl peers
   player 1: ip netns exec $(lp_ns c1) bash   (lanparty0 ${LP_LEASE[c1]}, MAC ${LP_CLIENT_MAC[c1]})
   player 2: ip netns exec $(lp_ns c2) bash   (lanparty0 ${LP_LEASE[c2]}, MAC ${LP_CLIENT_MAC[c2]})
   LAN host: ip netns exec $(lp_ns lanhost) bash  (eth0 = $LP_LANHOST_IP, runs the DHCP server)

@@ -49,6 +49,42 @@ TEST(Session, HelloCarriesConfigAndClampedBudget) {
   EXPECT_EQ(h.software, "test/1");
 }
 
+ctrl::Hello decode_hello(const std::string& frame) {
+  ctrl::FrameDecoder d;
+  d.feed(std::span(reinterpret_cast<const std::uint8_t*>(frame.data()), frame.size()));
+  auto m = d.next();
+  EXPECT_TRUE(m && m->has_value());
+  return std::get<ctrl::Hello>(**m);
+}
+
+TEST(Session, HelloWithoutAuthCarriesNoSection7Fields) {
+  const auto h = decode_hello(make_session().hello_frame(1402));
+  EXPECT_EQ(h.invite, std::nullopt);
+  EXPECT_EQ(h.room_key, std::nullopt);
+  EXPECT_EQ(h.room_proof, std::nullopt);
+}
+
+TEST(Session, ClientHelloCarriesItsInvite) {
+  Session s(SessionConfig{.role = ctrl::Role::kClient,
+                          .room = "ROOM1",
+                          .mac = kMac,
+                          .software = "test/1",
+                          .invite = "lpi1.payload.signature"});
+  const auto h = decode_hello(s.hello_frame(1402));
+  EXPECT_EQ(h.invite, "lpi1.payload.signature");
+  EXPECT_EQ(h.room_key, std::nullopt);
+}
+
+TEST(Session, GatewayHelloCarriesItsClaim) {
+  Session s(SessionConfig{.role = ctrl::Role::kGateway, .room = "ROOM1", .mac = kMac});
+  const RoomClaim claim{.room_key = "KEY", .room_proof = "PROOF"};
+  const auto h = decode_hello(s.hello_frame(1402, &claim));
+  EXPECT_EQ(h.role, "gateway");
+  EXPECT_EQ(h.room_key, "KEY");
+  EXPECT_EQ(h.room_proof, "PROOF");
+  EXPECT_EQ(h.invite, std::nullopt);
+}
+
 TEST(Session, WelcomeJoinsAndFillsPeers) {
   Session s = make_session();
   auto msgs = s.on_control_bytes(frame_bytes(welcome()));
