@@ -132,6 +132,7 @@ DevicePort::DevicePort(std::string program, obs::Logger log)
 
 void DevicePort::on_fatal(std::string_view sentence) {
   fatal_ = true;
+  if (stop_on_fatal_) stop_on_fatal_();
   (void)fail_with(program_, sentence);
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <array>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <random>
@@ -68,8 +69,10 @@ class DevicePort : public client_core::LocalPort {
   void attach(client_core::Runner& runner) noexcept { runner_ = &runner; }
   // The device's fd is readable: drain() it.
   virtual void on_readable() = 0;
-  // Prints "program: sentence" and remembers that retrying cannot help.
+  // Prints "program: sentence", remembers that retrying cannot help, and runs the stop
+  // action (run_device stops the loop: the process then exits 1 instead of idling).
   void on_fatal(std::string_view sentence) override;
+  void set_stop_on_fatal(std::function<void()> stop) { stop_on_fatal_ = std::move(stop); }
   [[nodiscard]] bool fatal() const noexcept { return fatal_; }
 
  protected:
@@ -97,6 +100,7 @@ class DevicePort : public client_core::LocalPort {
   std::string program_;
   std::vector<std::uint8_t> buffer_;
   bool fatal_ = false;
+  std::function<void()> stop_on_fatal_;
 };
 
 #ifndef _WIN32

@@ -230,6 +230,127 @@ else
   fail "8. no gateway.lan_stats line with checksum_completed > 0 and super_frames > 0"
 fi
 
+# --- 10. the room belongs to its host (PROTOCOL.md section 7) --------------------------------
+# Everyone above joined with an invite link only. Now the attacks a public relay meets, run
+# from a stranger's machine on the Internet (namespace evil).
+relay_log() { cat "$LP_TMP/relay.$LP_RELAY_STARTS.log"; }
+ROUTER_MAC=$(lp_in lanhost cat /sys/class/net/eth0/address)
+
+# 10a. No invite: refused with auth_required, and the client gives up (exit non-zero).
+flags=()
+mapfile -t flags < <(lp_relay_flags)
+lp_in evil timeout 20 "$LP_CLIENT_BIN" "${flags[@]}" --tap lpevil0 \
+  --virtual-mac 02:5a:e2:e0:00:66 --identity-file "$LP_TMP/evil.identity" \
+  >"$LP_TMP/evil.noinvite.log" 2>&1
+status=$?
+if ((status != 0 && status != 124)) && grep -q "invite link" "$LP_TMP/evil.noinvite.log" &&
+  relay_log | grep -q "code=auth_required"; then
+  pass "10. a client without an invite is refused (auth_required), exits $status:" \
+    "$(grep -m1 "invite link" "$LP_TMP/evil.noinvite.log" | cut -c1-100)"
+else
+  fail "10. a client without an invite: exit $status, $(tail -n 2 "$LP_TMP/evil.noinvite.log")"
+fi
+
+# 10b. A stranger's gateway with its own room key cannot take the room, neither while the
+# host's gateway is in it nor after it left.
+ip -n "$(lp_ns evil)" link add evl0 type veth peer name evl1
+ip -n "$(lp_ns evil)" link set evl0 up
+ip -n "$(lp_ns evil)" link set evl1 up
+attack_gateway() {
+  lp_in evil timeout 20 "$LP_GATEWAY_BIN" "${flags[@]}" --interface evl0 \
+    --state-dir "$LP_TMP/evil-state" >"$LP_TMP/evil.gateway.$1.log" 2>&1
+}
+for when in present gone; do
+  if [ "$when" = gone ]; then lp_stop_pid gateway; fi
+  owned_before=$(relay_log | grep -c "code=room_owned")
+  attack_gateway "$when"
+  status=$?
+  owned_after=$(relay_log | grep -c "code=room_owned")
+  if ((status != 0 && status != 124 && owned_after == owned_before + 1)); then
+    pass "10. a stranger's gateway is refused room_owned (host's gateway $when), exits $status"
+  else
+    fail "10. stranger's gateway with the host's gateway $when: exit $status," \
+      "room_owned rejects $owned_before -> $owned_after"
+  fi
+done
+gw_joins=$(lp_joins gateway)
+LP_GATEWAY_LOG=gateway.rejoin.log lp_start_gateway "${LP_GATEWAY_EXTRA_FLAGS[@]}"
+if lp_wait_joined gateway $((gw_joins + 1)) 15; then
+  pass "10. the host's gateway takes its room back with its key"
+else
+  fail "10. the host's gateway did not rejoin its room"
+fi
+lp_poll 10 0.2 lp_ping_once c1 "$LP_LANHOST_IP" || fail "10. c1 lost the LAN host after that"
+
+# 10c. An invited player whose TAP claims the LAN router's MAC is kicked within 1 s of its
+# hello; the switch keeps the router on the router's port and a LAN machine keeps reaching it.
+lp_poll 5 0.1 lp_ping_once lanpc "$LP_LANHOST_IP" || fail "10. lanpc cannot reach the router"
+lanpc_router() {
+  lp_in lanpc ip neigh show "$LP_LANHOST_IP" | grep -o 'lladdr [0-9a-f:]*' | cut -d' ' -f2
+}
+neigh_before=$(lanpc_router)
+mallory=$(lp_invite mallory)
+lp_in evil timeout 20 "$LP_CLIENT_BIN" join "$mallory" --tap lpevil0 --virtual-mac "$ROUTER_MAC" \
+  --identity-file "$LP_TMP/evil.identity" >"$LP_TMP/evil.mallory.log" 2>&1
+status=$?
+admitted=$(relay_log | grep "relay.peer_admitted" | grep "mac=$ROUTER_MAC" | tail -n 1 |
+  awk '{print $1}')
+left=$(relay_log | grep "relay.peer_left" | grep -E "reason=kicked" | tail -n 1 | awk '{print $1}')
+kick_ms=$("$LP_PYTHON" -c "
+import datetime,sys
+p=lambda t: datetime.datetime.fromisoformat(t.replace('Z','+00:00'))
+print(int((p('$left')-p('$admitted')).total_seconds()*1000))" 2>/dev/null || echo -1)
+if ((status != 0 && status != 124)) && grep -q "belongs to a machine on the" "$LP_TMP/evil.mallory.log" &&
+  ((kick_ms >= 0 && kick_ms <= 1000)); then
+  pass "10. a player claiming the router's MAC ($ROUTER_MAC) was kicked ${kick_ms} ms after" \
+    "admission (mac_on_lan) and told: $(grep -m1 "belongs to a machine" "$LP_TMP/evil.mallory.log" |
+      cut -c1-90)"
+else
+  fail "10. router-MAC player: exit $status, kicked after ${kick_ms} ms:" \
+    "$(tail -n 3 "$LP_TMP/evil.mallory.log" | tr '\n' ' ')"
+fi
+fdb_port=$(lp_in lan bridge fdb show br br0 | grep -i "^$ROUTER_MAC " | grep -o "dev [a-z0-9]*" |
+  head -n 1)
+neigh_after=$(lanpc_router)
+if [ "$fdb_port" = "dev host" ] && [ "$neigh_before" = "$ROUTER_MAC" ] &&
+  [ "$neigh_after" = "$ROUTER_MAC" ] && lp_ping_once lanpc "$LP_LANHOST_IP"; then
+  pass "10. the LAN switch still has the router on its own port ($fdb_port), lanpc's" \
+    "neighbour entry is unchanged ($neigh_after) and it still reaches the router"
+else
+  fail "10. after the attack: switch '$fdb_port', lanpc neighbour '$neigh_before' ->" \
+    "'$neigh_after'"
+fi
+# 10d. The host sees who is there and revokes an invite: the player holding it is removed.
+eve=$(lp_invite eve)
+eve_id=$(grep -m1 -o "^Invite [0-9a-f]*" "$LP_TMP/invite.eve.txt" | cut -d' ' -f2)
+lp_spawn eve evil "$LP_TMP/eve.log" "$LP_CLIENT_BIN" join "$eve" --tap lpevil0 \
+  --virtual-mac 02:5a:e2:e0:00:e7 --identity-file "$LP_TMP/eve.identity"
+if lp_poll 15 0.2 grep -q "^\[connected\]" "$LP_TMP/eve.log"; then
+  peers=$(lp_gateway_ctl peers)
+  if echo "$peers" | grep -q "eve .*$eve_id" && echo "$peers" | grep -q "c1 "; then
+    pass "10. lanparty-gateway ctl peers lists the players by invite name:" \
+      "$(echo "$peers" | tail -n +2 | awk '{print $4}' | tr '\n' ' ')"
+  else
+    fail "10. ctl peers: $peers"
+  fi
+  answer=$(lp_gateway_ctl revoke "$eve_id")
+  if [[ $answer == *"1 player removed"* ]] && lp_poll 5 0.1 sh -c "! kill -0 ${LP_PID[eve]}"; then
+    lp_stop_pid eve
+    pass "10. ctl revoke $eve_id: '$answer'; eve's client exited ${LP_EXIT[eve]}"
+  else
+    fail "10. ctl revoke: '$answer'"
+  fi
+  lp_in evil timeout 20 "$LP_CLIENT_BIN" join "$eve" --tap lpevil0 --virtual-mac 02:5a:e2:e0:00:e7 \
+    --identity-file "$LP_TMP/eve.identity" >"$LP_TMP/eve.again.log" 2>&1
+  if relay_log | grep -q "code=invite_revoked"; then
+    pass "10. the revoked invite no longer gets in (invite_revoked)"
+  else
+    fail "10. the revoked invite: $(tail -n 2 "$LP_TMP/eve.again.log")"
+  fi
+else
+  fail "10. eve did not join with her invite: $(tail -n 3 "$LP_TMP/eve.log")"
+fi
+
 # --- 6. relay kill -9 and restart ---------------------------------------------------------
 declare -A joins_before=()
 for name in gateway c1 c2; do joins_before[$name]=$(lp_joins $name); done

@@ -14,7 +14,7 @@
 # steps. Every wait is a bounded poll. Functions return non-zero and print why on failure.
 
 LP_PREFIX="lp-$$"
-LP_ROLES=(wan relay gw c1 c2 lan lanhost ctr)
+LP_ROLES=(wan relay gw c1 c2 evil lan lanhost lanpc ctr)
 LP_RELAY_IP=10.213.1.1
 LP_RELAY_PORT=4433
 LP_METRICS_PORT=9100
@@ -22,7 +22,10 @@ LP_LANHOST_IP=10.213.2.1
 LP_SERVER_NAME=relay.lanparty.test
 LP_ROOM=E2E-PARTY
 LP_GW_LAN_MAC=02:5a:e2:e0:00:fe
-declare -A LP_WAN_IP=([relay]=10.213.1.1 [gw]=10.213.1.2 [c1]=10.213.1.3 [c2]=10.213.1.4)
+declare -A LP_WAN_IP=([relay]=10.213.1.1 [gw]=10.213.1.2 [c1]=10.213.1.3 [c2]=10.213.1.4
+  [evil]=10.213.1.5)
+LP_LANPC_IP=10.213.2.4
+declare -A LP_LINK=()     # client role -> its invite link (lp_invite)
 declare -A LP_CLIENT_MAC=([c1]=02:5a:e2:e0:00:01 [c2]=02:5a:e2:e0:00:02)
 declare -A LP_LEASE=()   # client role -> leased IPv4 address
 declare -A LP_PID=()     # process name -> pid (each started here, each stopped by its pid)
@@ -211,7 +214,7 @@ lp_setup_network() {
     ip -n "$(lp_ns $bridge_ns)" link add br0 type bridge stp_state 0 mcast_snooping 0 || return 1
     ip -n "$(lp_ns $bridge_ns)" link set br0 up || return 1
   done
-  for role in relay gw c1 c2; do
+  for role in relay gw c1 c2 evil; do
     lp_veth wan "$role" "$role" wan0 || return 1
     ip -n "$(lp_ns wan)" link set "$role" master br0 up || return 1
     ip -n "$(lp_ns "$role")" addr add "${LP_WAN_IP[$role]}/24" dev wan0 || return 1
@@ -226,6 +229,11 @@ lp_setup_network() {
   ip -n "$(lp_ns lan)" link set host master br0 up || return 1
   ip -n "$(lp_ns lanhost)" addr add "$LP_LANHOST_IP/24" dev eth0 || return 1
   ip -n "$(lp_ns lanhost)" link set eth0 up || return 1
+  # A second LAN machine, to watch what the LAN sees of the router (the LAN host) under attack.
+  lp_veth lan pc lanpc eth0 || return 1
+  ip -n "$(lp_ns lan)" link set pc master br0 up || return 1
+  ip -n "$(lp_ns lanpc)" addr add "$LP_LANPC_IP/24" dev eth0 || return 1
+  ip -n "$(lp_ns lanpc)" link set eth0 up || return 1
   # Offloads stay as the kernel sets them: the LAN host's veth hands over frames with the
   # checksum still to be filled in (CHECKSUM_PARTIAL) and TCP super-frames (TSO), exactly what
   # a VM, a container or the gateway's own host produce. The gateway must finish them.
@@ -281,6 +289,7 @@ lp_start_relay() {
   lp_spawn relay relay "$LP_TMP/relay.$LP_RELAY_STARTS.log" \
     "$LP_RELAY_BIN" --listen "$LP_RELAY_IP:$LP_RELAY_PORT" \
     --cert "$LP_TMP/relay-cert.pem" --key "$LP_TMP/relay-key.pem" \
+    --state-dir "$LP_TMP/relay-state" \
     --metrics-listen "$LP_RELAY_IP:$LP_METRICS_PORT" "$@"
   lp_poll 5 0.05 lp_relay_listening ||
     { echo "relay did not start"; tail -n 20 "$LP_TMP/relay.$LP_RELAY_STARTS.log"; return 1; }
@@ -309,19 +318,37 @@ lp_relay_flags() {
     --relay-ca-cert "$LP_TMP/relay-cert.der" --room "$LP_ROOM"
 }
 
+# The host's state (room key, issued invites, control socket) lives here.
+LP_GW_STATE=""
 lp_start_gateway() {
   local flags
   mapfile -t flags < <(lp_relay_flags)
   lp_spawn gateway gw "$LP_TMP/${LP_GATEWAY_LOG:-gateway.log}" "$LP_GATEWAY_BIN" "${flags[@]}" \
-    --interface "${LP_GATEWAY_INTERFACE:-lan0}" "$@"
+    --interface "${LP_GATEWAY_INTERFACE:-lan0}" --state-dir "$LP_GW_STATE" "$@"
 }
 
+# lp_invite NAME [FLAGS...]: the host makes an invite for NAME, as the README says; prints the
+# link (the gateway's invite subcommand needs no relay).
+lp_invite() {
+  local name=$1
+  shift
+  "$LP_GATEWAY_BIN" --state-dir "$LP_GW_STATE" invite --room "$LP_ROOM" \
+    --relay "$LP_RELAY_IP:$LP_RELAY_PORT" --relay-ca-cert "$LP_TMP/relay-cert.der" \
+    --server-name "$LP_SERVER_NAME" --name "$name" "$@" >"$LP_TMP/invite.$name.txt" || return 1
+  grep -m1 '^lanparty://' "$LP_TMP/invite.$name.txt"
+}
+
+# lp_gateway_ctl ARGS...: `lanparty-gateway ctl ARGS` against the running gateway.
+lp_gateway_ctl() { lp_in gw "$LP_GATEWAY_BIN" --state-dir "$LP_GW_STATE" ctl "$@"; }
+
+# A player joins with nothing but the invite link the host gave them.
 lp_start_client() {
   local role=$1
   shift
-  local flags
-  mapfile -t flags < <(lp_relay_flags)
-  lp_spawn "$role" "$role" "$LP_TMP/$role.log" "$LP_CLIENT_BIN" "${flags[@]}" \
+  if [ -z "${LP_LINK[$role]:-}" ]; then
+    LP_LINK[$role]=$(lp_invite "$role") || { echo "no invite for $role"; return 1; }
+  fi
+  lp_spawn "$role" "$role" "$LP_TMP/$role.log" "$LP_CLIENT_BIN" join "${LP_LINK[$role]}" \
     --virtual-mac "${LP_CLIENT_MAC[$role]}" --identity-file "$LP_TMP/$role.identity" "$@"
 }
 
@@ -380,9 +407,12 @@ lp_start_party() {
   lp_make_certificate || { echo "certificate generation failed"; return 1; }
   lp_start_dnsmasq || return 1
   lp_start_relay "${LP_RELAY_EXTRA_FLAGS[@]}" || return 1
+  LP_GW_STATE="$LP_TMP/gw-state"
   lp_start_gateway "${LP_GATEWAY_EXTRA_FLAGS[@]}"
-  lp_start_client c1 "${LP_CLIENT_EXTRA_FLAGS[@]}"
-  lp_start_client c2 "${LP_CLIENT_EXTRA_FLAGS[@]}"
+  # The room exists on the relay once its gateway has claimed it; invites work from then on.
+  lp_poll 20 0.1 lp_joined_at_least gateway 1 || { echo "the gateway did not join"; return 1; }
+  lp_start_client c1 "${LP_CLIENT_EXTRA_FLAGS[@]}" || return 1
+  lp_start_client c2 "${LP_CLIENT_EXTRA_FLAGS[@]}" || return 1
   lp_poll 20 0.1 lp_all_joined && return 0
   local name
   for name in gateway c1 c2; do

@@ -10,8 +10,11 @@
 #include <vector>
 
 #include "lanparty/client_core/runner.hpp"
+#include "lanparty/ctrl/invite.hpp"
+#include "lanparty/directory/sqlite_room_directory.hpp"
 #include "lanparty/obs/sinks.hpp"
 #include "lanparty/quic/certificate.hpp"
+#include "lanparty/quic/room_key.hpp"
 #include "lanparty/quic/server.hpp"
 #include "relay.hpp"
 
@@ -32,12 +35,14 @@ class RecordingPort final : public client_core::LocalPort {
     sentences.emplace_back(sentence);
   }
   void on_fatal(std::string_view sentence) override { fatal = std::string(sentence); }
+  void on_message(const ctrl::Message& m) override { messages.push_back(m); }
 
   std::vector<std::vector<std::uint8_t>> frames;
   std::vector<ctrl::Welcome> welcomes;
   std::vector<obs::ConnectionState> states;
   std::vector<std::string> sentences;
   std::optional<std::string> fatal;
+  std::vector<ctrl::Message> messages;
 };
 
 class RunnerRelayTest : public ::testing::Test {
@@ -63,10 +68,18 @@ class RunnerRelayTest : public ::testing::Test {
   relay::RelayConfig relay_config() const {
     relay::RelayConfig config;
     config.stats_interval = stats_interval_;
+    config.rooms = rooms_;
     return config;
   }
   void start_relay(std::uint16_t port) {
-    relay_ = std::make_unique<relay::Relay>(*loop_, relay_config(), obs::Logger());
+    if (rooms_ != relay::RoomMode::kOpen && !records_) {
+      directory::SqliteConfig records_config;
+      records_config.path = dir_ / "rooms.sqlite3";
+      auto records = directory::SqliteRoomDirectory::open(records_config);
+      ASSERT_TRUE(records) << records.error().describe();
+      records_ = std::move(*records);
+    }
+    relay_ = std::make_unique<relay::Relay>(*loop_, relay_config(), obs::Logger(), records_.get());
     auto server = quic::Server::create(
         *loop_,
         quic::ServerConfig{.listen = "127.0.0.1:" + std::to_string(port), .certificate = cert_},
@@ -81,7 +94,9 @@ class RunnerRelayTest : public ::testing::Test {
   }
 
   client_core::Runner& add_runner(ctrl::Role role, const char* mac, RecordingPort& port,
-                                  std::string room = "ROOM1") {
+                                  std::string room = "ROOM1",
+                                  std::optional<quic::RoomKey> room_key = std::nullopt,
+                                  std::optional<std::string> invite = std::nullopt) {
     quic::ClientConfig quic_config;
     quic_config.host = "127.0.0.1";
     quic_config.port = port_;
@@ -92,7 +107,11 @@ class RunnerRelayTest : public ::testing::Test {
     quic_config.keepalive = 1s;
     client_core::RunnerConfig config{
         .quic = quic_config,
-        .session = {.role = role, .room = std::move(room), .mac = *proto::MacAddress::parse(mac)},
+        .session = {.role = role,
+                    .room = std::move(room),
+                    .mac = *proto::MacAddress::parse(mac),
+                    .invite = std::move(invite)},
+        .room_key = std::move(room_key),
         .backoff = {.initial = 50ms, .max = 200ms, .factor = 2.0, .jitter = 0.0}};
     runners_.push_back(std::make_unique<client_core::Runner>(*loop_, config, port, obs::Logger(),
                                                              [] { return 0.5; }));
@@ -124,7 +143,35 @@ class RunnerRelayTest : public ::testing::Test {
   std::unique_ptr<quic::Server> server_;
   std::uint16_t port_ = 0;
   std::chrono::milliseconds stats_interval_{10000};
+  relay::RoomMode rooms_ = relay::RoomMode::kOpen;
+  std::unique_ptr<directory::RoomDirectory> records_;
   std::vector<std::unique_ptr<client_core::Runner>> runners_;
+};
+
+// The same, with the relay in `claimed` mode (PROTOCOL.md section 7) on real room records.
+class RunnerOwnershipTest : public RunnerRelayTest {
+ protected:
+  void SetUp() override {
+    rooms_ = relay::RoomMode::kClaimed;
+    RunnerRelayTest::SetUp();
+    key_ = *quic::RoomKey::generate();
+  }
+  std::string invite(std::string name, std::int64_t exp_from_now = 3600,
+                     const char* id = "9f2c4e1a7b3d5a60") {
+    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    auto token = ctrl::encode_invite_token(
+        {.room = "ROOM1", .id = id, .exp = now + exp_from_now, .name = std::move(name)},
+        [this](std::span<const std::uint8_t> m) -> Result<ctrl::Signature> {
+          auto sig = key_->sign(m);
+          if (!sig) return tl::unexpected(sig.error());
+          return *sig;
+        });
+    EXPECT_TRUE(token);
+    return *token;
+  }
+  std::optional<quic::RoomKey> key_;
 };
 
 constexpr const char* kGatewayMac = "00:11:22:33:44:55";
@@ -229,6 +276,95 @@ TEST_F(RunnerRelayTest, StopSendsDisconnectAndEnds) {
   // The gateway hears that the client left, with reason "closed".
   ASSERT_TRUE(run_until([&] { return gw.session().peers().peers().empty(); }));
   EXPECT_EQ(relay_->rooms().peer_count(), 1u);
+}
+
+TEST_F(RunnerOwnershipTest, GatewayClaimsWithItsKeyAndAnInvitedPlayerJoinsByName) {
+  RecordingPort gw_port;
+  RecordingPort cl_port;
+  auto& gw = add_runner(ctrl::Role::kGateway, kGatewayMac, gw_port, "ROOM1", key_);
+  ASSERT_TRUE(run_until([&] { return gw.joined(); }));
+  auto& cl =
+      add_runner(ctrl::Role::kClient, kClientMac, cl_port, "ROOM1", std::nullopt, invite("alice"));
+  ASSERT_TRUE(run_until([&] { return cl.joined() && gw.session().peers().peers().size() == 1; }));
+  // The gateway learns who joined, with which invite (section 7), and says so.
+  const auto& peer = gw.session().peers().peers().begin()->second;
+  EXPECT_EQ(peer.name, "alice");
+  EXPECT_EQ(peer.invite_id, "9f2c4e1a7b3d5a60");
+  EXPECT_NE(std::find_if(gw_port.sentences.begin(), gw_port.sentences.end(),
+                         [](const std::string& s) { return s.find("alice joined") != s.npos; }),
+            gw_port.sentences.end());
+  // Frames flow as in an open room.
+  auto broadcast = frame("ff:ff:ff:ff:ff:ff", kClientMac, 60);
+  cl.send_frame(broadcast);
+  ASSERT_TRUE(run_until([&] { return !gw_port.frames.empty(); }));
+}
+
+TEST_F(RunnerOwnershipTest, AnotherKeysGatewayGivesUpWithRoomOwned) {
+  RecordingPort gw_port;
+  RecordingPort thief_port;
+  auto& gw = add_runner(ctrl::Role::kGateway, kGatewayMac, gw_port, "ROOM1", key_);
+  ASSERT_TRUE(run_until([&] { return gw.joined(); }));
+  auto& thief = add_runner(ctrl::Role::kGateway, "00:11:22:33:44:66", thief_port, "ROOM1",
+                           *quic::RoomKey::generate());
+  ASSERT_TRUE(run_until([&] { return thief_port.fatal.has_value(); }));
+  EXPECT_NE(thief_port.fatal->find("belongs to another host"), std::string::npos)
+      << *thief_port.fatal;
+  (void)loop_->run_until([] { return false; }, 300ms);
+  EXPECT_EQ(thief.counters().connects, 1u);
+  EXPECT_TRUE(gw.joined());
+}
+
+TEST_F(RunnerOwnershipTest, APlayerWithoutInviteOrWithAnExpiredOneGivesUpWithASentence) {
+  RecordingPort gw_port;
+  auto& gw = add_runner(ctrl::Role::kGateway, kGatewayMac, gw_port, "ROOM1", key_);
+  ASSERT_TRUE(run_until([&] { return gw.joined(); }));
+  RecordingPort none_port;
+  (void)add_runner(ctrl::Role::kClient, kClientMac, none_port);
+  RecordingPort old_port;
+  (void)add_runner(ctrl::Role::kClient, "02:5a:11:22:33:55", old_port, "ROOM1", std::nullopt,
+                   invite("bob", -300));
+  ASSERT_TRUE(run_until([&] { return none_port.fatal && old_port.fatal; }));
+  EXPECT_NE(none_port.fatal->find("invite link"), std::string::npos) << *none_port.fatal;
+  EXPECT_NE(old_port.fatal->find("expired"), std::string::npos) << *old_port.fatal;
+  EXPECT_NE(old_port.fatal->find("5 minutes ago"), std::string::npos) << *old_port.fatal;
+}
+
+TEST_F(RunnerOwnershipTest, AKickedPlayerIsToldWhyAndDoesNotRejoin) {
+  RecordingPort gw_port;
+  RecordingPort cl_port;
+  auto& gw = add_runner(ctrl::Role::kGateway, kGatewayMac, gw_port, "ROOM1", key_);
+  ASSERT_TRUE(run_until([&] { return gw.joined(); }));
+  auto& cl = add_runner(ctrl::Role::kClient, kClientMac, cl_port, "ROOM1", std::nullopt,
+                        invite("mallory"));
+  ASSERT_TRUE(run_until([&] { return cl.joined(); }));
+  ASSERT_TRUE(gw.send_control(
+      ctrl::Kick{.peer_id = cl.session().welcome()->peer_id, .reason = "mac_on_lan"}));
+  ASSERT_TRUE(run_until([&] { return cl_port.fatal.has_value(); }));
+  EXPECT_NE(cl_port.fatal->find("belongs to a machine on the party LAN"), std::string::npos)
+      << *cl_port.fatal;
+  (void)loop_->run_until([] { return false; }, 300ms);
+  EXPECT_EQ(cl.counters().connects, 1u);
+}
+
+TEST_F(RunnerOwnershipTest, RevokeReachesTheGatewayAsRevoked) {
+  RecordingPort gw_port;
+  RecordingPort cl_port;
+  auto& gw = add_runner(ctrl::Role::kGateway, kGatewayMac, gw_port, "ROOM1", key_);
+  ASSERT_TRUE(run_until([&] { return gw.joined(); }));
+  auto& cl = add_runner(ctrl::Role::kClient, kClientMac, cl_port, "ROOM1", std::nullopt,
+                        invite("eve", 3600, "00000000000000e7"));
+  ASSERT_TRUE(run_until([&] { return cl.joined(); }));
+  ASSERT_TRUE(gw.send_control(ctrl::Revoke{.invite_id = "00000000000000e7"}));
+  ASSERT_TRUE(run_until([&] {
+    return cl_port.fatal.has_value() &&
+           std::any_of(
+               gw_port.messages.begin(), gw_port.messages.end(),
+               [](const ctrl::Message& m) { return std::holds_alternative<ctrl::Revoked>(m); });
+  }));
+  const auto it =
+      std::find_if(gw_port.messages.begin(), gw_port.messages.end(),
+                   [](const ctrl::Message& m) { return std::holds_alternative<ctrl::Revoked>(m); });
+  EXPECT_EQ(std::get<ctrl::Revoked>(*it).kicked, 1u);
 }
 
 }  // namespace

@@ -58,6 +58,7 @@ Status run_until_signal(quic::EventLoop& loop, client_core::Runner& runner) {
 int run_device(std::string_view program, quic::EventLoop& loop, client_core::Runner& runner,
                DevicePort& port, int device_fd) {
   port.attach(runner);
+  port.set_stop_on_fatal([&loop] { loop.stop(); });
   if (auto st = loop.add_fd(device_fd, EPOLLIN, [&port](std::uint32_t) { port.on_readable(); });
       !st) {
     return fail_with(program, st.error().describe());
