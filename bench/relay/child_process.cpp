@@ -340,6 +340,10 @@ Result<RelayProcess> RelayProcess::start(const RelayProcessConfig& config) {
       config.binary.string(),  "--listen",         "127.0.0.1:0", "--dev-cert-der-out",
       config.der_out.string(), "--stats-interval", "0",           "--log-level",
       config.log_level};
+  // The load generator's peers carry no room keys or invites: it measures forwarding, which
+  // is the same in every room mode (ownership is checked once per hello).
+  argv.push_back("--rooms");
+  argv.push_back("open");
   if (config.metrics_port != 0) {
     argv.push_back("--metrics-listen");
     argv.push_back(fmt::format("127.0.0.1:{}", config.metrics_port));

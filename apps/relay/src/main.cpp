@@ -9,13 +9,17 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
 #include "lanparty/base/errc.hpp"
+#include "lanparty/directory/sqlite_room_directory.hpp"
+#include "lanparty/directory/state_dir.hpp"
 #include "lanparty/obs/sinks.hpp"
 #include "lanparty/proto/mtu.hpp"
 #include "lanparty/quic/certificate.hpp"
@@ -23,6 +27,7 @@
 #include "lanparty/quic/server.hpp"
 #include "metrics.hpp"
 #include "relay.hpp"
+#include "room_options.hpp"
 
 namespace {
 
@@ -41,7 +46,74 @@ struct Options {
   std::string log_level = "info";
   std::string log_format = "text";
   std::string metrics_listen;
+  std::string rooms = "claimed";
+  std::string room_owners;
+  std::string room_ttl = "30d";
+  std::string state_dir;  // empty: default_state_dir()
+  std::size_t max_room_records = directory::kDefaultMaxRoomRecords;
 };
+
+// Section 7 settings once checked: what run() needs beyond Options.
+struct RoomSettings {
+  relay::RoomMode mode = relay::RoomMode::kClaimed;
+  relay::OwnerKeys owners;
+  std::chrono::seconds ttl = directory::kDefaultRoomTtl;
+  std::filesystem::path state_dir;
+};
+
+// A system service keeps its state under /var/lib; anyone else in the working directory, as
+// the development certificate is.
+std::filesystem::path default_state_dir() {
+  return ::geteuid() == 0 ? std::filesystem::path("/var/lib/lanparty-relay")
+                          : std::filesystem::path("run/state");
+}
+
+Result<std::string> read_text_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return fail_errno(errno, fmt::format("cannot read {}", path.string()));
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) return fail_errno(errno, fmt::format("cannot read {}", path.string()));
+  return text.str();
+}
+
+// Checks the section 7 flags against each other; a message saying what to change otherwise.
+Result<RoomSettings> room_settings(const Options& opt) {
+  RoomSettings settings;
+  const auto mode = relay::parse_room_mode(opt.rooms);
+  if (!mode) {
+    return fail(
+        Errc::kInvalidArgument,
+        fmt::format("--rooms {}: expected open, claimed (the default) or owners", opt.rooms));
+  }
+  settings.mode = *mode;
+  if (settings.mode == relay::RoomMode::kOwners) {
+    if (opt.room_owners.empty()) {
+      return fail(Errc::kInvalidArgument,
+                  "--rooms owners needs --room-owners FILE: one base64url room key (the "
+                  "gateway's public key) a line");
+    }
+    auto text = read_text_file(opt.room_owners);
+    if (!text) {
+      return fail(text.error().code,
+                  fmt::format("--room-owners {}: {}", opt.room_owners, text.error().describe()));
+    }
+    auto owners = relay::parse_room_owners(*text, opt.room_owners);
+    if (!owners) return tl::unexpected(owners.error());
+    settings.owners = std::move(*owners);
+  } else if (!opt.room_owners.empty()) {
+    return fail(Errc::kInvalidArgument,
+                fmt::format("--room-owners only applies to --rooms owners (this relay runs "
+                            "--rooms {}): drop it, or add --rooms owners",
+                            opt.rooms));
+  }
+  auto ttl = relay::parse_room_ttl(opt.room_ttl);
+  if (!ttl) return tl::unexpected(ttl.error());
+  settings.ttl = *ttl;
+  settings.state_dir =
+      opt.state_dir.empty() ? default_state_dir() : std::filesystem::path(opt.state_dir);
+  return settings;
+}
 
 Status write_private_file(const std::filesystem::path& path, const std::string& text) {
   std::FILE* f = std::fopen(path.c_str(), "wb");
@@ -100,7 +172,7 @@ int fail_with(const std::string& message) {
   return 2;
 }
 
-int run(const Options& opt) {
+int run(const Options& opt, const RoomSettings& room_settings) {
   const auto level = obs::parse_level(opt.log_level);
   std::unique_ptr<obs::Sink> sink;
   if (opt.log_format == "json") {
@@ -123,15 +195,40 @@ int run(const Options& opt) {
     certificate = std::move(*dev);
   }
 
+  // The room records: opened before the relay answers anyone, never in open mode.
+  std::unique_ptr<directory::SqliteRoomDirectory> room_records;
+  const bool owned_rooms = room_settings.mode != relay::RoomMode::kOpen;
+  if (owned_rooms) {
+    if (auto st = directory::ensure_state_dir(room_settings.state_dir); !st) {
+      return fail_with(fmt::format("--state-dir {}: {}", room_settings.state_dir.string(),
+                                   st.error().describe()));
+    }
+    const auto path = room_settings.state_dir / directory::kRoomsFileName;
+    auto opened = directory::SqliteRoomDirectory::open(directory::SqliteConfig{
+        .path = path,
+        .limits = {.room_ttl = room_settings.ttl, .max_room_records = opt.max_room_records}});
+    if (!opened) {
+      return fail_with(
+          fmt::format("room records {}: {}", path.string(), opened.error().describe()));
+    }
+    room_records = std::move(*opened);
+  } else if (!opt.state_dir.empty()) {
+    log.warn("relay.state_dir_unused", {{"state_dir", opt.state_dir}, {"rooms", "open"}});
+  }
+
   auto loop = quic::EventLoop::create();
   if (!loop) return fail_with("event loop: " + loop.error().describe());
 
-  relay::Relay relay(**loop,
-                     relay::RelayConfig{.limits = {.max_mtu = opt.max_mtu,
-                                                   .max_peers_per_room = opt.max_peers_per_room,
-                                                   .max_rooms = opt.max_rooms},
-                                        .stats_interval = std::chrono::seconds(opt.stats_interval)},
-                     log);
+  relay::Relay relay(
+      **loop,
+      relay::RelayConfig{.limits = {.max_mtu = opt.max_mtu,
+                                    .max_peers_per_room = opt.max_peers_per_room,
+                                    .max_rooms = opt.max_rooms},
+                         .stats_interval = std::chrono::seconds(opt.stats_interval),
+                         .rooms = room_settings.mode,
+                         .room_owners = room_settings.owners,
+                         .owner_touch_interval = relay::owner_touch_interval(room_settings.ttl)},
+      log, room_records.get());
   auto server = quic::Server::create(
       **loop, quic::ServerConfig{.listen = opt.listen, .certificate = std::move(*certificate)},
       relay, log);
@@ -181,11 +278,16 @@ int run(const Options& opt) {
   });
   if (!status) return fail_with("signal handling: " + status.error().describe());
 
-  log.info("relay.listening", {{"listen", srv.local_address().to_string()},
-                               {"max_mtu", opt.max_mtu},
-                               {"max_peers_per_room", opt.max_peers_per_room},
-                               {"max_rooms", opt.max_rooms},
-                               {"stats_interval_s", opt.stats_interval}});
+  log.info("relay.listening",
+           {{"listen", srv.local_address().to_string()},
+            {"max_mtu", opt.max_mtu},
+            {"max_peers_per_room", opt.max_peers_per_room},
+            {"max_rooms", opt.max_rooms},
+            {"stats_interval_s", opt.stats_interval},
+            {"rooms", relay::to_string(room_settings.mode)},
+            {"room_owners", room_settings.owners.size()},
+            {"room_ttl_s", static_cast<std::int64_t>(room_settings.ttl.count())},
+            {"state_dir", owned_rooms ? room_settings.state_dir.string() : std::string()}});
   if (!opt.dev_cert_der_out.empty()) {
     const std::string port =
         srv.local_address().to_string().substr(srv.local_address().to_string().rfind(':') + 1);
@@ -202,6 +304,12 @@ int run(const Options& opt) {
                  std::filesystem::absolute(opt.dev_cert_der_out).c_str(), port.c_str(),
                  opt.dev_cert_name.c_str(), opt.dev_cert_der_out.c_str(), port.c_str(),
                  opt.dev_cert_name.c_str(), opt.dev_cert_der_out.c_str());
+    if (owned_rooms) {
+      std::fprintf(stderr,
+                   "  Rooms are %s: a room belongs to the first gateway that proves a room key "
+                   "for it;\n  players join with an invite (link) that gateway's host makes.\n\n",
+                   std::string(relay::to_string(room_settings.mode)).c_str());
+    }
   }
   if (metrics) log.info("relay.metrics_listening", {{"port", metrics->port()}});
 
@@ -254,11 +362,34 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     app.add_option("--metrics-listen", opt.metrics_listen,
                    "serve Prometheus metrics over HTTP on ADDR:PORT, e.g. 127.0.0.1:9100");
+    // Section 7. Values are checked after parsing (room_settings) so that each message can
+    // say how to fix it.
+    app.add_option("--rooms", opt.rooms,
+                   "room mode: open (anyone joins any room), claimed (a room belongs to the "
+                   "first gateway that proves a room key; players need its invites) or owners "
+                   "(as claimed, only keys in --room-owners may claim)")
+        ->capture_default_str();
+    app.add_option("--room-owners", opt.room_owners,
+                   "with --rooms owners: file of room keys that may claim rooms, one base64url "
+                   "public key a line, # comments");
+    app.add_option("--room-ttl", opt.room_ttl,
+                   "forget a room's owner after it has not been seen this long: seconds, or "
+                   "a number with s, m, h or d (30d, 12h, 90m, 45s)")
+        ->capture_default_str();
+    app.add_option("--state-dir", opt.state_dir,
+                   "directory for the room records (rooms.sqlite3), created mode 0700; default "
+                   "/var/lib/lanparty-relay as root, else ./run/state; unused with --rooms open");
+    app.add_option("--max-room-records", opt.max_room_records,
+                   "room records kept at most; a claim beyond gets relay_full")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{100000000}))
+        ->capture_default_str();
     try {
       app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
       return app.exit(e);
     }
+    auto settings = room_settings(opt);
+    if (!settings) return fail_with(settings.error().context);
     const bool production = !opt.cert_pem.empty() || !opt.key_pem.empty();
     if (production && (opt.cert_pem.empty() || opt.key_pem.empty())) {
       return fail_with("--cert and --key go together: give both PEM files");
@@ -271,7 +402,7 @@ int main(int argc, char** argv) {
           "no certificate: give --cert PEM --key PEM, or --dev-cert-der-out PATH to generate a "
           "development certificate that clients pin");
     }
-    return run(opt);
+    return run(opt, *settings);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "lanparty-relay: fatal: %s\n", e.what());
     return 1;

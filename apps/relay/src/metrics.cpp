@@ -74,6 +74,33 @@ std::string render_metrics(const Relay& relay) {
   counter(out, "lanparty_relay_probes_total", "Probe datagrams received.", t.probes);
   counter(out, "lanparty_relay_tx_too_large_total",
           "Frames not sent: above the target's current datagram budget.", t.tx_too_large);
+  out += "# HELP lanparty_relay_rejects_total Hellos answered with reject, by code.\n";
+  out += "# TYPE lanparty_relay_rejects_total counter\n";
+  for (std::size_t i = 0; i < kRejectCodeCount; ++i) {
+    out += fmt::format("lanparty_relay_rejects_total{{code=\"{}\"}} {}\n",
+                       ctrl::to_string(static_cast<ctrl::RejectCode>(i)), t.rejected_by_code[i]);
+  }
+  out +=
+      "# HELP lanparty_relay_room_claims_total Gateways admitted with a room key, by claim "
+      "outcome.\n";
+  out += "# TYPE lanparty_relay_room_claims_total counter\n";
+  out +=
+      fmt::format("lanparty_relay_room_claims_total{{outcome=\"claimed\"}} {}\n", t.rooms_claimed);
+  out += fmt::format("lanparty_relay_room_claims_total{{outcome=\"already_owner\"}} {}\n",
+                     t.owners_returned);
+  out += "# HELP lanparty_relay_kicks_total Clients closed with application error 4, by cause.\n";
+  out += "# TYPE lanparty_relay_kicks_total counter\n";
+  for (std::size_t i = 0; i < kKickCauseCount; ++i) {
+    out += fmt::format("lanparty_relay_kicks_total{{cause=\"{}\"}} {}\n",
+                       to_string(static_cast<KickCause>(i)), t.kicked[i]);
+  }
+  counter(out, "lanparty_relay_revocations_total", "Invite ids revoked by room owners.",
+          t.revocations);
+  counter(out, "lanparty_relay_owner_messages_ignored_total",
+          "Kicks and revokes that named no client or invite id of the owner's room.",
+          t.owner_messages_ignored);
+  counter(out, "lanparty_relay_room_record_errors_total",
+          "Room-record reads and writes that failed (storage errors).", t.room_record_errors);
   // Queue drops of live peers are read from their connections; departed peers' are in totals.
   std::uint64_t queue_full = t.drops.count(proto::DropReason::kQueueFull);
   relay.rooms().for_each_peer([&](const Peer& p) {

@@ -4,8 +4,10 @@
 #include <fmt/format.h>
 
 #include "forwarding.hpp"
+#include "lanparty/base/check.hpp"
 #include "lanparty/base/errc.hpp"
 #include "lanparty/ctrl/hello.hpp"
+#include "lanparty/ctrl/invite.hpp"
 #include "lanparty/obs/frame_event.hpp"
 #include "lanparty/proto/mtu.hpp"
 #include "lanparty/proto/overlay_header.hpp"
@@ -17,8 +19,15 @@ constexpr std::uint64_t kAppNoError = ctrl::app_error::kNoError;
 constexpr std::uint64_t kAppProtocolViolation = ctrl::app_error::kProtocolViolation;
 constexpr std::uint64_t kAppRejected = ctrl::app_error::kRejected;
 constexpr std::uint64_t kAppShutdown = ctrl::app_error::kShutdown;
+constexpr std::uint64_t kAppKicked = ctrl::app_error::kKicked;
 
 constexpr std::chrono::milliseconds kShutdownLinger{500};
+
+// A storage failure is the relay's problem, not the peer's: PROTOCOL.md has no code for it,
+// and relay_full ("this relay cannot take you now") is the one that sends the peer elsewhere
+// or back later without blaming its key or invite.
+constexpr std::string_view kRecordsUnavailable =
+    "this relay cannot read or write its room records right now; try again later";
 
 std::string reject_text(ctrl::RejectCode code, const ctrl::ValidHello* hello,
                         const RoomTable& rooms) {
@@ -54,22 +63,34 @@ std::string reject_text(ctrl::RejectCode code, const ctrl::ValidHello* hello,
       return "room must match [A-Za-z0-9][A-Za-z0-9_-]{2,31}";
     case RejectCode::kInvalidMac:
       return "mac must be a unicast, non-zero MAC address like 02:5a:11:22:33:44";
-    // Section 7 codes: sent only by the room-ownership checks (next commit).
     case RejectCode::kAuthRequired:
+      return fmt::format(
+          "room {} belongs to its host: a gateway proves the room key, a player "
+          "brings an invite",
+          hello->room);
     case RejectCode::kAuthFailed:
+      return fmt::format("the room key proof or invite for room {} does not verify", hello->room);
     case RejectCode::kRoomOwned:
+      return fmt::format("room {} belongs to another room key", hello->room);
     case RejectCode::kInviteExpired:
+      return "this invite has expired";
     case RejectCode::kInviteRevoked:
-      break;
+      return "the host has revoked this invite";
   }
   return "rejected";
 }
 
-ctrl::PeerInfo peer_info(const Peer& peer) {
+// A peers[] entry. The invite's name goes to everyone; its id only to the room's gateway,
+// which revokes by it.
+ctrl::PeerInfo peer_info(const Peer& peer, bool to_gateway) {
   ctrl::PeerInfo info;
   info.peer_id = peer.id;
   info.role = peer.role;
   info.mac = peer.mac;
+  if (peer.invite) {
+    info.name = peer.invite->name;
+    if (to_gateway) info.invite_id = peer.invite->id;
+  }
   return info;
 }
 
@@ -92,22 +113,47 @@ ctrl::LeaveReason leave_reason_for(const quic::CloseInfo& info, bool sent_discon
 
 }  // namespace
 
-Relay::Relay(quic::EventLoop& loop, RelayConfig config, obs::Logger logger)
-    : loop_(loop), config_(config), log_(logger), rooms_(config.limits) {
+std::string_view to_string(KickCause cause) noexcept {
+  switch (cause) {
+    case KickCause::kOwnerKick:
+      return "kick";
+    case KickCause::kRevoked:
+      return "invite_revoked";
+    case KickCause::kOwnerChanged:
+      return "owner_changed";
+  }
+  return "unknown";
+}
+
+Relay::Relay(quic::EventLoop& loop, RelayConfig config, obs::Logger logger,
+             directory::RoomDirectory* room_records)
+    : loop_(loop),
+      config_(std::move(config)),
+      log_(logger),
+      records_(config_.rooms == RoomMode::kOpen ? nullptr : room_records),
+      rooms_(config_.limits) {
+  LANPARTY_CHECK(config_.rooms == RoomMode::kOpen || records_ != nullptr);
   probe_reply_.reserve(65536);
+  if (records_ != nullptr) schedule_records_expiry();
 }
 
 Relay::~Relay() {
   for (auto& [id, session] : sessions_) {
     if (session->hello_timer != 0) loop_.cancel_timer(session->hello_timer);
     if (session->stats_timer != 0) loop_.cancel_timer(session->stats_timer);
+    if (session->touch_timer != 0) loop_.cancel_timer(session->touch_timer);
   }
+  if (expire_timer_ != 0) loop_.cancel_timer(expire_timer_);
 }
 
 Relay::Session& Relay::session_for(quic::Connection& conn) {
   if (auto* existing = static_cast<Session*>(conn.user_data())) return *existing;
   auto session = std::make_unique<Session>();
   session->conn = &conn;
+  // An open relay reads sections 1-6 only: section 7's fields are unknown fields there, and
+  // kick/revoke unknown types.
+  session->decoder =
+      ctrl::FrameDecoder(ctrl::DecodeOptions{.room_ownership = config_.rooms != RoomMode::kOpen});
   Session* raw = session.get();
   sessions_.emplace(conn.id(), std::move(session));
   conn.set_user_data(raw);
@@ -133,6 +179,9 @@ void Relay::on_handshake_completed(quic::Connection& conn) {
     s.hello_timer = 0;
     if (s.state == SessionState::kAwaitingHello) violation(s, "no hello within 5 s");
   });
+  // Bytes that came before the handshake completed waited for it (section 7: a hello is read
+  // only after the handshake, so its claim can be bound to the finished connection).
+  drain_control(session);
 }
 
 void Relay::on_stream_data(quic::Connection& conn, std::int64_t stream_id,
@@ -147,6 +196,14 @@ void Relay::on_stream_data(quic::Connection& conn, std::int64_t stream_id,
   }
   session.control_stream = stream_id;
   session.decoder.feed(data);
+  if (!conn.handshake_completed()) return;
+  drain_control(session);
+}
+
+void Relay::drain_control(Session& session) {
+  if (session.state != SessionState::kAwaitingHello && session.state != SessionState::kAdmitted) {
+    return;
+  }
   for (;;) {
     auto next = session.decoder.next();
     if (!next) {
@@ -183,6 +240,17 @@ void Relay::handle_message(Session& session, ctrl::Message&& message) {
         if constexpr (std::is_same_v<T, ctrl::Disconnect>) {
           session.sent_disconnect = true;
           log_.info("relay.peer_disconnect", {{"peer_id", session.peer->id}, {"reason", m.reason}});
+        } else if constexpr (std::is_same_v<T, ctrl::Kick> || std::is_same_v<T, ctrl::Revoke>) {
+          // Only decoded in claimed/owners mode, where every admitted gateway owns its room.
+          if (!session.owner_key) {
+            violation(session,
+                      "kick and revoke are owner messages; only the room's gateway "
+                      "may send them");
+          } else if constexpr (std::is_same_v<T, ctrl::Kick>) {
+            handle_kick(session, m);
+          } else {
+            handle_revoke(session, m);
+          }
         } else if constexpr (std::is_same_v<T, ctrl::UnknownMessage>) {
           log_.debug("relay.ignored_message", {{"peer_id", session.peer->id}, {"type", m.type}});
         } else if constexpr (std::is_same_v<T, ctrl::Hello> ||
@@ -205,14 +273,110 @@ void Relay::handle_hello(Session& session, const ctrl::Hello& hello) {
     reject(session, valid.error(), reject_text(valid.error(), nullptr, rooms_));
     return;
   }
+  // Section 7's checks sit between check 5 (done above) and check 6 (rooms_.admit).
+  const directory::Seconds now = records_now();
+  auto grant = authorize(session, *valid, now);
+  if (!grant) return;
   auto admitted = rooms_.admit(
       AdmissionInput{.hello = *valid,
-                     .peer_max_datagram_frame_size = session.conn->peer_max_datagram_frame_size()});
+                     .peer_max_datagram_frame_size = session.conn->peer_max_datagram_frame_size(),
+                     .invite = std::move(grant->invite)});
   if (!admitted) {
     reject(session, admitted.error(), reject_text(admitted.error(), &*valid, rooms_));
     return;
   }
-  admit(session, **admitted);
+  Peer& peer = **admitted;
+  peer.connection = session.conn;
+  // Only a gateway that passed every check claims: the record is written (durably) now,
+  // before its welcome goes out.
+  if (grant->owner_key && !record_claim(session, *valid, peer, *grant->owner_key, now)) return;
+  admit(session, peer);
+}
+
+std::optional<Relay::AuthGrant> Relay::authorize(Session& session, const ctrl::ValidHello& hello,
+                                                 directory::Seconds now) {
+  if (config_.rooms == RoomMode::kOpen) return AuthGrant{};
+  tl::expected<AuthGrant, AuthReject> checked = tl::unexpected(AuthReject{});
+  if (hello.role == ctrl::Role::kGateway) {
+    auto ekm = session.conn->export_keying_material(ctrl::kRoomClaimExporterLabel);
+    if (!ekm) {
+      log_.error("relay.exporter_failed",
+                 {{"conn", session.conn->id()}, {"error", ekm.error().describe()}});
+      reject(session, ctrl::RejectCode::kRelayFull,
+             "this relay cannot check room claims right now; try again later",
+             "TLS exporter failed");
+      return std::nullopt;
+    }
+    const OwnerKeys* listed = config_.rooms == RoomMode::kOwners ? &config_.room_owners : nullptr;
+    checked = check_gateway_claim(hello, *ekm, listed, *records_, now).transform([](OwnerKey key) {
+      return AuthGrant{.owner_key = key, .invite = std::nullopt};
+    });
+  } else {
+    checked = check_client_invite(hello, *records_, now).transform([](InviteGrant grant) {
+      return AuthGrant{.owner_key = std::nullopt,
+                       .invite = InviteInfo{.id = std::move(grant.invite_id),
+                                            .name = std::move(grant.name),
+                                            .signed_by = grant.room_key}};
+    });
+  }
+  if (checked) return std::move(*checked);
+  const AuthReject& refused = checked.error();
+  if (refused.records_error) {
+    ++totals_.room_record_errors;
+    log_.error("relay.room_records_failed",
+               {{"operation", "lookup"}, {"room", hello.room}, {"error", refused.why}});
+    reject(session, refused.code, std::string(kRecordsUnavailable), refused.why);
+  } else {
+    reject(session, refused.code, reject_text(refused.code, &hello, rooms_), refused.why);
+  }
+  return std::nullopt;
+}
+
+bool Relay::record_claim(Session& session, const ctrl::ValidHello& hello, Peer& peer,
+                         const OwnerKey& key, directory::Seconds now) {
+  const auto outcome = records_->claim(hello.room, key, now);
+  if (!outcome || *outcome == directory::ClaimOutcome::kOwnedByOther ||
+      *outcome == directory::ClaimOutcome::kFull) {
+    rooms_.remove(&peer);  // a refused gateway leaves no trace in the room table
+    if (!outcome) {
+      note_records_error("claim", outcome.error());
+      reject(session, ctrl::RejectCode::kRelayFull, std::string(kRecordsUnavailable),
+             outcome.error().describe());
+    } else if (*outcome == directory::ClaimOutcome::kOwnedByOther) {
+      // Another writer of the same records (a second relay process) got there first.
+      reject(session, ctrl::RejectCode::kRoomOwned,
+             reject_text(ctrl::RejectCode::kRoomOwned, &hello, rooms_),
+             "claim: the room was claimed by another key meanwhile");
+    } else {
+      reject(session, ctrl::RejectCode::kRelayFull,
+             "this relay keeps as many room records as it allows; try another relay",
+             "claim: --max-room-records reached");
+    }
+    return false;
+  }
+  const bool fresh = *outcome == directory::ClaimOutcome::kClaimed;
+  ++(fresh ? totals_.rooms_claimed : totals_.owners_returned);
+  const std::string fingerprint = key_fingerprint(key);
+  log_.info("relay.room_claimed", {{"room", hello.room},
+                                   {"key", fingerprint},
+                                   {"outcome", directory::to_string(*outcome)},
+                                   {"peer_id", peer.id},
+                                   {"remote", session.conn->remote_address()}});
+  session.owner_key = key;
+  // Clients admitted while the room had no gateway, under invites of a key whose record has
+  // since been forgotten, must not reach the new owner's LAN.
+  std::vector<Session*> stale;
+  for (Peer* other : peer.room->peers) {
+    if (other->invite && other->invite->signed_by != key && other->connection != nullptr) {
+      if (auto* other_session = static_cast<Session*>(other->connection->user_data())) {
+        stale.push_back(other_session);
+      }
+    }
+  }
+  for (Session* other_session : stale) {
+    kick_client(*other_session, KickCause::kOwnerChanged, "room_owner_changed");
+  }
+  return true;
 }
 
 void Relay::admit(Session& session, Peer& peer) {
@@ -229,8 +393,9 @@ void Relay::admit(Session& session, Peer& peer) {
       .mtu = static_cast<std::uint32_t>(room.mtu),
       .max_datagram = static_cast<std::uint32_t>(proto::max_datagram_for_mtu(room.mtu)),
       .peers = {}};
+  const bool to_gateway = peer.role == ctrl::Role::kGateway;
   for (const Peer* other : room.peers) {
-    if (other != &peer) welcome.peers.push_back(peer_info(*other));
+    if (other != &peer) welcome.peers.push_back(peer_info(*other, to_gateway));
   }
   send_control(session, welcome);
   log_.info("relay.peer_admitted", {{"room", room.name},
@@ -243,14 +408,141 @@ void Relay::admit(Session& session, Peer& peer) {
                                     {"software", peer.software},
                                     {"remote", session.conn->remote_address()}});
 
-  const ctrl::PeerJoined joined{peer_info(peer)};
+  const ctrl::PeerJoined joined{peer_info(peer, /*to_gateway=*/false)};
+  const ctrl::PeerJoined joined_for_gateway{peer_info(peer, /*to_gateway=*/true)};
   for (const Peer* other : room.peers) {
     if (other == &peer) continue;
     if (auto* other_session = static_cast<Session*>(other->connection->user_data())) {
-      send_control(*other_session, joined);
+      send_control(*other_session,
+                   other->role == ctrl::Role::kGateway ? joined_for_gateway : joined);
     }
   }
   schedule_stats(session);
+  if (session.owner_key) schedule_owner_touch(session);
+}
+
+void Relay::handle_kick(Session& owner, const ctrl::Kick& kick) {
+  Peer* target = rooms_.find_peer(kick.peer_id);
+  Session* target_session = nullptr;
+  // Only a client of the owner's own room: never the gateway itself, never another room.
+  if (target != nullptr && target->room == owner.peer->room &&
+      target->role == ctrl::Role::kClient && target->connection != nullptr) {
+    target_session = static_cast<Session*>(target->connection->user_data());
+  }
+  if (target_session == nullptr || target_session->state != SessionState::kAdmitted) {
+    ++totals_.owner_messages_ignored;
+    log_.debug(
+        "relay.kick_ignored",
+        {{"room", owner.peer->room->name}, {"by", owner.peer->id}, {"peer_id", kick.peer_id}});
+    return;
+  }
+  // An empty reason says no more than a missing one.
+  const std::string_view phrase = kick.reason && !kick.reason->empty()
+                                      ? ctrl::utf8_prefix(*kick.reason, ctrl::kMaxKickReasonBytes)
+                                      : std::string_view("kicked");
+  kick_client(*target_session, KickCause::kOwnerKick, phrase);
+}
+
+void Relay::handle_revoke(Session& owner, const ctrl::Revoke& revoke) {
+  const Room& room = *owner.peer->room;
+  if (!ctrl::is_valid_invite_id(revoke.invite_id)) {
+    ++totals_.owner_messages_ignored;
+    log_.debug("relay.revoke_ignored", {{"room", room.name}, {"by", owner.peer->id}});
+    return;
+  }
+  std::optional<directory::Seconds> exp;
+  if (revoke.exp) exp = directory::Seconds(std::chrono::seconds(*revoke.exp));
+  const auto recorded = records_->revoke(room.name, revoke.invite_id, exp, records_now());
+  if (!recorded) note_records_error("revoke", recorded.error());
+
+  std::vector<Session*> targets;
+  for (Peer* peer : room.peers) {
+    if (peer->invite && peer->invite->id == revoke.invite_id && peer->connection != nullptr) {
+      if (auto* target = static_cast<Session*>(peer->connection->user_data())) {
+        if (target->state == SessionState::kAdmitted) targets.push_back(target);
+      }
+    }
+  }
+  const std::string room_name = room.name;  // the room outlives the kicks: its owner stays
+  for (Session* target : targets) kick_client(*target, KickCause::kRevoked, "invite_revoked");
+  if (recorded) ++totals_.revocations;
+  log_.info("relay.invite_revoked", {{"room", room_name},
+                                     {"invite_id", revoke.invite_id},
+                                     {"exp", revoke.exp.value_or(0)},
+                                     {"kicked", targets.size()},
+                                     {"recorded", recorded.has_value()}});
+  // `revoked` promises a durable revocation; without one the owner hears nothing and the
+  // operator finds the error in the log.
+  if (recorded) {
+    send_control(owner, ctrl::Revoked{.invite_id = revoke.invite_id, .kicked = targets.size()});
+  }
+}
+
+void Relay::kick_client(Session& target, KickCause cause, std::string_view phrase) {
+  const Peer& peer = *target.peer;
+  ++totals_.kicked[static_cast<std::size_t>(cause)];
+  log_.info("relay.kicked",
+            {{"room", peer.room->name},
+             {"peer_id", peer.id},
+             {"cause", to_string(cause)},
+             {"reason", phrase},
+             {"invite_id", peer.invite ? std::string_view(peer.invite->id) : std::string_view()},
+             {"remote", target.conn->remote_address()}});
+  const std::string reason(phrase);  // may view the peer, which leave() frees
+  leave(target, ctrl::LeaveReason::kKicked);
+  target.state = SessionState::kClosing;
+  target.conn->close(kAppKicked, reason);
+}
+
+void Relay::schedule_owner_touch(Session& session) {
+  const std::uint64_t conn_id = session.conn->id();
+  session.touch_timer =
+      loop_.add_timer(loop_.now() + config_.owner_touch_interval, [this, conn_id] {
+        const auto it = sessions_.find(conn_id);
+        if (it == sessions_.end()) return;
+        Session& s = *it->second;
+        s.touch_timer = 0;
+        if (s.state != SessionState::kAdmitted || !s.owner_key) return;
+        touch_owner(s);
+        schedule_owner_touch(s);
+      });
+}
+
+void Relay::touch_owner(Session& session) {
+  const std::string& room = session.peer->room->name;
+  auto touched = records_->touch(room, *session.owner_key, records_now());
+  if (touched) return;
+  if (touched.error().code == Errc::kNotFound) {
+    // The record was forgotten or re-claimed behind our back (a clock jump, another
+    // process): the gateway stays, the next claim decides.
+    log_.warn("relay.owner_record_missing",
+              {{"room", room}, {"key", key_fingerprint(*session.owner_key)}});
+    return;
+  }
+  note_records_error("touch", touched.error());
+}
+
+void Relay::schedule_records_expiry() {
+  expire_timer_ = loop_.add_timer(loop_.now() + config_.records_expire_interval, [this] {
+    expire_timer_ = 0;
+    if (auto purged = records_->expire(records_now()); !purged) {
+      note_records_error("expire", purged.error());
+    } else if (purged->rooms != 0 || purged->revocations != 0) {
+      log_.info("relay.room_records_expired",
+                {{"rooms", purged->rooms}, {"revocations", purged->revocations}});
+    }
+    schedule_records_expiry();
+  });
+}
+
+directory::Seconds Relay::records_now() const {
+  if (config_.clock) return config_.clock();
+  return std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
+}
+
+void Relay::note_records_error(std::string_view what, const Error& error) {
+  ++totals_.room_record_errors;
+  log_.error("relay.room_records_failed", {{"operation", what}, {"error", error.describe()}});
 }
 
 void Relay::schedule_stats(Session& session) {
@@ -304,12 +596,15 @@ void Relay::send_control(Session& session, const ctrl::Message& message) {
   }
 }
 
-void Relay::reject(Session& session, ctrl::RejectCode code, std::string message) {
+void Relay::reject(Session& session, ctrl::RejectCode code, std::string message,
+                   std::string_view why) {
   ++totals_.rejected;
+  ++totals_.rejected_by_code[static_cast<std::size_t>(code)];
   const std::string_view code_text = ctrl::to_string(code);
   log_.info("relay.rejected", {{"conn", session.conn->id()},
                                {"code", code_text},
                                {"message", message},
+                               {"why", why},
                                {"remote", session.conn->remote_address()}});
   send_control(session, ctrl::Reject{std::string(code_text), std::move(message)});
   const std::int64_t stream = session.control_stream >= 0 ? session.control_stream : 0;
@@ -336,6 +631,13 @@ void Relay::leave(Session& session, ctrl::LeaveReason reason) {
     loop_.cancel_timer(session.stats_timer);
     session.stats_timer = 0;
   }
+  if (session.owner_key) {
+    if (session.touch_timer != 0) {
+      loop_.cancel_timer(session.touch_timer);
+      session.touch_timer = 0;
+    }
+    touch_owner(session);  // the owner's last seen is when it left
+  }
   totals_.drops.add(proto::DropReason::kQueueFull,
                     session.conn->stats().datagrams_dropped_queue_full);
   Room* room = peer->room;
@@ -352,7 +654,9 @@ void Relay::leave(Session& session, ctrl::LeaveReason reason) {
   if (still == nullptr) return;
   const ctrl::PeerLeft left{peer_id, std::string(ctrl::to_string(reason))};
   for (const Peer* other : still->peers) {
-    if (auto* other_session = static_cast<Session*>(other->connection->user_data())) {
+    auto* other_session = static_cast<Session*>(other->connection->user_data());
+    // A gateway whose claim is being completed has not had its welcome yet.
+    if (other_session != nullptr && other_session->state != SessionState::kAwaitingHello) {
       send_control(*other_session, left);
     }
   }
@@ -365,6 +669,7 @@ void Relay::on_closed(quic::Connection& conn, const quic::CloseInfo& info) {
   if (session->peer != nullptr) leave(*session, leave_reason_for(info, session->sent_disconnect));
   if (session->hello_timer != 0) loop_.cancel_timer(session->hello_timer);
   if (session->stats_timer != 0) loop_.cancel_timer(session->stats_timer);
+  if (session->touch_timer != 0) loop_.cancel_timer(session->touch_timer);
   log_.info("relay.connection_closed", {{"conn", conn.id()},
                                         {"kind", static_cast<std::uint64_t>(info.kind)},
                                         {"code", info.code},

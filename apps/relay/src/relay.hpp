@@ -1,21 +1,28 @@
 // SPDX-License-Identifier: MIT
 // The relay's connection handler: admission on the control stream, forwarding of datagrams,
-// periodic stats, leave notices and shutdown (PROTOCOL.md sections 2-5).
+// periodic stats, leave notices and shutdown (PROTOCOL.md sections 2-5), and room ownership
+// with invites, kicks and revocations (section 7).
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "lanparty/ctrl/codec.hpp"
+#include "lanparty/directory/room_directory.hpp"
 #include "lanparty/obs/counters.hpp"
 #include "lanparty/obs/log.hpp"
 #include "lanparty/quic/connection.hpp"
 #include "lanparty/quic/event_loop.hpp"
+#include "room_auth.hpp"
+#include "room_options.hpp"
 #include "room_table.hpp"
 
 namespace lanparty::relay {
@@ -25,7 +32,31 @@ struct RelayConfig {
   std::chrono::milliseconds stats_interval{10000};  // 0 = off
   std::chrono::milliseconds hello_timeout{5000};
   std::chrono::milliseconds reject_linger{1000};  // longest wait for a reject's ack
+  // Section 7. kOpen reads sections 1-6 only and needs no room records; the binary's default
+  // is kClaimed (main.cpp), this struct's kOpen so that a bare config needs nothing more.
+  RoomMode rooms = RoomMode::kOpen;
+  OwnerKeys room_owners = {};  // kOwners: the keys that may claim rooms
+  // How often a connected owner's last-seen time is written (owner_touch_interval()).
+  std::chrono::milliseconds owner_touch_interval = std::chrono::hours(1);
+  // How often forgotten records and lapsed revocations are purged from the room records.
+  std::chrono::milliseconds records_expire_interval = std::chrono::hours(1);
+  // The relay's clock for room records and invite expiry; empty: std::chrono::system_clock.
+  // A seam for tests.
+  std::function<directory::Seconds()> clock = {};
 };
+
+// The cause of a close with application error 4 (kicked), for the counters.
+enum class KickCause : std::uint8_t {
+  kOwnerKick,     // the owner sent `kick`
+  kRevoked,       // the owner revoked the invite the client joined with
+  kOwnerChanged,  // the room's record was forgotten and another key claimed the room
+};
+inline constexpr std::size_t kKickCauseCount = 3;
+[[nodiscard]] std::string_view to_string(KickCause cause) noexcept;
+
+// Every reject code has a counter; the enum is append-only, its last value is the count - 1.
+inline constexpr std::size_t kRejectCodeCount =
+    static_cast<std::size_t>(ctrl::RejectCode::kInviteRevoked) + 1;
 
 // Relay-wide totals for the metrics endpoint; they survive the peers they count.
 struct RelayTotals {
@@ -35,11 +66,21 @@ struct RelayTotals {
   std::uint64_t tx_too_large = 0;  // a target's current datagram budget was below the frame
   std::uint64_t admitted = 0;
   std::uint64_t rejected = 0;
+  std::array<std::uint64_t, kRejectCodeCount> rejected_by_code{};  // by ctrl::RejectCode
+  std::uint64_t rooms_claimed = 0;    // gateways that wrote a new room record
+  std::uint64_t owners_returned = 0;  // gateways admitted to a room their key already owned
+  std::array<std::uint64_t, kKickCauseCount> kicked{};  // clients closed with error 4
+  std::uint64_t revocations = 0;                        // revokes recorded
+  std::uint64_t owner_messages_ignored = 0;  // kicks and revokes that named nothing of theirs
+  std::uint64_t room_record_errors = 0;      // room-record calls that failed (storage)
 };
 
 class Relay final : public quic::ConnectionHandler {
  public:
-  Relay(quic::EventLoop& loop, RelayConfig config, obs::Logger logger);
+  // `room_records` (not owned; must outlive the relay) is required unless config.rooms is
+  // kOpen, where it is never used.
+  Relay(quic::EventLoop& loop, RelayConfig config, obs::Logger logger,
+        directory::RoomDirectory* room_records = nullptr);
   ~Relay() override;
   Relay(const Relay&) = delete;
   Relay& operator=(const Relay&) = delete;
@@ -64,21 +105,45 @@ class Relay final : public quic::ConnectionHandler {
   struct Session {
     quic::Connection* conn = nullptr;
     SessionState state = SessionState::kAwaitingHello;
-    ctrl::FrameDecoder decoder{ctrl::DecodeOptions{.room_ownership = false}};  // open mode
+    ctrl::FrameDecoder decoder;
     std::int64_t control_stream = -1;
     Peer* peer = nullptr;
     quic::EventLoop::TimerId hello_timer = 0;
     quic::EventLoop::TimerId stats_timer = 0;
-    bool sent_disconnect = false;  // the peer said `disconnect`: its leave is "closed"
+    quic::EventLoop::TimerId touch_timer = 0;
+    bool sent_disconnect = false;       // the peer said `disconnect`: its leave is "closed"
+    std::optional<OwnerKey> owner_key;  // an admitted gateway of a claimed room: its key
   };
 
   Session& session_for(quic::Connection& conn);
+  void drain_control(Session& session);
   void handle_message(Session& session, ctrl::Message&& message);
   void handle_hello(Session& session, const ctrl::Hello& hello);
-  void reject(Session& session, ctrl::RejectCode code, std::string message);
+  // Section 7's checks; nullopt when the hello was rejected. In open mode: an empty grant.
+  struct AuthGrant {
+    std::optional<OwnerKey> owner_key;  // gateway
+    std::optional<InviteInfo> invite;   // client
+  };
+  std::optional<AuthGrant> authorize(Session& session, const ctrl::ValidHello& hello,
+                                     directory::Seconds now);
+  // Writes the gateway's claim; false (the hello rejected, the admission undone) on failure.
+  bool record_claim(Session& session, const ctrl::ValidHello& hello, Peer& peer,
+                    const OwnerKey& key, directory::Seconds now);
+  void reject(Session& session, ctrl::RejectCode code, std::string message,
+              std::string_view why = {});
   void violation(Session& session, std::string_view why);
   void admit(Session& session, Peer& peer);
   void leave(Session& session, ctrl::LeaveReason reason);
+  void handle_kick(Session& owner, const ctrl::Kick& kick);
+  void handle_revoke(Session& owner, const ctrl::Revoke& revoke);
+  // Closes a client with application error 4 and `phrase`; the rest of the room hears
+  // peer_left "kicked" at once.
+  void kick_client(Session& target, KickCause cause, std::string_view phrase);
+  void touch_owner(Session& session);
+  void schedule_owner_touch(Session& session);
+  void schedule_records_expiry();
+  [[nodiscard]] directory::Seconds records_now() const;
+  void note_records_error(std::string_view what, const Error& error);
   void send_control(Session& session, const ctrl::Message& message);
   void send_stats(Session& session);
   void schedule_stats(Session& session);
@@ -89,6 +154,8 @@ class Relay final : public quic::ConnectionHandler {
   quic::EventLoop& loop_;
   RelayConfig config_;
   obs::Logger log_;
+  directory::RoomDirectory* records_;  // null in open mode
+  quic::EventLoop::TimerId expire_timer_ = 0;
   RoomTable rooms_;
   RelayTotals totals_;
   std::unordered_map<std::uint64_t, std::unique_ptr<Session>> sessions_;

@@ -65,6 +65,7 @@ tl::expected<Peer*, ctrl::RejectCode> RoomTable::admit(const AdmissionInput& inp
   peer->mac_key = hello.mac.to_u64();
   peer->budget_bytes = budget;
   peer->software = hello.software;
+  peer->invite = input.invite;
   peer->room = room;
   Peer* raw = peer.get();
   peers_.emplace(raw->id, std::move(peer));
@@ -86,6 +87,11 @@ void RoomTable::remove(Peer* peer) {
 const Room* RoomTable::find_room(std::string_view name) const {
   const auto it = rooms_.find(std::string(name));
   return it == rooms_.end() ? nullptr : it->second.get();
+}
+
+Peer* RoomTable::find_peer(std::uint16_t id) const {
+  const auto it = peers_.find(id);
+  return it == peers_.end() ? nullptr : it->second.get();
 }
 
 std::uint16_t RoomTable::allocate_peer_id() {

@@ -3,9 +3,11 @@
 // so every reject rule is unit-tested without sockets.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -27,6 +29,16 @@ namespace lanparty::relay {
 
 using DropCounters = obs::ReasonCounters<proto::DropReason, proto::kDropReasonCount>;
 
+// An Ed25519 public key (a room key of PROTOCOL.md section 7).
+using RoomKeyBytes = std::array<std::uint8_t, 32>;
+
+// PROTOCOL.md section 7: the invite a client was admitted with (`claimed`/`owners` modes).
+struct InviteInfo {
+  std::string id;  // 16 lower-case hex digits; the owner revokes by it
+  std::optional<std::string> name = std::nullopt;  // shown to the room
+  RoomKeyBytes signed_by{};                        // the owner key that signed it
+};
+
 struct Room;
 
 struct Peer {
@@ -36,6 +48,7 @@ struct Peer {
   std::uint64_t mac_key = 0;  // mac.to_u64(), compared on the per-frame path
   std::size_t budget_bytes = 0;
   std::string software;
+  std::optional<InviteInfo> invite = std::nullopt;  // clients of claimed rooms only
   Room* room = nullptr;
   quic::Connection* connection = nullptr;  // null in unit tests
   obs::TunnelCounters counters;            // stats: rx excludes probes, tx counts frames sent
@@ -67,7 +80,8 @@ struct RoomLimits {
 // What the relay knows of a connection when its hello arrives, besides the hello itself.
 struct AdmissionInput {
   ctrl::ValidHello hello;
-  std::uint64_t peer_max_datagram_frame_size = 0;  // transport parameter; 0 = none
+  std::uint64_t peer_max_datagram_frame_size = 0;   // transport parameter; 0 = none
+  std::optional<InviteInfo> invite = std::nullopt;  // section 7, kept on the peer
 };
 
 class RoomTable {
@@ -82,6 +96,8 @@ class RoomTable {
   void remove(Peer* peer);
 
   [[nodiscard]] const Room* find_room(std::string_view name) const;
+  // The live peer with this id, or null.
+  [[nodiscard]] Peer* find_peer(std::uint16_t id) const;
   [[nodiscard]] std::size_t room_count() const noexcept { return rooms_.size(); }
   [[nodiscard]] std::size_t peer_count() const noexcept { return peers_.size(); }
   [[nodiscard]] const RoomLimits& limits() const noexcept { return limits_; }

@@ -18,39 +18,9 @@ using ::testing::Not;
 using ::testing::UnorderedElementsAre;
 
 constexpr std::uint64_t kAppNoError = 0;
-constexpr std::uint64_t kAppRejected = 2;
 constexpr std::uint64_t kAppShutdown = 3;
 
 const char* const kGatewayMac = "00:11:22:33:44:55";
-
-// What PROTOCOL.md promises a rejected peer: one `reject` with `code` and a message for
-// people, the end of the relay's side of stream 0, then a close with application error 2
-// whose reason phrase is the code.
-::testing::AssertionResult rejected_with(TestPeer& peer, std::string_view code) {
-  const quic::CloseInfo* close = peer.wait_closed();
-  if (close == nullptr) return ::testing::AssertionFailure() << "the relay did not close";
-  if (peer.messages().size() != 1 || !std::holds_alternative<ctrl::Reject>(peer.messages()[0])) {
-    return ::testing::AssertionFailure()
-           << "expected exactly one reject before the close, got " << peer.messages().size()
-           << " messages: " << peer.received_text();
-  }
-  const auto& reject = std::get<ctrl::Reject>(peer.messages()[0]);
-  if (reject.code != code) {
-    return ::testing::AssertionFailure()
-           << "reject code " << reject.code << " (" << reject.message << "), expected " << code;
-  }
-  if (reject.message.empty()) return ::testing::AssertionFailure() << "reject without message";
-  if (!peer.stream_finished()) {
-    return ::testing::AssertionFailure() << "the relay did not end its side of stream 0";
-  }
-  if (close->kind != quic::CloseInfo::Kind::kPeerApplication || close->code != kAppRejected ||
-      close->reason != code) {
-    return ::testing::AssertionFailure()
-           << "close " << quic::to_string(close->kind) << " code " << close->code << " reason '"
-           << close->reason << "', expected application error 2 '" << code << "'";
-  }
-  return ::testing::AssertionSuccess();
-}
 
 // --- every reject code, in PROTOCOL.md's order -------------------------------------------
 

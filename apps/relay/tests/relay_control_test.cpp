@@ -36,17 +36,6 @@ const char* const kValidWelcome =
     R"({"type":"welcome","protocol":1,"peer_id":1,"room":"ROOM1","mtu":1380,)"
     R"("max_datagram":1402,"peers":[]})";
 
-::testing::AssertionResult closed_with(TestPeer& peer, std::uint64_t code) {
-  const quic::CloseInfo* close = peer.wait_closed();
-  if (close == nullptr) return ::testing::AssertionFailure() << "the relay did not close";
-  if (close->kind != quic::CloseInfo::Kind::kPeerApplication || close->code != code) {
-    return ::testing::AssertionFailure()
-           << "close " << quic::to_string(close->kind) << " code " << close->code << " ('"
-           << close->reason << "'), expected application error " << code;
-  }
-  return ::testing::AssertionSuccess();
-}
-
 struct BadBytes {
   const char* name;
   std::string bytes;

@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "lanparty/ctrl/base64url.hpp"
+#include "lanparty/directory/state_dir.hpp"
 #include "lanparty/proto/overlay_header.hpp"
 #include "lanparty/quic/certificate.hpp"
 
@@ -268,11 +270,129 @@ std::vector<ReceivedDatagram> TestPeer::frames() const {
   return out;
 }
 
+// --- expectations --------------------------------------------------------------------
+
+::testing::AssertionResult rejected_with(TestPeer& peer, std::string_view code) {
+  const quic::CloseInfo* close = peer.wait_closed();
+  if (close == nullptr) return ::testing::AssertionFailure() << "the relay did not close";
+  if (peer.messages().size() != 1 || !std::holds_alternative<ctrl::Reject>(peer.messages()[0])) {
+    return ::testing::AssertionFailure()
+           << "expected exactly one reject before the close, got " << peer.messages().size()
+           << " messages: " << peer.received_text();
+  }
+  const auto& reject = std::get<ctrl::Reject>(peer.messages()[0]);
+  if (reject.code != code) {
+    return ::testing::AssertionFailure()
+           << "reject code " << reject.code << " (" << reject.message << "), expected " << code;
+  }
+  if (reject.message.empty()) return ::testing::AssertionFailure() << "reject without message";
+  if (!peer.stream_finished()) {
+    return ::testing::AssertionFailure() << "the relay did not end its side of stream 0";
+  }
+  if (close->kind != quic::CloseInfo::Kind::kPeerApplication ||
+      close->code != ctrl::app_error::kRejected || close->reason != code) {
+    return ::testing::AssertionFailure()
+           << "close " << quic::to_string(close->kind) << " code " << close->code << " reason '"
+           << close->reason << "', expected application error 2 '" << code << "'";
+  }
+  return ::testing::AssertionSuccess();
+}
+
+::testing::AssertionResult closed_with(TestPeer& peer, std::uint64_t code,
+                                       std::optional<std::string_view> reason) {
+  const quic::CloseInfo* close = peer.wait_closed();
+  if (close == nullptr) return ::testing::AssertionFailure() << "the relay did not close";
+  if (close->kind != quic::CloseInfo::Kind::kPeerApplication || close->code != code ||
+      (reason && close->reason != *reason)) {
+    return ::testing::AssertionFailure()
+           << "close " << quic::to_string(close->kind) << " code " << close->code << " ('"
+           << close->reason << "'), expected application error " << code
+           << (reason ? fmt::format(" ('{}')", *reason) : std::string());
+  }
+  return ::testing::AssertionSuccess();
+}
+
+// --- section 7 credentials ---------------------------------------------------------------
+
+quic::RoomKey new_room_key() {
+  auto key = quic::RoomKey::generate();
+  if (!key) {
+    ADD_FAILURE() << "RoomKey::generate: " << key.error().describe();
+    const quic::Ed25519Seed zero{};
+    return *quic::RoomKey::from_seed(zero);
+  }
+  return *key;
+}
+
+std::string public_key_text(const quic::RoomKey& key) {
+  return ctrl::base64url_encode(key.public_key());
+}
+
+std::string claim_fields(TestPeer& peer, const quic::RoomKey& key, std::string_view room) {
+  auto ekm = peer.connection().export_keying_material(ctrl::kRoomClaimExporterLabel);
+  if (!ekm) {
+    ADD_FAILURE() << "export_keying_material: " << ekm.error().describe();
+    return {};
+  }
+  auto proof = key.sign(ctrl::claim_signing_input(room, *ekm));
+  if (!proof) {
+    ADD_FAILURE() << "sign: " << proof.error().describe();
+    return {};
+  }
+  return fmt::format(R"(,"room_key":"{}","room_proof":"{}")", public_key_text(key),
+                     ctrl::base64url_encode(*proof));
+}
+
+HelloJson claim_hello(TestPeer& peer, const quic::RoomKey& key, std::string_view room,
+                      std::string_view mac, int max_datagram) {
+  HelloJson hello = hello_json("gateway", room, mac, max_datagram);
+  hello.extra = claim_fields(peer, key, room);
+  return hello;
+}
+
+std::string invite_token(const quic::RoomKey& key, const ctrl::InvitePayload& payload) {
+  auto token = ctrl::encode_invite_token(
+      payload, [&key](std::span<const std::uint8_t> message) -> Result<ctrl::Signature> {
+        return key.sign(message);
+      });
+  if (!token) {
+    ADD_FAILURE() << "encode_invite_token: " << token.error().describe();
+    return {};
+  }
+  return *token;
+}
+
+ctrl::InvitePayload invite_payload(std::string_view room, std::string_view id,
+                                   std::optional<std::string> name) {
+  return ctrl::InvitePayload{
+      .room = std::string(room), .id = std::string(id), .exp = unix_now() + 3600, .name = name};
+}
+
+HelloJson invited_hello(std::string_view room, std::string_view mac, std::string_view token,
+                        int max_datagram) {
+  HelloJson hello = hello_json("client", room, mac, max_datagram);
+  hello.extra = fmt::format(R"(,"invite":"{}")", token);
+  return hello;
+}
+
+std::int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 // --- RelayHarness ------------------------------------------------------------------------
 
 RelayConfig test_relay_config() {
   RelayConfig config;
   config.stats_interval = std::chrono::milliseconds(200);
+  config.rooms = RoomMode::kOpen;
+  return config;
+}
+
+RelayConfig claimed_relay_config(RoomMode mode) {
+  RelayConfig config = test_relay_config();
+  config.rooms = mode;
   return config;
 }
 
@@ -294,8 +414,26 @@ std::unique_ptr<RelayHarness> RelayHarness::start(HarnessOptions options) {
     return nullptr;
   }
   h->loop_ = std::move(*loop);
-  h->relay_ =
-      std::make_unique<Relay>(*h->loop_, options.relay, obs::Logger(&h->log_, obs::Level::kDebug));
+  if (options.records_override != nullptr) {
+    h->records_in_use_ = options.records_override;
+  } else if (options.relay.rooms != RoomMode::kOpen) {
+    const std::filesystem::path state =
+        options.state_dir.empty() ? h->dir_.path() / "state" : options.state_dir;
+    if (auto st = directory::ensure_state_dir(state); !st) {
+      ADD_FAILURE() << "ensure_state_dir: " << st.error().describe();
+      return nullptr;
+    }
+    auto records = directory::SqliteRoomDirectory::open(directory::SqliteConfig{
+        .path = state / directory::kRoomsFileName, .limits = options.room_records});
+    if (!records) {
+      ADD_FAILURE() << "SqliteRoomDirectory::open: " << records.error().describe();
+      return nullptr;
+    }
+    h->records_ = std::move(*records);
+    h->records_in_use_ = h->records_.get();
+  }
+  h->relay_ = std::make_unique<Relay>(
+      *h->loop_, options.relay, obs::Logger(&h->log_, obs::Level::kDebug), h->records_in_use_);
   quic::ServerConfig config;
   config.listen = "127.0.0.1:0";
   config.certificate = std::move(*certificate);
@@ -320,6 +458,14 @@ std::unique_ptr<TestPeer> RelayHarness::connect(PeerOptions options) {
 std::unique_ptr<TestPeer> RelayHarness::join(const HelloJson& hello, PeerOptions options) {
   auto peer = connect(options);
   if (!peer || !peer->join(hello)) return nullptr;
+  return peer;
+}
+
+std::unique_ptr<TestPeer> RelayHarness::join_gateway(const quic::RoomKey& key,
+                                                     std::string_view room, std::string_view mac,
+                                                     PeerOptions options) {
+  auto peer = connect(options);
+  if (!peer || !peer->join(claim_hello(*peer, key, room, mac))) return nullptr;
   return peer;
 }
 

@@ -19,12 +19,16 @@
 
 #include "lanparty/base/result.hpp"
 #include "lanparty/ctrl/codec.hpp"
+#include "lanparty/ctrl/invite.hpp"
 #include "lanparty/ctrl/messages.hpp"
+#include "lanparty/directory/room_directory.hpp"
+#include "lanparty/directory/sqlite_room_directory.hpp"
 #include "lanparty/obs/sinks.hpp"
 #include "lanparty/proto/mac_address.hpp"
 #include "lanparty/quic/client.hpp"
 #include "lanparty/quic/connection.hpp"
 #include "lanparty/quic/event_loop.hpp"
+#include "lanparty/quic/room_key.hpp"
 #include "lanparty/quic/server.hpp"
 #include "relay.hpp"
 
@@ -202,13 +206,55 @@ std::optional<T> TestPeer::next(std::chrono::milliseconds timeout) {
   return std::get<T>(messages_[i]);
 }
 
-// Relay settings for tests: stats every 200 ms so drop counts arrive quickly; the rest as the
-// binary's defaults.
+// What PROTOCOL.md promises a rejected peer: one `reject` with `code` and a message for
+// people, the end of the relay's side of stream 0, then a close with application error 2
+// whose reason phrase is the code.
+[[nodiscard]] ::testing::AssertionResult rejected_with(TestPeer& peer, std::string_view code);
+// The relay closed `peer` with application error `code` (and, if given, this reason phrase).
+[[nodiscard]] ::testing::AssertionResult closed_with(
+    TestPeer& peer, std::uint64_t code, std::optional<std::string_view> reason = std::nullopt);
+
+// --- section 7 credentials ---------------------------------------------------------------
+
+// A fresh Ed25519 room key (a test failure is recorded if the TLS library cannot make one).
+[[nodiscard]] quic::RoomKey new_room_key();
+// The key's public half as base64url, as room_key carries it.
+[[nodiscard]] std::string public_key_text(const quic::RoomKey& key);
+// The claim fields for `room` on `peer`'s own connection, as HelloJson::extra text:
+// ,"room_key":"...","room_proof":"..." with the proof over claim_signing_input(room, ekm).
+[[nodiscard]] std::string claim_fields(TestPeer& peer, const quic::RoomKey& key,
+                                       std::string_view room);
+// A gateway hello that claims `room` with `key` on `peer`'s connection.
+[[nodiscard]] HelloJson claim_hello(TestPeer& peer, const quic::RoomKey& key, std::string_view room,
+                                    std::string_view mac, int max_datagram = 1430);
+// An invite token signed by `key` (ctrl::encode_invite_token).
+[[nodiscard]] std::string invite_token(const quic::RoomKey& key,
+                                       const ctrl::InvitePayload& payload);
+// A payload for `room` with `id`, expiring an hour from now, with an optional name.
+[[nodiscard]] ctrl::InvitePayload invite_payload(std::string_view room, std::string_view id,
+                                                 std::optional<std::string> name = std::nullopt);
+// A client hello carrying `token` as its invite.
+[[nodiscard]] HelloJson invited_hello(std::string_view room, std::string_view mac,
+                                      std::string_view token, int max_datagram = 1430);
+// The Unix time now, in seconds (the relay's clock).
+[[nodiscard]] std::int64_t unix_now();
+
+// Relay settings for tests: stats every 200 ms so drop counts arrive quickly; rooms open
+// (sections 1-6, as the suites written before section 7 expect); the rest as the binary's
+// defaults.
 [[nodiscard]] RelayConfig test_relay_config();
+// The same with rooms claimed (or `mode`).
+[[nodiscard]] RelayConfig claimed_relay_config(RoomMode mode = RoomMode::kClaimed);
 
 struct HarnessOptions {
   RelayConfig relay = test_relay_config();
   std::chrono::milliseconds idle_timeout{30000};  // the server's QUIC idle timeout
+  // Unless relay.rooms is open: the room records, SQLite in `state_dir` (empty: a fresh
+  // directory of the harness's own).
+  std::filesystem::path state_dir;
+  directory::Limits room_records = {};
+  // Used instead of SQLite when set (not owned; outlives the harness): a fake that fails.
+  directory::RoomDirectory* records_override = nullptr;
 };
 
 // Owns the loop, the relay (logging at debug to a MemorySink) and the server on 127.0.0.1:0
@@ -231,6 +277,12 @@ class RelayHarness {
   [[nodiscard]] std::unique_ptr<TestPeer> connect(PeerOptions options = {});
   // A peer that sent `hello` and got its welcome; nullptr (failure recorded) otherwise.
   [[nodiscard]] std::unique_ptr<TestPeer> join(const HelloJson& hello, PeerOptions options = {});
+  // A gateway that claimed `room` with `key` and got its welcome; nullptr otherwise.
+  [[nodiscard]] std::unique_ptr<TestPeer> join_gateway(const quic::RoomKey& key,
+                                                       std::string_view room, std::string_view mac,
+                                                       PeerOptions options = {});
+  // The room records (null in open mode).
+  [[nodiscard]] directory::RoomDirectory* records() noexcept { return records_in_use_; }
   [[nodiscard]] bool run_until(const std::function<bool()>& done,
                                std::chrono::milliseconds timeout = kWait);
 
@@ -241,6 +293,8 @@ class RelayHarness {
   TempDir dir_;
   std::filesystem::path der_path_;
   std::unique_ptr<quic::EventLoop> loop_;
+  std::unique_ptr<directory::SqliteRoomDirectory> records_;  // before relay_: outlives it
+  directory::RoomDirectory* records_in_use_ = nullptr;       // records_ or the override
   std::unique_ptr<Relay> relay_;
   std::unique_ptr<quic::Server> server_;  // after relay_: destroyed before its handler
 };

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The real lanparty-relay binary as an operator runs it: flag errors, the certificate options,
-// the development certificate, and SIGTERM. Output and exit are watched on the event loop.
+// the development certificate, SIGTERM, and room records that survive a SIGKILL. Output and
+// exit are watched on the event loop.
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -14,6 +15,7 @@
 
 #include <charconv>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -179,13 +181,143 @@ TEST_P(RelayFlagTest, ExitsNonZeroNamingTheFlag) {
 
 INSTANTIATE_TEST_SUITE_P(
     BadFlags, RelayFlagTest,
-    ::testing::Values(FlagCase{"UnknownFlag", {"--bogus"}, "--bogus"},
-                      FlagCase{"MaxRoomsZero", {"--max-rooms", "0"}, "--max-rooms"},
-                      FlagCase{"MaxMtuBelow576", {"--max-mtu", "575"}, "--max-mtu"},
-                      FlagCase{"UnknownLogLevel", {"--log-level", "loud"}, "--log-level"}),
+    ::testing::Values(
+        FlagCase{"UnknownFlag", {"--bogus"}, "--bogus"},
+        FlagCase{"MaxRoomsZero", {"--max-rooms", "0"}, "--max-rooms"},
+        FlagCase{"MaxMtuBelow576", {"--max-mtu", "575"}, "--max-mtu"},
+        FlagCase{"UnknownLogLevel", {"--log-level", "loud"}, "--log-level"},
+        FlagCase{"UnknownRoomMode", {"--rooms", "closed"}, "--rooms closed: expected open"},
+        FlagCase{"RoomTtlWithUnknownUnit", {"--room-ttl", "3w"}, "--room-ttl 3w"},
+        FlagCase{"RoomTtlZero", {"--room-ttl", "0"}, "--room-ttl 0"},
+        FlagCase{"RoomTtlNegative", {"--room-ttl", "-1d"}, "--room-ttl"},
+        FlagCase{"OwnersWithoutFile", {"--rooms", "owners"}, "--room-owners FILE"},
+        FlagCase{"OwnersFileWithClaimed", {"--room-owners", "/dev/null"}, "--rooms owners"},
+        FlagCase{"OwnersFileWithOpen",
+                 {"--rooms", "open", "--room-owners", "/dev/null"},
+                 "--rooms owners"},
+        FlagCase{"OwnersFileMissing",
+                 {"--rooms", "owners", "--room-owners", "/nonexistent/owners.txt"},
+                 "/nonexistent/owners.txt"},
+        FlagCase{"MaxRoomRecordsZero", {"--max-room-records", "0"}, "--max-room-records"}),
     [](const ::testing::TestParamInfo<FlagCase>& case_info) {
       return std::string(case_info.param.name);
     });
+
+// Started with a development certificate in `dir` (so flag checks after parsing run too).
+std::vector<std::string> dev_args(const TempDir& dir, std::vector<std::string> more = {}) {
+  std::vector<std::string> args{"--listen",           "127.0.0.1:0",
+                                "--dev-cert-der-out", (dir.path() / "relay.der").string(),
+                                "--dev-cert-name",    "localhost"};
+  args.insert(args.end(), more.begin(), more.end());
+  return args;
+}
+
+TEST(RelayProcess, ABadRoomOwnersLineIsNamedByFileAndLine) {
+  TempDir dir;
+  const auto owners = dir.path() / "owners.txt";
+  std::ofstream(owners) << "# our gateways\n"
+                        << public_key_text(new_room_key()) << "  # hall\n"
+                        << "\n"
+                        << "not-a-key\n";
+  auto loop = make_loop();
+  ASSERT_NE(loop, nullptr);
+  auto relay = RelayProcess::spawn(
+      *loop, dev_args(dir, {"--rooms", "owners", "--room-owners", owners.string(), "--state-dir",
+                            (dir.path() / "state").string()}));
+  ASSERT_NE(relay, nullptr);
+  const auto code = relay->wait_exit(kWait);
+  ASSERT_TRUE(code) << relay->output();
+  EXPECT_NE(*code, 0);
+  EXPECT_THAT(relay->output(), HasSubstr(owners.string() + ":4:"));
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "state"));
+}
+
+TEST(RelayProcess, AWorldWritableStateDirIsRefused) {
+  TempDir dir;
+  const auto state = dir.path() / "state";
+  std::filesystem::create_directory(state);
+  std::filesystem::permissions(state, std::filesystem::perms::all);
+  auto loop = make_loop();
+  ASSERT_NE(loop, nullptr);
+  auto relay = RelayProcess::spawn(*loop, dev_args(dir, {"--state-dir", state.string()}));
+  ASSERT_NE(relay, nullptr);
+  const auto code = relay->wait_exit(kWait);
+  ASSERT_TRUE(code) << relay->output();
+  EXPECT_NE(*code, 0);
+  EXPECT_THAT(relay->output(), HasSubstr("--state-dir " + state.string()));
+  EXPECT_FALSE(std::filesystem::exists(state / "rooms.sqlite3"));
+}
+
+TEST(RelayProcess, OpenRoomsNeverCreateTheStateDir) {
+  TempDir dir;
+  const auto state = dir.path() / "state";
+  auto loop = make_loop();
+  ASSERT_NE(loop, nullptr);
+  auto relay =
+      RelayProcess::spawn(*loop, dev_args(dir, {"--rooms", "open", "--state-dir", state.string()}));
+  ASSERT_NE(relay, nullptr);
+  ASSERT_TRUE(relay->wait_for_output("relay.listening", kWait)) << relay->output();
+  EXPECT_THAT(relay->output(), HasSubstr("rooms=open"));
+  EXPECT_FALSE(std::filesystem::exists(state));
+  relay->send_signal(SIGTERM);
+  EXPECT_EQ(relay->wait_exit(kWait), 0);
+}
+
+TEST(RelayProcess, ClaimedIsTheDefaultAndTheStateDirIsCreatedPrivate) {
+  TempDir dir;
+  const auto state = dir.path() / "nested" / "state";
+  auto loop = make_loop();
+  ASSERT_NE(loop, nullptr);
+  auto relay = RelayProcess::spawn(*loop, dev_args(dir, {"--state-dir", state.string()}));
+  ASSERT_NE(relay, nullptr);
+  ASSERT_TRUE(relay->wait_for_output("relay.listening", kWait)) << relay->output();
+  EXPECT_THAT(relay->output(), HasSubstr("rooms=claimed"));
+  EXPECT_EQ(std::filesystem::status(state).permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_all);
+  EXPECT_TRUE(std::filesystem::exists(state / "rooms.sqlite3"));
+
+  // A client without an invite is refused.
+  auto peer = TestPeer::connect(*loop, relay->listening_port(), dir.path() / "relay.der");
+  ASSERT_NE(peer, nullptr);
+  ASSERT_TRUE(succeeded(peer->send_hello(hello_json("client", "ROOM1", "02:5a:00:00:00:01"))));
+  EXPECT_TRUE(rejected_with(*peer, "auth_required"));
+  relay->send_signal(SIGTERM);
+  EXPECT_EQ(relay->wait_exit(kWait), 0);
+}
+
+TEST(RelayProcess, ARoomStaysOwnedAcrossASigkill) {
+  TempDir dir;
+  const auto state = dir.path() / "state";
+  const quic::RoomKey owner = new_room_key();
+  auto loop = make_loop();
+  ASSERT_NE(loop, nullptr);
+  auto first = RelayProcess::spawn(*loop, dev_args(dir, {"--state-dir", state.string()}));
+  ASSERT_NE(first, nullptr);
+  ASSERT_TRUE(first->wait_for_output("relay.listening", kWait)) << first->output();
+  auto gw = TestPeer::connect(*loop, first->listening_port(), dir.path() / "relay.der");
+  ASSERT_NE(gw, nullptr);
+  ASSERT_TRUE(gw->join(claim_hello(*gw, owner, "ROOM1", "00:11:22:33:44:55")));
+  // Killed right after the welcome: the claim must already be on disk.
+  first->send_signal(SIGKILL);
+  ASSERT_FALSE(first->wait_exit(kWait));  // died by the signal
+  gw.reset();
+  first.reset();
+
+  auto second = RelayProcess::spawn(*loop, dev_args(dir, {"--state-dir", state.string()}));
+  ASSERT_NE(second, nullptr);
+  ASSERT_TRUE(second->wait_for_output("relay.listening", kWait)) << second->output();
+  const std::uint16_t port = second->listening_port();
+  auto stranger = TestPeer::connect(*loop, port, dir.path() / "relay.der");
+  ASSERT_NE(stranger, nullptr);
+  ASSERT_TRUE(succeeded(
+      stranger->send_hello(claim_hello(*stranger, new_room_key(), "ROOM1", "00:11:22:33:44:66"))));
+  EXPECT_TRUE(rejected_with(*stranger, "room_owned"));
+  auto back = TestPeer::connect(*loop, port, dir.path() / "relay.der");
+  ASSERT_NE(back, nullptr);
+  EXPECT_TRUE(back->join(claim_hello(*back, owner, "ROOM1", "00:11:22:33:44:55")));
+  second->send_signal(SIGTERM);
+  EXPECT_EQ(second->wait_exit(kWait), 0) << second->output();
+}
 
 TEST(RelayProcess, NoCertificateOptionExitsNonZeroWithAHint) {
   auto loop = make_loop();
@@ -220,8 +352,8 @@ TEST(RelayProcess, WritesTheDevelopmentCertificateAsDer) {
   const auto der = dir.path() / "relay.der";
   auto loop = make_loop();
   ASSERT_NE(loop, nullptr);
-  auto relay =
-      RelayProcess::spawn(*loop, {"--listen", "127.0.0.1:0", "--dev-cert-der-out", der.string()});
+  auto relay = RelayProcess::spawn(
+      *loop, {"--listen", "127.0.0.1:0", "--dev-cert-der-out", der.string(), "--rooms", "open"});
   ASSERT_NE(relay, nullptr);
   ASSERT_TRUE(relay->wait_for_output("relay.listening", kWait)) << relay->output();
   const auto cert = quic::read_der(der);
@@ -237,8 +369,8 @@ TEST(RelayProcess, SigtermExitsZero) {
   TempDir dir;
   auto loop = make_loop();
   ASSERT_NE(loop, nullptr);
-  auto relay = RelayProcess::spawn(
-      *loop, {"--listen", "127.0.0.1:0", "--dev-cert-der-out", (dir.path() / "r.der").string()});
+  auto relay = RelayProcess::spawn(*loop, {"--listen", "127.0.0.1:0", "--dev-cert-der-out",
+                                           (dir.path() / "r.der").string(), "--rooms", "open"});
   ASSERT_NE(relay, nullptr);
   ASSERT_TRUE(relay->wait_for_output("relay.listening", kWait)) << relay->output();
   relay->send_signal(SIGTERM);
@@ -253,8 +385,9 @@ TEST(RelayProcess, PinnedPeerIsWelcomedAndSigtermSendsItDisconnectThenCloseThree
   const auto der = dir.path() / "relay.der";
   auto loop = make_loop();
   ASSERT_NE(loop, nullptr);
-  auto relay = RelayProcess::spawn(*loop, {"--listen", "127.0.0.1:0", "--dev-cert-der-out",
-                                           der.string(), "--dev-cert-name", "localhost"});
+  auto relay =
+      RelayProcess::spawn(*loop, {"--listen", "127.0.0.1:0", "--dev-cert-der-out", der.string(),
+                                  "--dev-cert-name", "localhost", "--rooms", "open"});
   ASSERT_NE(relay, nullptr);
   ASSERT_TRUE(relay->wait_for_output("relay.listening", kWait)) << relay->output();
   const std::uint16_t port = relay->listening_port();
