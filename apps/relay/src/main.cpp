@@ -291,25 +291,32 @@ int run(const Options& opt, const RoomSettings& room_settings) {
   if (!opt.dev_cert_der_out.empty()) {
     const std::string port =
         srv.local_address().to_string().substr(srv.local_address().to_string().rfind(':') + 1);
-    std::fprintf(stderr,
-                 "\nlanparty-relay is up on %s.\n"
-                 "  Development certificate (pin this on gateways and clients): %s\n"
-                 "  A gateway joins with:\n"
-                 "    lanparty-gateway --relay RELAY_HOST:%s --server-name %s --relay-ca-cert %s "
-                 "--room ROOM1 --interface eth0\n"
-                 "  A player joins with:\n"
-                 "    lanparty-client --relay RELAY_HOST:%s --server-name %s --relay-ca-cert %s "
-                 "--room ROOM1\n\n",
-                 srv.local_address().to_string().c_str(),
-                 std::filesystem::absolute(opt.dev_cert_der_out).c_str(), port.c_str(),
-                 opt.dev_cert_name.c_str(), opt.dev_cert_der_out.c_str(), port.c_str(),
-                 opt.dev_cert_name.c_str(), opt.dev_cert_der_out.c_str());
+    const std::string address = srv.local_address().to_string();
+    const std::string cert = std::filesystem::absolute(opt.dev_cert_der_out).string();
+    std::string text = fmt::format(
+        "\nlanparty-relay is up on {}.\n"
+        "  Development certificate: {} (copy it to the party host's gateway machine once)\n"
+        "  The host's gateway bridges its LAN and claims the room:\n"
+        "    lanparty-gateway --relay RELAY_HOST:{} --server-name {} --relay-ca-cert {} "
+        "--room ROOM1 --interface eth0\n",
+        address, cert, port, opt.dev_cert_name, cert);
     if (owned_rooms) {
-      std::fprintf(stderr,
-                   "  Rooms are %s: a room belongs to the first gateway that proves a room key "
-                   "for it;\n  players join with an invite (link) that gateway's host makes.\n\n",
-                   std::string(relay::to_string(room_settings.mode)).c_str());
+      text += fmt::format(
+          "  The host makes an invite link for each player:\n"
+          "    lanparty-gateway invite --room ROOM1 --relay RELAY_HOST:{} --relay-ca-cert {} "
+          "--name alice\n"
+          "  and the player joins with it: lanparty-client join 'lanparty://...' (Windows: "
+          "lanparty-client-win.exe join \"lanparty://...\")\n"
+          "  Rooms are {}: a room belongs to the first gateway that proves a room key for it.\n\n",
+          port, cert, relay::to_string(room_settings.mode));
+    } else {
+      text += fmt::format(
+          "  Rooms are open: a player joins with\n"
+          "    lanparty-client --relay RELAY_HOST:{} --server-name {} --relay-ca-cert {} "
+          "--room ROOM1\n\n",
+          port, opt.dev_cert_name, cert);
     }
+    std::fputs(text.c_str(), stderr);
   }
   if (metrics) log.info("relay.metrics_listening", {{"port", metrics->port()}});
 
