@@ -1,8 +1,12 @@
 # SPDX-License-Identifier: MIT
-# Helpers that give every module the same shape: one library target, warnings as errors,
-# one test binary, fuzzers that become corpus replays under g++.
+# Helpers that give every module the same shape: one library target, warnings (errors in the
+# dev, asan, fuzz, mingw and CI builds), one test binary, fuzzers that become corpus replays
+# under g++.
 
-set(LANPARTY_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Werror)
+set(LANPARTY_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wconversion)
+if(LANPARTY_WERROR)
+  list(APPEND LANPARTY_WARNINGS -Werror)
+endif()
 
 function(lanparty_apply_common target)
   target_compile_options(${target} PRIVATE ${LANPARTY_WARNINGS})

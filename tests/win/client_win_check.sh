@@ -5,15 +5,19 @@
 # joins; a wrong pin is refused with both fingerprints named), hello/welcome, and a clean
 # leave that the relay logs.
 # Then the TAP bridge tests (a named pipe as the driver, a gateway in the same room) against the
-# same relay.
+# same relay. These run with --rooms open (PROTOCOL.md sections 1-6).
+# Then claimed rooms (section 7): the native gateway claims a room, makes an invite link, and
+# the exe joins with `join LINK --check` alone; a tampered link and no invite are refused with
+# their sentences and without retrying. The gateway needs root (packet socket, a veth pair).
 # Usage: client_win_check.sh <lanparty-client-win.exe> <linux lanparty-relay> <wine prefix>
-#                            [<lanparty_client_win_bridge_tests.exe>]
+#                            [<lanparty_client_win_bridge_tests.exe>] [<linux lanparty-gateway>]
 set -euo pipefail
 
 exe=$1
 relay=$2
 prefix=$3
 bridge_tests=${4:-}
+gateway=${5:-}
 here=$(cd "$(dirname "$0")" && pwd)
 wine_run="$here/../../cmake/wine-run.sh"
 
@@ -25,18 +29,33 @@ if [ ! -x "$relay" ]; then
 fi
 
 work=$(mktemp -d)
-relay_pid=
+pids=()
+veth=
 cleanup() {
-  if [ -n "$relay_pid" ]; then kill "$relay_pid" 2>/dev/null || true; wait "$relay_pid" 2>/dev/null || true; fi
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+  if [ -n "$veth" ]; then ip link del "$veth" 2>/dev/null || true; fi
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-fail() { echo "FAIL: $*"; echo "--- relay log"; cat "$work/relay.log" || true; exit 1; }
+fail() {
+  echo "FAIL: $*"
+  for log in relay claimed gateway; do
+    if [ -f "$work/$log.log" ]; then echo "--- $log log"; cat "$work/$log.log"; fi
+  done
+  exit 1
+}
+# Not runnable here (exit 77, a skip) unless under CI, which must run everything.
+cannot_run() {
+  echo "$*"
+  if [ -n "${CI:-}" ]; then exit 1; fi
+  exit 77
+}
 
-"$relay" --listen 127.0.0.1:0 --dev-cert-der-out "$work/relay.der" --dev-cert-name relay.test \
-  --log-level debug >"$work/relay.log" 2>&1 &
-relay_pid=$!
+# The relay's default is claimed rooms; this part is sections 1-6.
+"$relay" --listen 127.0.0.1:0 --rooms open --dev-cert-der-out "$work/relay.der" \
+  --dev-cert-name relay.test --log-level debug >"$work/relay.log" 2>&1 &
+pids+=($!)
 port=
 for _ in $(seq 100); do
   port=$(sed -n 's/.*relay.listening listen=127.0.0.1:\([0-9]*\).*/\1/p' "$work/relay.log")
@@ -46,8 +65,8 @@ done
 [ -n "$port" ] || fail "the relay did not start"
 
 # A second, unrelated certificate for the wrong-pin case.
-"$relay" --listen 127.0.0.1:0 --dev-cert-der-out "$work/other.der" --dev-cert-name other.test \
-  >"$work/other.log" 2>&1 &
+"$relay" --listen 127.0.0.1:0 --rooms open --dev-cert-der-out "$work/other.der" \
+  --dev-cert-name other.test >"$work/other.log" 2>&1 &
 other_pid=$!
 for _ in $(seq 100); do [ -s "$work/other.der" ] && break; sleep 0.1; done
 kill "$other_pid"; wait "$other_pid" 2>/dev/null || true
@@ -114,3 +133,94 @@ if [ -n "$bridge_tests" ]; then
   grep -q '\[  PASSED  \] 3 tests' "$work/bridge.out" || fail "not all 3 bridge tests ran"
   echo "PASS: TAP bridge frames crossed the Linux relay both ways under wine"
 fi
+
+# --- Claimed rooms (PROTOCOL.md section 7).
+[ -n "$gateway" ] && [ -x "$gateway" ] ||
+  cannot_run "no Linux gateway at '$gateway' (build the dev preset first): claimed-room checks not run"
+[ "$(id -u)" = 0 ] || cannot_run "claimed-room checks need root for the gateway: not run"
+# The gateway hellos with its LAN interface's MAC; lo's is all zeros, which the relay refuses
+# (invalid_mac), so it bridges one end of a veth pair of its own.
+veth=lpw$$a
+ip link add "$veth" type veth peer name "lpw$$b" && ip link set "$veth" up &&
+  ip link set "lpw$$b" up || { veth=; cannot_run "could not create a veth pair: claimed-room checks not run"; }
+
+"$relay" --listen 127.0.0.1:0 --rooms claimed --state-dir "$work/relay-state" \
+  --dev-cert-der-out "$work/claimed.der" --dev-cert-name relay.test --log-level debug \
+  >"$work/claimed.log" 2>&1 &
+pids+=($!)
+cport=
+for _ in $(seq 100); do
+  cport=$(sed -n 's/.*relay.listening listen=127.0.0.1:\([0-9]*\).*/\1/p' "$work/claimed.log")
+  [ -n "$cport" ] && [ -s "$work/claimed.der" ] && break
+  sleep 0.1
+done
+[ -n "$cport" ] || fail "the relay with --rooms claimed did not start"
+
+"$gateway" --relay "127.0.0.1:$cport" --server-name relay.test \
+  --relay-ca-cert "$work/claimed.der" --room win-claimed --interface "$veth" \
+  --state-dir "$work/gw" --log-level debug >"$work/gateway.log" 2>&1 &
+gateway_pid=$!
+pids+=("$gateway_pid")
+for _ in $(seq 100); do
+  grep -q 'relay.peer_admitted room=win-claimed .*role=gateway' "$work/claimed.log" && break
+  kill -0 "$gateway_pid" 2>/dev/null || fail "the gateway exited"
+  sleep 0.1
+done
+grep -q 'relay.room_claimed room=win-claimed' "$work/claimed.log" ||
+  fail "the gateway did not claim the room"
+
+"$gateway" --state-dir "$work/gw" invite --room win-claimed --relay "127.0.0.1:$cport" \
+  --relay-ca-cert "$work/claimed.der" --server-name relay.test --name winplayer \
+  >"$work/invite.out" 2>&1 || { cat "$work/invite.out"; fail "the gateway made no invite"; }
+link=$(grep -m1 '^lanparty://' "$work/invite.out") || { cat "$work/invite.out"; fail "no link printed"; }
+echo "invite link: $link"
+
+run_exe() {  # <out file> <args...>: the exit status on stdout
+  local out=$1 rc=0
+  shift
+  "$wine_run" --prefix="$prefix" "$exe" "$@" --state-dir 'C:\lanparty-claimed' >"$out" 2>&1 ||
+    rc=$?
+  echo "$rc"
+}
+rejects() { grep -c "relay.rejected .*code=$1" "$work/claimed.log" || true; }
+
+# The link alone: relay, SNI, room, certificate pin and invite all come from it.
+rc=$(run_exe "$work/join.out" join "$link" --check)
+cat "$work/join.out"
+[ "$rc" = 0 ] || fail "join LINK --check exited $rc"
+grep -q 'Joined room "win-claimed" as peer [0-9]*: room MTU [0-9]*, 1 other peer(s)' \
+  "$work/join.out" || fail "no welcome (with the gateway as the other peer) printed"
+grep -q 'relay.peer_admitted room=win-claimed .*role=client.*software=.*lanparty-client-win' \
+  "$work/claimed.log" || fail "the relay did not admit the exe into the claimed room"
+for _ in $(seq 30); do grep -q 'client.peer_joined.*name=winplayer' "$work/gateway.log" && break; sleep 0.1; done
+grep -q 'client.peer_joined.*name=winplayer' "$work/gateway.log" ||
+  fail "the gateway did not see the invite's name"
+
+# One character of the token's signature changed: still well-formed, no longer signed.
+token=${link##*invite=}
+signature=${token##*.}
+# 64 bytes of Ed25519 signature are 86 base64url characters; the canonical link ends with them.
+[[ "$signature" =~ ^[A-Za-z0-9_-]{86}$ ]] || fail "no signature at the end of $link"
+first=${signature:0:1}
+if [ "$first" = A ]; then swapped=B; else swapped=A; fi
+tampered="${link%"$signature"}$swapped${signature:1}"
+rc=$(run_exe "$work/tampered.out" join "$tampered" --check)
+cat "$work/tampered.out"
+[ "$rc" = 1 ] || fail "a tampered invite exited $rc, not 1"
+grep -qF 'lanparty-client-win: The relay could not verify your invite or room key' \
+  "$work/tampered.out" || fail "no auth_failed sentence for a tampered invite"
+[ "$(rejects auth_failed)" = 1 ] || fail "the relay saw $(rejects auth_failed) auth_failed tries, not 1"
+
+# No invite at all.
+rc=$(run_exe "$work/noinvite.out" --check --relay "127.0.0.1:$cport" --server-name relay.test \
+  --relay-ca-cert "$(winepath_of "$work/claimed.der")" --room win-claimed)
+cat "$work/noinvite.out"
+[ "$rc" = 1 ] || fail "without an invite the exe exited $rc, not 1"
+grep -qF "lanparty-client-win: This relay only lets people in with the host's permission" \
+  "$work/noinvite.out" || fail "no auth_required sentence without an invite"
+[ "$(rejects auth_required)" = 1 ] ||
+  fail "the relay saw $(rejects auth_required) auth_required tries, not 1"
+[ "$(grep -c 'relay.peer_admitted room=win-claimed .*role=client' "$work/claimed.log")" = 1 ] ||
+  fail "a refused exe was admitted"
+
+echo "PASS: under wine the exe joined a claimed room with the gateway's invite link alone and was refused, with the reason, with a tampered invite and with none"

@@ -3,6 +3,7 @@
 // TAP-Windows6 adapter. Before touching the adapter it repairs whatever a crashed run left in
 // the route table, pins a host route to the relay on the pre-TAP interface, and (if asked)
 // sets the adapter's metric; all of it is undone on exit. --check only tests the relay.
+// A player's whole set-up is the host's invite link: `lanparty-client-win.exe join "LINK"`.
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -15,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "app_support.hpp"
+#include "flags.hpp"
 #include "lanparty/base/errc.hpp"
 #include "lanparty/client_core/identity.hpp"
 #include "lanparty/client_core/runner.hpp"
@@ -33,7 +35,6 @@ using namespace lanparty;
 namespace fs = std::filesystem;
 
 constexpr std::string_view kProgram = "lanparty-client-win";
-constexpr std::string_view kSoftware = "lanparty-client-win/0.1.0 (windows)";
 
 int fail_with(std::string_view message) { return apps::fail_with(kProgram, message); }
 
@@ -43,14 +44,6 @@ fs::path default_state_dir() {
   if (local == nullptr || *local == '\0') return fs::current_path();
   return fs::path(local) / "softlan-vpn";
 }
-
-struct Flags {
-  apps::RelayFlags relay;
-  std::string tap;  // adapter GUID; empty = the first TAP-Windows6 adapter
-  std::string tap_metric = "off";
-  std::string state_dir;
-  bool check = false;
-};
 
 // --check: join the room with the identity file's MAC, print what the relay said, leave.
 class CheckPort final : public client_core::LocalPort {
@@ -68,7 +61,8 @@ class CheckPort final : public client_core::LocalPort {
   void on_state(obs::ConnectionState state, std::string_view sentence) override {
     apps::print_state_line(state, sentence);
     last_sentence_ = sentence;
-    // Retrying cannot change the relay's certificate: a check ends here.
+    // Retrying cannot change the relay's certificate: a check ends here. (Rejects retrying
+    // cannot fix, section 7's included, and kicks reach on_fatal from the runner.)
     if (state == obs::ConnectionState::kCertificateMismatch) on_fatal(sentence);
   }
   void on_fatal(std::string_view sentence) override {
@@ -87,14 +81,13 @@ class CheckPort final : public client_core::LocalPort {
   std::string last_sentence_;
 };
 
-// Both modes join as a client of the room named on the command line.
+using client_win::Flags;
+
+// Both modes join as a client of the room the flags or the invite link named.
 client_core::RunnerConfig runner_config(const Flags& flags, const quic::ClientConfig& quic_config,
                                         const proto::MacAddress& mac) {
   return client_core::RunnerConfig{.quic = quic_config,
-                                   .session = {.role = ctrl::Role::kClient,
-                                               .room = flags.relay.room,
-                                               .mac = mac,
-                                               .software = std::string(kSoftware)}};
+                                   .session = client_win::session_config(flags, mac)};
 }
 
 // After a stop request: send disconnect and let the close go out, at most 1 s.
@@ -282,33 +275,22 @@ int main(int argc, char** argv) {
     Flags flags;
     flags.state_dir = default_state_dir().string();
     CLI::App app{"lanparty-client-win: join a LAN party through a softlan-vpn relay"};
-    apps::add_relay_flags(app, flags.relay);
-    app.add_option("--tap", flags.tap, "TAP-Windows6 adapter GUID (default: the first one)");
-    app.add_option("--tap-metric", flags.tap_metric,
-                   "off (leave it), auto (Windows decides) or 1..9999; restored on exit")
-        ->capture_default_str();
-    app.add_option("--state-dir", flags.state_dir,
-                   "where the route journal and the --check identity are kept")
-        ->capture_default_str();
-    app.add_flag("--check", flags.check,
-                 "only test the relay: join the room, print the welcome, leave (no TAP needed)");
+    client_win::add_flags(app, flags);
     try {
       app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
       return app.exit(e);
     }
-    auto metric_choice = client_win::parse_tap_metric(flags.tap_metric);
-    if (!metric_choice) return fail_with(metric_choice.error().context);
-    auto quic_config = apps::make_quic_config(flags.relay);
-    if (!quic_config) return fail_with(quic_config.error().context);
+    auto settings = client_win::resolve(flags);
+    if (!settings) return fail_with(settings.error().context);
     std::error_code ec;
     fs::create_directories(flags.state_dir, ec);
     if (ec) {
       return fail_with(fmt::format("--state-dir {}: {}", flags.state_dir, ec.message()));
     }
     auto logging = apps::make_logging(flags.relay);
-    if (flags.check) return run_check(flags, *quic_config, logging.logger);
-    return run_bridge(flags, *quic_config, logging.logger, *metric_choice);
+    if (flags.check) return run_check(flags, settings->quic, logging.logger);
+    return run_bridge(flags, settings->quic, logging.logger, settings->tap_metric);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "lanparty-client-win: fatal: %s\n", e.what());
     return 1;

@@ -43,8 +43,8 @@ std::string_view describe(ConnectionState state) noexcept {
     case ConnectionState::kRejected:
       return "The relay refused to let you in; see the reason above.";
     case ConnectionState::kCertificateMismatch:
-      return "The relay's certificate is not the one you were given. Check --relay-ca-cert with "
-             "the host: you may be talking to the wrong server.";
+      return "The relay's certificate is not the one you were given (by the invite link or "
+             "--relay-ca-cert). Check with the host: you may be talking to the wrong server.";
     case ConnectionState::kDisconnected:
       return "Disconnected.";
   }
@@ -161,8 +161,9 @@ std::string calendar_date(std::chrono::sys_days day) {
 std::string describe_kick(std::string_view reason) {
   if (reason == "mac_on_lan") {
     return "The party host removed you: your network card's address belongs to a machine on the "
-           "party LAN. Delete the identity file (or change --virtual-mac) to get a new address, "
-           "then join again.";
+           "party LAN. Give it another address (Linux: delete the identity file or pass "
+           "--virtual-mac; Windows: set the TAP adapter's MAC in its advanced properties), then "
+           "join again.";
   }
   if (reason.empty()) return "The party host removed you from the room.";
   return fmt::format("The party host removed you from the room (reason: \"{}\").",

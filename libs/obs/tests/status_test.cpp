@@ -55,8 +55,9 @@ TEST(DescribeState, EveryStateHasASentence) {
 TEST(DescribeKick, MacOnLanExplainsTheAddressClash) {
   EXPECT_EQ(describe_kick("mac_on_lan"),
             "The party host removed you: your network card's address belongs to a machine on the "
-            "party LAN. Delete the identity file (or change --virtual-mac) to get a new address, "
-            "then join again.");
+            "party LAN. Give it another address (Linux: delete the identity file or pass "
+            "--virtual-mac; Windows: set the TAP adapter's MAC in its advanced properties), then "
+            "join again.");
 }
 
 TEST(DescribeKick, OtherReasonsAreQuotedAndEmptyIsGeneric) {
