@@ -5,12 +5,14 @@
 
 namespace lanparty::gateway {
 
-void LanMacTable::saw(const proto::MacAddress& mac, Clock::time_point now) {
+void LanMacTable::record(const proto::MacAddress& mac, Clock::time_point now) {
   if (last_seen_.size() >= kMaxEntries && !last_seen_.contains(mac.to_u64())) {
     sweep(now);
     if (last_seen_.size() >= kMaxEntries) return;
   }
   last_seen_[mac.to_u64()] = now;
+  last_mac_ = mac.to_u64();
+  last_update_ = now;
 }
 
 bool LanMacTable::seen_recently(const proto::MacAddress& mac, Clock::time_point now) const {

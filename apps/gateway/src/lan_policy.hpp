@@ -60,14 +60,24 @@ class LanMacTable {
   // bounded memory whatever the LAN sends.
   static constexpr std::size_t kMaxEntries = 16384;
 
-  // A frame from the LAN carried `mac` as its source at `now`. Per frame: one hash update.
-  void saw(const proto::MacAddress& mac, Clock::time_point now);
+  // A frame from the LAN carried `mac` as its source at `now`. Per frame, so the common case
+  // (the same sender as the frame before, within a second) costs a compare, not a hash update.
+  void saw(const proto::MacAddress& mac, Clock::time_point now) {
+    if (mac.to_u64() == last_mac_ && now - last_update_ < kRefresh) return;
+    record(mac, now);
+  }
   [[nodiscard]] bool seen_recently(const proto::MacAddress& mac, Clock::time_point now) const;
   [[nodiscard]] std::size_t size() const noexcept { return last_seen_.size(); }
 
  private:
+  // Timestamps are refreshed at most this often per consecutive sender: 300 s windows do not
+  // need them finer.
+  static constexpr std::chrono::seconds kRefresh{1};
+  void record(const proto::MacAddress& mac, Clock::time_point now);
   void sweep(Clock::time_point now);
   std::unordered_map<std::uint64_t, Clock::time_point> last_seen_;
+  std::uint64_t last_mac_ = ~std::uint64_t{0};  // no MAC is all ones in 64 bits
+  Clock::time_point last_update_{};
 };
 
 inline constexpr std::size_t kCamRefreshFrameBytes = 60;
