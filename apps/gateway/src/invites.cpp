@@ -8,44 +8,20 @@
 
 #include <fmt/format.h>
 
+#include "lanparty/base/duration.hpp"
 #include "lanparty/base/errc.hpp"
 #include "lanparty/ctrl/invite_link.hpp"
 
 namespace lanparty::gateway {
 
-Result<std::chrono::seconds> parse_duration(std::string_view text) {
-  std::int64_t unit = 0;
-  std::string_view digits = text;
-  if (!text.empty()) {
-    switch (text.back()) {
-      case 's':
-        unit = 1;
-        break;
-      case 'm':
-        unit = 60;
-        break;
-      case 'h':
-        unit = 3600;
-        break;
-      case 'd':
-        unit = 86400;
-        break;
-      default:
-        unit = text.back() >= '0' && text.back() <= '9' ? 1 : 0;
-        break;
-    }
-    if (text.back() < '0' || text.back() > '9') digits.remove_suffix(1);
-  }
-  std::int64_t value = 0;
-  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
-  if (unit == 0 || digits.empty() || ec != std::errc{} || end != digits.data() + digits.size() ||
-      value <= 0 || value > std::int64_t{3650} * 86400 / unit) {
-    return fail(Errc::kInvalidArgument,
-                fmt::format("'{}' is not a duration: use seconds or a number with s, m, h or d "
-                            "(e.g. 90, 30m, 24h, 7d), up to 10 years",
-                            text));
-  }
-  return std::chrono::seconds(value * unit);
+Result<std::chrono::seconds> parse_invite_lifetime(std::string_view text) {
+  // Ten years: beyond that an invite is a key, not an invitation.
+  const auto lifetime = lanparty::parse_duration(text, std::chrono::hours(24 * 3650));
+  if (lifetime) return *lifetime;
+  return fail(Errc::kInvalidArgument,
+              fmt::format("'{}' is not a duration: use seconds or a number with s, m, h or d "
+                          "(e.g. 90, 30m, 24h, 7d), up to 10 years",
+                          text));
 }
 
 Result<Invite> make_invite(const InviteRequest& request, const quic::RoomKey& key) {

@@ -18,8 +18,9 @@
 
 namespace lanparty::gateway {
 
-// "90" (seconds), "45s", "30m", "24h", "7d". kInvalidArgument with what is accepted.
-[[nodiscard]] Result<std::chrono::seconds> parse_duration(std::string_view text);
+// invite --expires: "90" (seconds), "45s", "30m", "24h", "7d", up to 10 years.
+// kInvalidArgument with what is accepted.
+[[nodiscard]] Result<std::chrono::seconds> parse_invite_lifetime(std::string_view text);
 
 struct InviteRequest {
   std::string room;

@@ -404,7 +404,7 @@ int run_invite(const GatewayFlags& flags, const InviteFlags& invite) {
         "invite needs --room ROOM, --relay HOST:PORT (as players reach the relay) "
         "and --relay-ca-cert relay-cert.der");
   }
-  auto valid_for = gateway::parse_duration(invite.expires);
+  auto valid_for = gateway::parse_invite_lifetime(invite.expires);
   if (!valid_for) return fail_with(fmt::format("--expires: {}", valid_for.error().context));
   auto der = quic::read_der(invite.relay_ca_cert);
   if (!der) return fail_with(der.error().describe());

@@ -11,17 +11,17 @@
 namespace lanparty::gateway {
 namespace {
 
-TEST(ParseDuration, AcceptsSecondsAndUnits) {
-  EXPECT_EQ(*parse_duration("90"), std::chrono::seconds(90));
-  EXPECT_EQ(*parse_duration("45s"), std::chrono::seconds(45));
-  EXPECT_EQ(*parse_duration("30m"), std::chrono::minutes(30));
-  EXPECT_EQ(*parse_duration("24h"), std::chrono::hours(24));
-  EXPECT_EQ(*parse_duration("7d"), std::chrono::hours(24 * 7));
+TEST(InviteLifetime, AcceptsSecondsAndUnits) {
+  EXPECT_EQ(*parse_invite_lifetime("90"), std::chrono::seconds(90));
+  EXPECT_EQ(*parse_invite_lifetime("45s"), std::chrono::seconds(45));
+  EXPECT_EQ(*parse_invite_lifetime("30m"), std::chrono::minutes(30));
+  EXPECT_EQ(*parse_invite_lifetime("24h"), std::chrono::hours(24));
+  EXPECT_EQ(*parse_invite_lifetime("7d"), std::chrono::hours(24 * 7));
 }
 
-TEST(ParseDuration, RefusesEverythingElseSayingWhatWorks) {
+TEST(InviteLifetime, RefusesEverythingElseSayingWhatWorks) {
   for (const char* bad : {"", "h", "5x", "-1h", "0", "1.5h", "24 h", "h24", "3651d", "1e3"}) {
-    auto d = parse_duration(bad);
+    auto d = parse_invite_lifetime(bad);
     ASSERT_FALSE(d) << bad;
     EXPECT_NE(d.error().context.find("24h"), std::string::npos) << d.error().context;
   }

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "lanparty/base/duration.hpp"
 #include "lanparty/base/errc.hpp"
 #include "lanparty/ctrl/base64url.hpp"
 
@@ -64,46 +65,26 @@ std::optional<RoomMode> parse_room_mode(std::string_view text) noexcept {
 }
 
 Result<std::chrono::seconds> parse_room_ttl(std::string_view text) {
-  const auto invalid = [&](std::string_view why) {
-    return fail(Errc::kInvalidArgument,
-                fmt::format("--room-ttl {}: {}; give seconds (\"86400\") or a number with one of "
-                            "the units s, m, h, d (\"45s\", \"90m\", \"12h\", \"30d\")",
-                            text, why));
-  };
-  if (text.empty()) return invalid("empty value");
-  std::int64_t unit_seconds = 1;
-  std::string_view digits = text;
-  switch (text.back()) {
-    case 's':
-      digits.remove_suffix(1);
+  const auto ttl = parse_duration(text, std::chrono::seconds(kMaxRoomTtlSeconds));
+  if (ttl) return *ttl;
+  std::string_view why = "not a whole number with an optional unit";
+  switch (ttl.error()) {
+    case DurationError::kEmpty:
+      why = "empty value";
       break;
-    case 'm':
-      unit_seconds = 60;
-      digits.remove_suffix(1);
+    case DurationError::kNotANumber:
       break;
-    case 'h':
-      unit_seconds = 3600;
-      digits.remove_suffix(1);
+    case DurationError::kZero:
+      why = "must be at least one second";
       break;
-    case 'd':
-      unit_seconds = 86400;
-      digits.remove_suffix(1);
-      break;
-    default:
+    case DurationError::kTooLong:
+      why = "longer than 100 years";
       break;
   }
-  if (digits.empty() ||
-      !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    return invalid("not a whole number with an optional unit");
-  }
-  std::int64_t count = 0;
-  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), count);
-  if (ec != std::errc() || end != digits.data() + digits.size() ||
-      count > kMaxRoomTtlSeconds / unit_seconds) {
-    return invalid("longer than 100 years");
-  }
-  if (count == 0) return invalid("must be at least one second");
-  return std::chrono::seconds(count * unit_seconds);
+  return fail(Errc::kInvalidArgument,
+              fmt::format("--room-ttl {}: {}; give seconds (\"86400\") or a number with one of "
+                          "the units s, m, h, d (\"45s\", \"90m\", \"12h\", \"30d\")",
+                          text, why));
 }
 
 Result<OwnerKeys> parse_room_owners(std::string_view text, std::string_view file_name) {
