@@ -287,6 +287,17 @@ void Relay::handle_hello(Session& session, const ctrl::Hello& hello) {
   }
   Peer& peer = **admitted;
   peer.connection = session.conn;
+  // The welcome lists every other peer; a room whose list no longer fits one 16 KiB control
+  // frame (many peers with long, escaped invite names) is full for this peer: never send an
+  // invalid frame (section 2).
+  control_out_.clear();
+  if (!ctrl::append_frame(make_welcome(peer), control_out_)) {
+    rooms_.remove(&peer);
+    reject(session, ctrl::RejectCode::kRoomFull,
+           fmt::format("room {} has more peers than one welcome can list", valid->room),
+           "welcome would exceed 16 KiB");
+    return;
+  }
   // Only a gateway that passed every check claims: the record is written (durably) now,
   // before its welcome goes out.
   if (grant->owner_key && !record_claim(session, *valid, peer, *grant->owner_key, now)) return;
@@ -379,13 +390,8 @@ bool Relay::record_claim(Session& session, const ctrl::ValidHello& hello, Peer& 
   return true;
 }
 
-void Relay::admit(Session& session, Peer& peer) {
-  session.state = SessionState::kAdmitted;
-  session.peer = &peer;
-  peer.connection = session.conn;
-  ++totals_.admitted;
-  Room& room = *peer.room;
-
+ctrl::Welcome Relay::make_welcome(const Peer& peer) const {
+  const Room& room = *peer.room;
   ctrl::Welcome welcome{
       .protocol = ctrl::kProtocolVersion,
       .peer_id = peer.id,
@@ -397,7 +403,16 @@ void Relay::admit(Session& session, Peer& peer) {
   for (const Peer* other : room.peers) {
     if (other != &peer) welcome.peers.push_back(peer_info(*other, to_gateway));
   }
-  send_control(session, welcome);
+  return welcome;
+}
+
+void Relay::admit(Session& session, Peer& peer) {
+  session.state = SessionState::kAdmitted;
+  session.peer = &peer;
+  peer.connection = session.conn;
+  ++totals_.admitted;
+  Room& room = *peer.room;
+  send_control(session, make_welcome(peer));
   log_.info("relay.peer_admitted", {{"room", room.name},
                                     {"peer_id", peer.id},
                                     {"role", ctrl::to_string(peer.role)},

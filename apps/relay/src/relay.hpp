@@ -132,6 +132,7 @@ class Relay final : public quic::ConnectionHandler {
   void reject(Session& session, ctrl::RejectCode code, std::string message,
               std::string_view why = {});
   void violation(Session& session, std::string_view why);
+  [[nodiscard]] ctrl::Welcome make_welcome(const Peer& peer) const;
   void admit(Session& session, Peer& peer);
   void leave(Session& session, ctrl::LeaveReason reason);
   void handle_kick(Session& owner, const ctrl::Kick& kick);

@@ -462,6 +462,47 @@ class RelayInviteTest : public ::testing::Test {
   std::unique_ptr<TestPeer> gw_;
 };
 
+TEST(RelayWelcomeSize, ARoomWhoseWelcomeWouldPass16KiBIsFullNotAnInvalidFrame) {
+  // Invite names of 32 control bytes are legal and JSON-escape to 6 bytes each: about 60 such
+  // players make the next welcome longer than a control frame may be (section 2).
+  HarnessOptions options;
+  options.relay = claimed_relay_config(RoomMode::kClaimed);
+  options.relay.limits.max_peers_per_room = 1000;
+  auto h = RelayHarness::start(options);
+  ASSERT_NE(h, nullptr);
+  const quic::RoomKey owner = new_room_key();
+  auto gw = h->join_gateway(owner, "ROOM1", kGatewayMac);
+  ASSERT_NE(gw, nullptr);
+  std::vector<std::unique_ptr<TestPeer>> players;
+  bool refused = false;
+  for (int i = 0; i < 120 && !refused; ++i) {
+    const std::string id = fmt::format("{:016x}", 0x1000 + i);
+    const std::string mac = fmt::format("02:5a:00:00:{:02x}:{:02x}", i >> 8, i & 0xff);
+    auto payload = invite_payload("ROOM1", id, std::string(32, '\x01'));
+    auto peer = h->connect();
+    ASSERT_NE(peer, nullptr);
+    ASSERT_TRUE(peer->send_hello(invited_hello("ROOM1", mac, invite_token(owner, payload))));
+    ASSERT_TRUE(peer->run_until([&] {
+      return std::any_of(peer->messages().begin(), peer->messages().end(),
+                         [](const ctrl::Message& m) {
+                           return std::holds_alternative<ctrl::Welcome>(m) ||
+                                  std::holds_alternative<ctrl::Reject>(m);
+                         });
+    })) << "player "
+        << i << " got neither welcome nor reject";
+    if (const auto reject = peer->next<ctrl::Reject>(std::chrono::milliseconds(1))) {
+      EXPECT_EQ(reject->code, "room_full") << reject->message;
+      EXPECT_GE(i, 40) << "refused while a welcome still fitted easily";
+      refused = true;
+    } else {
+      players.push_back(std::move(peer));
+    }
+  }
+  // Every welcome that did go out was a valid frame: each admitted player decoded it.
+  for (const auto& p : players) EXPECT_FALSE(p->decode_error().has_value());
+  EXPECT_TRUE(refused);
+}
+
 TEST_F(RelayInviteTest, AValidInviteIsAdmitted) {
   auto c = h_->join(client("02:5a:00:00:00:01", token(invite_payload("ROOM1", kIdA))));
   ASSERT_NE(c, nullptr);
