@@ -626,7 +626,8 @@ void Relay::reject(Session& session, ctrl::RejectCode code, std::string message,
   (void)session.conn->shutdown_stream_write(stream);  // best effort; the close follows anyway
   session.state = SessionState::kRejected;
   // Closing at once would lose the reject: wait for its ack, at most reject_linger.
-  session.conn->close_after_ack(kAppRejected, std::string(code_text), config_.reject_linger);
+  session.conn->close_after_ack(kAppRejected, std::string(code_text), config_.reject_linger,
+                                config_.reject_linger_after_ack);
 }
 
 void Relay::violation(Session& session, std::string_view why) {

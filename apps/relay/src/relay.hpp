@@ -32,6 +32,9 @@ struct RelayConfig {
   std::chrono::milliseconds stats_interval{10000};  // 0 = off
   std::chrono::milliseconds hello_timeout{5000};
   std::chrono::milliseconds reject_linger{1000};  // longest wait for a reject's ack
+  // After the ack, before the close: a peer whose stack acknowledges on arrival still gets to
+  // read the reject (PROTOCOL.md section 2: 100 ms).
+  std::chrono::milliseconds reject_linger_after_ack{100};
   // Section 7. kOpen reads sections 1-6 only and needs no room records; the binary's default
   // is kClaimed (main.cpp), this struct's kOpen so that a bare config needs nothing more.
   RoomMode rooms = RoomMode::kOpen;

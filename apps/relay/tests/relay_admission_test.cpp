@@ -251,6 +251,28 @@ TEST(RelayReject, CloseFollowsTheAcknowledgementNotTheLingerDeadline) {
   EXPECT_TRUE(rejected_with(*peer, "unsupported_protocol"));
 }
 
+TEST(RelayReject, TheCloseComesAtLeast100MsAfterTheRejectIsAcknowledged) {
+  // PROTOCOL.md section 2: a stack that acknowledges on arrival and fails pending reads on
+  // close still lets its application read the reject.
+  auto h = RelayHarness::start({});
+  ASSERT_NE(h, nullptr);
+  for (int i = 0; i < 5; ++i) {
+    auto peer = h->connect();
+    ASSERT_NE(peer, nullptr);
+    ASSERT_TRUE(
+        succeeded(peer->send_hello(with(client("02:5a:00:00:00:01"), &HelloJson::protocol, "2"))));
+    ASSERT_TRUE(peer->next<ctrl::Reject>().has_value());
+    const auto reject_at = std::chrono::steady_clock::now();
+    ASSERT_NE(peer->wait_closed(), nullptr);
+    const auto gap = std::chrono::steady_clock::now() - reject_at;
+    // Our ack leaves within the ack delay; the relay then lingers 100 ms (timers may fire a
+    // few ms early relative to our clock read) and closes well before the 1 s deadline.
+    EXPECT_GE(gap, std::chrono::milliseconds(95)) << "round " << i;
+    EXPECT_LT(gap, std::chrono::milliseconds(900)) << "round " << i;
+    EXPECT_EQ(peer->close_info()->code, 2u);
+  }
+}
+
 // --- welcome -----------------------------------------------------------------------------
 
 struct MtuCase {

@@ -423,11 +423,15 @@ void ConnectionImpl::close(std::uint64_t app_error_code, std::string_view reason
 }
 
 void ConnectionImpl::close_after_ack(std::uint64_t app_error_code, std::string reason,
-                                     std::chrono::milliseconds deadline) {
+                                     std::chrono::milliseconds deadline,
+                                     std::chrono::milliseconds linger_after_ack) {
   if (!user_visible() || close_after_ack_) return;
   close_after_ack_ =
       PendingClose{CloseInfo::Kind::kLocalApplication, app_error_code, std::move(reason), false};
-  close_deadline_timer_.arm(endpoint_.loop().now() + deadline);
+  close_deadline_ = endpoint_.loop().now() + deadline;
+  close_linger_ = linger_after_ack;
+  close_acked_ = false;
+  close_deadline_timer_.arm(close_deadline_);
   check_close_after_ack();
 }
 
@@ -442,9 +446,15 @@ void ConnectionImpl::request_close(CloseInfo::Kind kind, std::uint64_t code,
 }
 
 void ConnectionImpl::check_close_after_ack() noexcept {
-  if (!close_after_ack_) return;
+  if (!close_after_ack_ || close_acked_) return;
   for (const auto& [id, stream] : streams_) {
     if (!stream.all_acked()) return;
+  }
+  if (close_linger_.count() > 0) {
+    // Acknowledged: close after the linger, but never later than the deadline.
+    close_acked_ = true;
+    close_deadline_timer_.arm(std::min(close_deadline_, endpoint_.loop().now() + close_linger_));
+    return;
   }
   close_deadline_timer_.disarm();
   auto pending = std::move(*close_after_ack_);

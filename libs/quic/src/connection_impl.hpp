@@ -111,7 +111,8 @@ class ConnectionImpl final : public Connection {
   Status send_datagram(std::span<const std::uint8_t> payload) override;
   void close(std::uint64_t app_error_code, std::string_view reason) override;
   void close_after_ack(std::uint64_t app_error_code, std::string reason,
-                       std::chrono::milliseconds deadline) override;
+                       std::chrono::milliseconds deadline,
+                       std::chrono::milliseconds linger_after_ack) override;
   ConnectionStats stats() const noexcept override;
   Result<std::array<std::uint8_t, 32>> export_keying_material(
       std::string_view label) const override;
@@ -217,6 +218,9 @@ class ConnectionImpl final : public Connection {
   };
   std::optional<PendingClose> pending_close_;
   std::optional<PendingClose> close_after_ack_;
+  EventLoop::Clock::time_point close_deadline_{};  // close_after_ack's latest close
+  std::chrono::milliseconds close_linger_{0};      // after everything is acknowledged
+  bool close_acked_ = false;                       // acknowledged: the timer now closes
   std::optional<CloseInfo> close_info_;
   std::vector<std::uint8_t> close_packet_;
   std::uint64_t packets_in_closing_ = 0;

@@ -485,6 +485,33 @@ TEST_F(QuicTest, CloseAfterAckDeliversTheLastStreamMessageFirst) {
   EXPECT_NE(std::find(order.begin(), closed_at, "fin"), closed_at);
 }
 
+TEST_F(QuicTest, CloseAfterAckLingersAfterTheAckButNotPastTheDeadline) {
+  for (const auto& [linger, deadline, at_least, below] :
+       {std::tuple{150ms, 1000ms, 140ms, 900ms}, std::tuple{800ms, 300ms, 290ms, 700ms}}) {
+    auto server = start_server(*loop_, dir_);
+    ASSERT_TRUE(server);
+    server->handler.after_stream = [&, linger = linger, deadline = deadline](
+                                       Connection& c, std::int64_t stream, auto, bool) {
+      ASSERT_TRUE(c.send_stream(stream, pattern_bytes(100, 3)).has_value());
+      c.close_after_ack(2, "rejected", deadline, linger);
+    };
+    auto client = connect_client(*loop_, *server);
+    ASSERT_TRUE(client);
+    client->handler.after_handshake = [](Connection& c) {
+      auto stream = c.open_bidi_stream();
+      ASSERT_TRUE(stream.has_value());
+      const std::uint8_t hello[] = {'h', 'i'};
+      EXPECT_TRUE(c.send_stream(*stream, hello).has_value());
+    };
+    ASSERT_TRUE(run_until([&] { return client->handler.stream_bytes[1].size() == 100; }));
+    const auto data_at = loop_->now();
+    ASSERT_TRUE(run_until([&] { return !client->handler.closed.empty(); })) << "timed out";
+    EXPECT_GE(loop_->now() - data_at, at_least) << "linger " << linger.count();
+    EXPECT_LT(loop_->now() - data_at, below) << "linger " << linger.count();
+    EXPECT_EQ(client->handler.closed.front().info.code, 2u);
+  }
+}
+
 TEST_F(QuicTest, CloseAfterAckClosesAtTheDeadlineWhenNothingIsAcked) {
   auto server = start_server(*loop_, dir_);
   ASSERT_TRUE(server);

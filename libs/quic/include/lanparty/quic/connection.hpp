@@ -96,10 +96,14 @@ class Connection {
   // current batch) and keeps the closing period (3 PTO) so late packets are answered.
   // on_closed (kLocalApplication) follows after the current callback. Idempotent.
   virtual void close(std::uint64_t app_error_code, std::string_view reason) = 0;
-  // Closes as close() once every byte queued on every stream (and FINs) is acknowledged, or
-  // at deadline, whichever is first. Later send_* calls fail with kClosed.
+  // Closes as close() `linger_after_ack` after every byte queued on every stream (and FINs)
+  // is acknowledged, or at deadline, whichever is first. Later send_* calls fail with
+  // kClosed. The linger exists because some QUIC stacks acknowledge stream data on arrival
+  // and then fail their application's pending read when the close arrives (PROTOCOL.md
+  // section 2 asks for 100 ms after a reject's acknowledgement).
   virtual void close_after_ack(std::uint64_t app_error_code, std::string reason,
-                               std::chrono::milliseconds deadline) = 0;
+                               std::chrono::milliseconds deadline,
+                               std::chrono::milliseconds linger_after_ack = {}) = 0;
 
   [[nodiscard]] virtual ConnectionStats stats() const noexcept = 0;
 
