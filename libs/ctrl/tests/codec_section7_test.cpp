@@ -20,21 +20,8 @@ constexpr DecodeOptions kOpenRelay{.room_ownership = false};
 
 proto::MacAddress mac(std::string_view text) { return proto::MacAddress::parse(text).value(); }
 
-template <class T>
-T decode_as(std::string_view json, DecodeOptions options = {}) {
-  auto message = decode_message(json, options);
-  EXPECT_TRUE(message.has_value()) << json;
-  if (!message) return T{};
-  EXPECT_TRUE(std::holds_alternative<T>(*message)) << json << " -> " << message_type(*message);
-  const T* value = std::get_if<T>(&*message);
-  return value != nullptr ? *value : T{};
-}
-
-FrameError decode_error(std::string_view json) {
-  auto message = decode_message(json);
-  EXPECT_FALSE(message.has_value()) << json;
-  return message ? FrameError{} : message.error();
-}
+using test::decode_as;
+using test::decode_error;
 
 // Section 7's JSON examples, verbatim where the page gives a whole message; the claim and
 // invite fields completed into the section 2 hello example.

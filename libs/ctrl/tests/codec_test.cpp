@@ -24,21 +24,8 @@ bool same_json(std::string_view a, std::string_view b) {
   return nlohmann::json::parse(a) == nlohmann::json::parse(b);
 }
 
-template <class T>
-T decode_as(std::string_view json) {
-  auto message = decode_message(json);
-  EXPECT_TRUE(message.has_value()) << json;
-  if (!message) return T{};
-  EXPECT_TRUE(std::holds_alternative<T>(*message)) << json << " -> " << message_type(*message);
-  const T* value = std::get_if<T>(&*message);
-  return value != nullptr ? *value : T{};
-}
-
-FrameError decode_error(std::string_view json) {
-  auto message = decode_message(json);
-  EXPECT_FALSE(message.has_value()) << json;
-  return message ? FrameError{} : message.error();
-}
+using test::decode_as;
+using test::decode_error;
 
 // --- Golden: every JSON example of PROTOCOL.md section 2, verbatim. -----------------------
 

@@ -2,6 +2,8 @@
 // Shared test helpers: readable gtest output for messages, and raw frame bytes.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <cstdint>
 #include <optional>
 #include <ostream>
@@ -63,6 +65,25 @@ inline std::optional<tl::expected<ValidHello, RejectCode>> hello_verdict(std::st
   }
   if (const auto* hello = std::get_if<Hello>(&*message)) return validate_hello(*hello);
   return std::nullopt;
+}
+
+// Decodes `json` and expects a message of type T (a default T and a recorded failure
+// otherwise).
+template <class T>
+T decode_as(std::string_view json, DecodeOptions options = {}) {
+  auto message = decode_message(json, options);
+  EXPECT_TRUE(message.has_value()) << json;
+  if (!message) return T{};
+  EXPECT_TRUE(std::holds_alternative<T>(*message)) << json << " -> " << message_type(*message);
+  const T* value = std::get_if<T>(&*message);
+  return value != nullptr ? *value : T{};
+}
+
+// Decodes `json` and expects it to fail; returns why.
+inline FrameError decode_error(std::string_view json) {
+  auto message = decode_message(json);
+  EXPECT_FALSE(message.has_value()) << json;
+  return message ? FrameError{} : message.error();
 }
 
 }  // namespace test
