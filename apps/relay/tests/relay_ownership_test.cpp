@@ -39,6 +39,16 @@ std::unique_ptr<RelayHarness> start_claimed(RoomMode mode = RoomMode::kClaimed,
   return RelayHarness::start(options);
 }
 
+// A claimed relay whose clock (room records, invite expiry) is *now, with a 60 s room TTL:
+// a test moves time by changing *now.
+std::unique_ptr<RelayHarness> start_claimed_on_clock(std::shared_ptr<directory::Seconds> now) {
+  HarnessOptions options;
+  options.relay = claimed_relay_config();
+  options.relay.clock = [now] { return *now; };
+  options.room_records = {.room_ttl = std::chrono::seconds(60)};
+  return RelayHarness::start(options);
+}
+
 // A peer that sent `hello` and is expected to be rejected with `code`.
 ::testing::AssertionResult hello_rejected(RelayHarness& h, const HelloJson& hello,
                                           std::string_view code, PeerOptions options = {}) {
@@ -193,11 +203,7 @@ TEST(RelayClaim, ANewOwnerDoesNotInheritClientsOfAForgottenRecord) {
   // The relay's clock for records and invites is the test's, so a day passes at once.
   auto now = std::make_shared<directory::Seconds>(
       std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now()));
-  HarnessOptions options;
-  options.relay = claimed_relay_config();
-  options.relay.clock = [now] { return *now; };
-  options.room_records = {.room_ttl = 60s};
-  auto h = RelayHarness::start(options);
+  auto h = start_claimed_on_clock(now);
   ASSERT_NE(h, nullptr);
   const quic::RoomKey old_owner = new_room_key();
   auto gw = h->join_gateway(old_owner, "ROOM1", kGatewayMac);
@@ -223,11 +229,7 @@ TEST(RelayClaim, ANewOwnerDoesNotInheritClientsOfAForgottenRecord) {
 TEST(RelayClaim, TheOldOwnerReturningKeepsItsClients) {
   auto now = std::make_shared<directory::Seconds>(
       std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now()));
-  HarnessOptions options;
-  options.relay = claimed_relay_config();
-  options.relay.clock = [now] { return *now; };
-  options.room_records = {.room_ttl = 60s};
-  auto h = RelayHarness::start(options);
+  auto h = start_claimed_on_clock(now);
   ASSERT_NE(h, nullptr);
   const quic::RoomKey owner = new_room_key();
   auto gw = h->join_gateway(owner, "ROOM1", kGatewayMac);
