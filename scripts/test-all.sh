@@ -12,6 +12,7 @@ jobs=${JOBS:-$(nproc)}
 passed=0
 failed=0
 summary=()
+failure_outputs=()
 
 step() { printf '\n=== %s ===\n' "$*"; }
 
@@ -29,9 +30,18 @@ scripts/check-deps.sh
 
 run_ctest() {
   local preset=$1 log
+  local failed_log="build/$preset/Testing/Temporary/LastTestsFailed.log"
   log=$(mktemp)
+  rm -f "$failed_log"
   if ctest --preset "$preset" -j "$jobs" 2>&1 | tee "$log"; then :; else
     summary+=("ctest $preset: FAILED")
+  fi
+  # Name each failed test in the summary: CI keeps only the tail of the output.
+  if [ -s "$failed_log" ]; then
+    while IFS= read -r test_name; do
+      summary+=("  failed in $preset: ${test_name#*:}")
+      failure_outputs+=("$preset|${test_name#*:}")
+    done <"$failed_log"
   fi
   # "100% tests passed, 0 tests failed out of 57"
   local line
@@ -85,6 +95,18 @@ while IFS='|' read -r fuzzer binary corpus; do
   fi
   rm -rf "$work"
 done < build/fuzz/fuzzers.txt
+
+# The end of each failed test's output, just above the summary, where CI's tail shows it.
+for entry in "${failure_outputs[@]}"; do
+  preset=${entry%%|*}
+  test_name=${entry#*|}
+  step "output of $test_name ($preset), last 40 lines"
+  awk -v name="$test_name" '
+    $0 ~ /^[0-9]+\/[0-9]+ Test: / { inside = (substr($0, index($0, "Test: ") + 6) == name) }
+    inside { print }
+    inside && /^<end of output>/ { inside = 0 }
+  ' "build/$preset/Testing/Temporary/LastTest.log" | tail -40
+done
 
 step "summary"
 printf '%s\n' "${summary[@]}"
