@@ -11,7 +11,8 @@ void add_flags(CLI::App& app, Flags& flags) {
                  "off (leave it), auto (Windows decides) or 1..9999; restored on exit")
       ->capture_default_str();
   app.add_option("--state-dir", flags.state_dir,
-                 "where the route journal and the --check identity are kept")
+                 "where the --check identity is kept (the route journal is in "
+                 "%ProgramData%\\softlan-vpn, which only Administrators may change)")
       ->capture_default_str();
   app.add_flag("--check", flags.check,
                "only test the relay: join the room, print the welcome, leave (no TAP needed)");

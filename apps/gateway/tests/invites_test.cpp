@@ -116,5 +116,25 @@ TEST(IssuedInvites, TheRunningGatewayFindsAnInvitesExpiry) {
   std::filesystem::remove(file);
 }
 
+TEST(IssuedInvites, AFileOthersCanReadOrALinkIsRefusedAndNothingAppended) {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("lanparty-invites-dir-" + random_invite_id());
+  std::filesystem::create_directories(dir);
+  const ctrl::InvitePayload payload{.room = "ROOM1", .id = "00000000000000aa", .exp = 7};
+  ASSERT_TRUE(record_issued_invite(dir / "invites", payload));
+  std::filesystem::permissions(dir / "invites", std::filesystem::perms::others_read,
+                               std::filesystem::perm_options::add);
+  auto refused = record_issued_invite(dir / "invites", payload);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().context.find("chmod 600"), std::string::npos)
+      << refused.error().context;
+  EXPECT_EQ(std::filesystem::file_size(dir / "invites"), 21u) << "one line, not two";
+
+  std::filesystem::create_symlink(dir / "elsewhere", dir / "linked");
+  EXPECT_FALSE(record_issued_invite(dir / "linked", payload));
+  EXPECT_FALSE(std::filesystem::exists(dir / "elsewhere"));
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace lanparty::gateway

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "lanparty/client_core/identity.hpp"
 
-#include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <system_error>
@@ -10,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "lanparty/base/errc.hpp"
+#include "lanparty/base/private_file.hpp"
 
 namespace lanparty::client_core {
 
@@ -41,27 +41,8 @@ Result<proto::MacAddress> read_identity(const std::filesystem::path& path) {
 
 Status write_identity(const std::filesystem::path& path, const proto::MacAddress& mac) {
   const nlohmann::json json = {{"mac", mac.to_string()}};
-  const std::string body = json.dump(2) + "\n";
-  std::filesystem::path tmp = path;
-  tmp += ".tmp";
-  {
-    std::FILE* f = std::fopen(tmp.string().c_str(), "wb");
-    if (f == nullptr) return fail_errno(errno, fmt::format("create {}", tmp.string()));
-    const bool written =
-        std::fwrite(body.data(), 1, body.size(), f) == body.size() && std::fflush(f) == 0;
-    const int err = errno;
-    if (std::fclose(f) != 0 || !written) {
-      std::remove(tmp.string().c_str());
-      return fail_errno(err, fmt::format("write {}", tmp.string()));
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::filesystem::remove(tmp, ec);
-    return fail(ec, fmt::format("rename {} to {}", tmp.string(), path.string()));
-  }
-  return ok();
+  // Private (0600) from its first byte, through no link, replaced whole: see private_file.hpp.
+  return write_private_file(path, json.dump(2) + "\n");
 }
 
 Result<proto::MacAddress> load_or_create_identity(const std::filesystem::path& path,

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <vector>
 
 #include "lanparty/base/errc.hpp"
 
@@ -36,7 +37,19 @@ TEST_F(IdentityTest, CreatesThenKeepsTheSameMac) {
   auto second = load_or_create_identity(path_, *proto::MacAddress::parse("02:00:00:00:00:99"));
   ASSERT_TRUE(second);
   EXPECT_EQ(*second, kFresh);
-  EXPECT_FALSE(std::filesystem::exists(dir_ / "lanparty-client-identity.json.tmp"));
+  // Nothing but the identity is left in the folder (no temporary file).
+  std::vector<std::filesystem::path> files;
+  for (const auto& entry : std::filesystem::directory_iterator(dir_)) files.push_back(entry.path());
+  EXPECT_EQ(files, std::vector<std::filesystem::path>{path_});
+}
+
+TEST_F(IdentityTest, ASymlinkInPlaceOfTheIdentityIsNotWrittenThrough) {
+  const auto target = dir_ / "elsewhere";
+  std::error_code ec;
+  std::filesystem::create_symlink(target, path_, ec);
+  if (ec || !std::filesystem::is_symlink(path_)) GTEST_SKIP() << "no symbolic links here";
+  EXPECT_FALSE(load_or_create_identity(path_, kFresh));
+  EXPECT_FALSE(std::filesystem::exists(target));
 }
 
 TEST_F(IdentityTest, MissingFileIsNotFound) {

@@ -14,8 +14,8 @@
 
 #include <fmt/format.h>
 
-#include "durable_file.hpp"
 #include "lanparty/base/errc.hpp"
+#include "lanparty/base/private_file.hpp"
 
 namespace lanparty::client_route {
 namespace {
@@ -182,8 +182,9 @@ Status RouteJournal::save() const {
     text += format_entry(entry);
     text += '\n';
   }
-  // Durable: the journal is what undoes our route changes after a crash or a power cut.
-  if (auto st = detail::replace_file_durably(path_, text); !st) {
+  // Durable: the journal is what undoes our route changes after a crash or a power cut. On
+  // Windows only SYSTEM and Administrators may change it (journal_store.hpp says why).
+  if (auto st = write_file_atomically(path_, text, FileAccess::kAdministrators); !st) {
     return fail(st.error().code, fmt::format("save route journal: {}", st.error().context));
   }
   return ok();

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "lanparty/base/errc.hpp"
+#include "lanparty/base/private_file.hpp"
 #include "lanparty/obs/sinks.hpp"
 #include "route_fixture.hpp"
 
@@ -65,9 +66,11 @@ TEST(RouteJournal, ASaveLeavesNoSiblingBehind) {
   auto journal = open_journal(dir.journal());
   ASSERT_TRUE(journal.record(kRelayRoute));
   ASSERT_TRUE(journal.record(kTapV4Metric));
-  auto sibling = dir.journal();
-  sibling += ".tmp";
-  EXPECT_FALSE(std::filesystem::exists(sibling));
+  std::vector<std::filesystem::path> files;
+  for (const auto& entry : std::filesystem::directory_iterator(dir.journal().parent_path())) {
+    files.push_back(entry.path());
+  }
+  EXPECT_EQ(files, std::vector<std::filesystem::path>{dir.journal()});
 }
 
 TEST(RouteJournal, AFailedSaveKeepsThePreviousJournalWhole) {
@@ -75,9 +78,7 @@ TEST(RouteJournal, AFailedSaveKeepsThePreviousJournalWhole) {
   auto journal = open_journal(dir.journal());
   ASSERT_TRUE(journal.record(kRelayRoute));
   // A directory where the sibling must go makes the next save fail before the rename.
-  auto sibling = dir.journal();
-  sibling += ".tmp";
-  std::filesystem::create_directory(sibling);
+  std::filesystem::create_directory(lanparty::temp_path_for(dir.journal()));
   EXPECT_FALSE(journal.record(kTapV4Metric));
   const auto reopened = open_journal(dir.journal());
   EXPECT_EQ(reopened.entries(), std::vector<JournalEntry>{kRelayRoute});

@@ -13,6 +13,7 @@
 #include "certificate_io.hpp"
 #include "crypto.hpp"
 #include "lanparty/base/errc.hpp"
+#include "lanparty/base/private_file.hpp"
 
 namespace lanparty::quic {
 
@@ -53,20 +54,11 @@ Status write_der(const CertificateKey& certificate, const std::filesystem::path&
   if (certificate.cert_der.empty()) {
     return fail(Errc::kInvalidArgument, "write_der: empty certificate");
   }
-  std::filesystem::path tmp = path;
-  tmp += ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) return fail_errno(errno, fmt::format("open {}", tmp.string()));
-    out.write(reinterpret_cast<const char*>(certificate.cert_der.data()),
-              static_cast<std::streamsize>(certificate.cert_der.size()));
-    out.flush();
-    if (!out) return fail_errno(errno, fmt::format("write {}", tmp.string()));
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) return fail(ec, fmt::format("rename {} -> {}", tmp.string(), path.string()));
-  return ok();
+  // Public (clients pin it, hosts copy it), but written like a secret: no link followed, no
+  // half file after a crash.
+  const std::string_view bytes(reinterpret_cast<const char*>(certificate.cert_der.data()),
+                               certificate.cert_der.size());
+  return write_file_atomically(path, bytes, FileAccess::kPublic);
 }
 
 Result<std::vector<std::uint8_t>> read_der(const std::filesystem::path& path) {
