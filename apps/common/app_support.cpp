@@ -9,6 +9,7 @@
 
 #include "lanparty/base/errc.hpp"
 #include "lanparty/ctrl/invite_link.hpp"
+#include "lanparty/obs/rate_limited_sink.hpp"
 
 namespace lanparty::apps {
 
@@ -120,6 +121,9 @@ Logging make_logging(const RelayFlags& flags) {
   } else {
     logging.sink = std::make_unique<obs::TextSink>(stderr);
   }
+  // Repeated events are capped per name (log.suppressed counts the rest): no flood of
+  // connections or errors fills the disk.
+  logging.sink = std::make_unique<obs::RateLimitedSink>(std::move(logging.sink));
   logging.logger = obs::Logger(logging.sink.get(),
                                obs::parse_level(flags.log_level).value_or(obs::Level::kInfo));
   return logging;

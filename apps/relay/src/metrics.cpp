@@ -6,10 +6,13 @@
 #include <netinet/in.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -101,6 +104,17 @@ std::string render_metrics(const Relay& relay) {
           t.owner_messages_ignored);
   counter(out, "lanparty_relay_room_record_errors_total",
           "Room-record reads and writes that failed (storage errors).", t.room_record_errors);
+  out +=
+      "# HELP lanparty_relay_peers_closed_total Connections the relay closed to protect "
+      "itself, by cause.\n";
+  out += "# TYPE lanparty_relay_peers_closed_total counter\n";
+  out += fmt::format("lanparty_relay_peers_closed_total{{cause=\"control_unread\"}} {}\n",
+                     t.control_unread);
+  out += fmt::format("lanparty_relay_peers_closed_total{{cause=\"control_flood\"}} {}\n",
+                     t.control_flooded);
+  counter(out, "lanparty_relay_rooms_per_source_refused_total",
+          "New rooms refused: their address held --max-rooms-per-source rooms.",
+          t.rooms_per_source_refused);
   // Queue drops of live peers are read from their connections; departed peers' are in totals.
   std::uint64_t queue_full = t.drops.count(proto::DropReason::kQueueFull);
   relay.rooms().for_each_peer([&](const Peer& p) {
@@ -116,10 +130,59 @@ std::string render_metrics(const Relay& relay) {
   return out;
 }
 
+// One scrape: the request read so far, then the answer being written.
+struct MetricsServer::Connection {
+  Connection(MetricsServer& server, int socket)
+      : fd(socket), deadline(server.loop_, [&server, socket] {
+          server.close_connection(socket, Outcome::kTimedOut);
+        }) {}
+
+  int fd;
+  std::string request;
+  // The answer in three parts, written with one sendmsg each time the socket has room, so
+  // the body is never copied: status line and headers, the exposition, the scrape counts.
+  std::array<std::string, 3> response;
+  std::size_t sent = 0;  // bytes of the three parts together
+  bool responding = false;
+  bool oversized = false;          // more than max_request_bytes before the headers ended
+  Outcome outcome = Outcome::kOk;  // what a fully written response counts as
+  quic::EventLoop::Timer deadline;
+};
+
+std::string render_admission_metrics(const quic::AdmissionCounters& a) {
+  std::string out;
+  out.reserve(1024);
+  counter(out, "lanparty_relay_handshakes_accepted_total",
+          "QUIC Initials that started a connection.", a.accepted);
+  counter(out, "lanparty_relay_retries_sent_total",
+          "Initials answered with a Retry (no state kept).", a.retries_sent);
+  counter(out, "lanparty_relay_retry_tokens_valid_total",
+          "Connections whose address a Retry token proved.", a.retry_tokens_valid);
+  out += "# HELP lanparty_relay_handshakes_refused_total Initials refused, by reason.\n";
+  out += "# TYPE lanparty_relay_handshakes_refused_total counter\n";
+  for (std::size_t i = 0; i < quic::kRefusalCount; ++i) {
+    out += fmt::format("lanparty_relay_handshakes_refused_total{{reason=\"{}\"}} {}\n",
+                       quic::to_string(static_cast<quic::Refusal>(i)), a.refused[i]);
+  }
+  gauge(out, "lanparty_relay_handshakes_in_flight", "QUIC handshakes not finished yet.",
+        a.handshakes_in_flight);
+  gauge(out, "lanparty_relay_sources_tracked",
+        "Source addresses (IPv4, IPv6 /64) with per-source state.", a.sources_tracked);
+  return out;
+}
+
 Result<std::unique_ptr<MetricsServer>> MetricsServer::start(quic::EventLoop& loop,
                                                             std::string_view listen,
-                                                            const Relay& relay,
-                                                            obs::Logger logger) {
+                                                            const Relay& relay, obs::Logger logger,
+                                                            MetricsServerLimits limits) {
+  return start(
+      loop, listen, [&relay] { return render_metrics(relay); }, logger, limits);
+}
+
+Result<std::unique_ptr<MetricsServer>> MetricsServer::start(quic::EventLoop& loop,
+                                                            std::string_view listen,
+                                                            RenderFn render, obs::Logger logger,
+                                                            MetricsServerLimits limits) {
   sockaddr_storage addr{};
   socklen_t len = 0;
   if (!parse_addr(listen, addr, len)) {
@@ -143,7 +206,8 @@ Result<std::unique_ptr<MetricsServer>> MetricsServer::start(quic::EventLoop& loo
   const std::uint16_t port =
       ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
                                         : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
-  auto server = std::unique_ptr<MetricsServer>(new MetricsServer(loop, fd, port, relay, logger));
+  auto server = std::unique_ptr<MetricsServer>(
+      new MetricsServer(loop, fd, port, std::move(render), logger, limits));
   MetricsServer* raw = server.get();
   if (auto st = loop.add_fd(fd, EPOLLIN, [raw](std::uint32_t) { raw->on_accept(); }); !st) {
     return tl::unexpected(st.error());
@@ -151,40 +215,213 @@ Result<std::unique_ptr<MetricsServer>> MetricsServer::start(quic::EventLoop& loo
   return server;
 }
 
-MetricsServer::MetricsServer(quic::EventLoop& loop, int fd, std::uint16_t port, const Relay& relay,
-                             obs::Logger logger)
-    : loop_(loop), listen_fd_(fd), port_(port), relay_(relay), log_(logger) {}
+MetricsServer::MetricsServer(quic::EventLoop& loop, int fd, std::uint16_t port, RenderFn render,
+                             obs::Logger logger, MetricsServerLimits limits)
+    : loop_(loop),
+      listen_fd_(fd),
+      port_(port),
+      render_(std::move(render)),
+      log_(logger),
+      limits_(limits),
+      accept_resume_(loop, [this] { (void)loop_.modify_fd(listen_fd_, EPOLLIN); }) {}
 
 MetricsServer::~MetricsServer() {
+  for (auto& [fd, connection] : connections_) {
+    loop_.remove_fd(fd);
+    ::close(fd);
+  }
+  connections_.clear();
   loop_.remove_fd(listen_fd_);
   ::close(listen_fd_);
 }
 
 void MetricsServer::on_accept() {
-  for (;;) {
-    const int client = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (client < 0) return;  // EAGAIN: drained
-    // Scrapes are tiny: read the request line with a short blocking timeout, answer, close.
-    // A slow scraper costs at most that timeout, never the event loop's forwarding for long.
-    timeval tv{.tv_sec = 0, .tv_usec = 200000};
-    ::setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    ::setsockopt(client, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-    char request[1024];
-    const ssize_t n = ::recv(client, request, sizeof(request) - 1, 0);
-    std::string response;
-    if (n > 0 && (std::strncmp(request, "GET /metrics ", 13) == 0 ||
-                  std::strncmp(request, "GET / ", 6) == 0)) {
-      const std::string body = render_metrics(relay_);
-      response = fmt::format(
-          "HTTP/1.0 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: "
-          "{}\r\nConnection: close\r\n\r\n{}",
-          body.size(), body);
-    } else {
-      response = "HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+  // Bounded so that a flood of connects cannot keep this callback from returning; the
+  // listening socket stays readable and the loop comes back after serving everything else.
+  for (int i = 0; i < 64; ++i) {
+    const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      const int err = errno;
+      if (err == EINTR || err == ECONNABORTED || err == EPROTO) continue;
+      if (err == EAGAIN || err == EWOULDBLOCK) return;
+      // EMFILE, ENFILE, ENOBUFS, ENOMEM: the pending connection stays queued and epoll would
+      // report it again at once. Stop listening for a moment instead of spinning.
+      log_.warn("relay.metrics_accept_failed", {{"error", std::strerror(err)}});
+      (void)loop_.modify_fd(listen_fd_, 0);
+      accept_resume_.arm(loop_.now() + std::chrono::milliseconds(100));
+      return;
     }
-    (void)::send(client, response.data(), response.size(), MSG_NOSIGNAL);
-    ::close(client);
+    if (connections_.size() >= limits_.max_connections) {
+      ::close(fd);
+      ++counts_.refused;
+      log_.debug("relay.metrics_refused", {{"open", connections_.size()}});
+      continue;
+    }
+    auto connection = std::make_unique<Connection>(*this, fd);
+    if (auto st = loop_.add_fd(fd, EPOLLIN, [this, fd](std::uint32_t) { on_ready(fd); }); !st) {
+      ::close(fd);
+      ++counts_.failed;
+      continue;
+    }
+    connection->deadline.arm(loop_.now() + limits_.deadline);
+    connections_.emplace(fd, std::move(connection));
   }
+}
+
+void MetricsServer::on_ready(int fd) {
+  const auto it = connections_.find(fd);
+  if (it == connections_.end()) return;
+  Connection& c = *it->second;
+  if (c.responding) {
+    write_response(c);
+  } else if (read_request(c)) {
+    respond(c);
+  }
+}
+
+bool MetricsServer::read_request(Connection& c) {
+  char buffer[2048];
+  for (;;) {
+    const ssize_t n = ::recv(c.fd, buffer, sizeof(buffer), 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
+      close_connection(c.fd, Outcome::kFailed);
+      return false;
+    }
+    if (n == 0) return true;  // the scraper half-closed: answer what it sent
+    const auto size = static_cast<std::size_t>(n);
+    if (c.request.size() + size > limits_.max_request_bytes) {
+      c.oversized = true;
+      return true;
+    }
+    c.request.append(buffer, size);
+    // The blank line ends the headers. Waiting for it, not just the request line, means no
+    // unread request bytes are left at close, which would turn the close into a reset that
+    // can destroy the answer before the scraper reads it.
+    if (c.request.find("\r\n\r\n") != std::string::npos ||
+        c.request.find("\n\n") != std::string::npos) {
+      return true;
+    }
+  }
+}
+
+void MetricsServer::respond(Connection& c) {
+  c.responding = true;
+  const auto eol = c.request.find('\n');
+  std::string_view line;
+  if (eol != std::string::npos && !c.oversized) {
+    line = std::string_view(c.request).substr(0, eol);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  }
+  // "METHOD SP TARGET SP HTTP/x.y"; anything else is not a request this server can answer.
+  const auto sp1 = line.find(' ');
+  const auto sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
+  if (sp2 == std::string_view::npos || line.substr(sp2 + 1).substr(0, 5) != "HTTP/") {
+    c.outcome = Outcome::kBadRequest;
+    c.response[0] = "HTTP/1.0 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+  } else if (const auto method = line.substr(0, sp1), target = line.substr(sp1 + 1, sp2 - sp1 - 1);
+             method == "GET" && (target == "/metrics" || target == "/")) {
+    c.outcome = Outcome::kOk;
+    c.response[1] = render_();
+    c.response[2] = render_scrape_counts();
+    c.response[0] = fmt::format(
+        "HTTP/1.0 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: "
+        "{}\r\nConnection: close\r\n\r\n",
+        c.response[1].size() + c.response[2].size());
+  } else {
+    c.outcome = Outcome::kNotFound;
+    c.response[0] = "HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+  }
+  c.request = std::string();
+  write_response(c);
+}
+
+void MetricsServer::write_response(Connection& c) {
+  for (;;) {
+    std::array<iovec, 3> parts{};
+    std::size_t count = 0;
+    std::size_t skip = c.sent;
+    for (std::string& part : c.response) {
+      if (skip >= part.size()) {
+        skip -= part.size();
+        continue;
+      }
+      parts[count++] = iovec{part.data() + skip, part.size() - skip};
+      skip = 0;
+    }
+    if (count == 0) break;
+    msghdr message{};
+    message.msg_iov = parts.data();
+    message.msg_iovlen = count;
+    const ssize_t n = ::sendmsg(c.fd, &message, MSG_NOSIGNAL);
+    if (n >= 0) {
+      c.sent += static_cast<std::size_t>(n);
+      continue;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      // Wait for room in the send buffer; stop watching for input, which (level-triggered)
+      // would wake the loop for bytes this server no longer reads.
+      if (auto st = loop_.modify_fd(c.fd, EPOLLOUT); !st) close_connection(c.fd, Outcome::kFailed);
+      return;
+    }
+    close_connection(c.fd, Outcome::kFailed);
+    return;
+  }
+  // All queued in the kernel: FIN after the data, then close. Bytes the scraper sent after
+  // its headers are drained first (bounded), so the close does not become a reset.
+  ::shutdown(c.fd, SHUT_WR);
+  char sink[4096];
+  for (int i = 0; i < 16 && ::recv(c.fd, sink, sizeof(sink), 0) > 0; ++i) {
+  }
+  close_connection(c.fd, c.outcome);
+}
+
+void MetricsServer::close_connection(int fd, Outcome outcome) noexcept {
+  const auto it = connections_.find(fd);
+  if (it == connections_.end()) return;
+  switch (outcome) {
+    case Outcome::kOk:
+      ++counts_.ok;
+      break;
+    case Outcome::kNotFound:
+      ++counts_.not_found;
+      break;
+    case Outcome::kBadRequest:
+      ++counts_.bad_request;
+      break;
+    case Outcome::kTimedOut:
+      ++counts_.timed_out;
+      log_.debug("relay.metrics_timed_out", {{"sent", it->second->sent}});
+      break;
+    case Outcome::kFailed:
+      ++counts_.failed;
+      break;
+  }
+  // Erasing destroys the deadline Timer, which may be the caller (allowed) and the fd's
+  // callback, which may be the caller too (remove_fd allows it); nothing of either is used
+  // after this.
+  connections_.erase(it);
+  loop_.remove_fd(fd);
+  ::close(fd);
+}
+
+std::string MetricsServer::render_scrape_counts() const {
+  std::string out =
+      "# HELP lanparty_relay_metrics_scrapes_total Connections to this endpoint, by how they "
+      "ended.\n"
+      "# TYPE lanparty_relay_metrics_scrapes_total counter\n";
+  const std::pair<std::string_view, std::uint64_t> rows[] = {{"ok", counts_.ok},
+                                                             {"not_found", counts_.not_found},
+                                                             {"bad_request", counts_.bad_request},
+                                                             {"refused", counts_.refused},
+                                                             {"timed_out", counts_.timed_out},
+                                                             {"failed", counts_.failed}};
+  for (const auto& [result, n] : rows) {
+    out += fmt::format("lanparty_relay_metrics_scrapes_total{{result=\"{}\"}} {}\n", result, n);
+  }
+  return out;
 }
 
 }  // namespace lanparty::relay
