@@ -11,6 +11,7 @@
 #include "app_support.hpp"
 #include "lanparty/client_core/identity.hpp"
 #include "lanparty/client_core/runner.hpp"
+#include "lanparty/obs/status.hpp"
 #include "lanparty/proto/overlay_header.hpp"
 #include "linux/tap_device.hpp"
 
@@ -48,6 +49,14 @@ class TapPort final : public apps::DevicePort {
 };
 
 int fail_with(const std::string& message) { return apps::fail_with("lanparty-client", message); }
+
+// run_device's code, unless a failed handshake stopped the run or kept it from ever joining:
+// then that failure's own code (README, "Exit codes").
+int exit_code(int run_code, const client_core::Runner& runner) {
+  const auto failure = runner.handshake_failure_to_report();
+  if (!failure || run_code == 2) return run_code;
+  return obs::exit_code(*failure);
+}
 
 }  // namespace
 
@@ -112,7 +121,8 @@ int main(int argc, char** argv) {
                                               .software = "lanparty-client/0.1.0 (linux)",
                                               .invite = flags.invite_token}},
         port, logging.logger, apps::make_random_unit());
-    return apps::run_device("lanparty-client", **loop, runner, port, (*tap)->fd());
+    return exit_code(apps::run_device("lanparty-client", **loop, runner, port, (*tap)->fd()),
+                     runner);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "lanparty-client: fatal: %s\n", e.what());
     return 1;

@@ -21,10 +21,12 @@
 #include "lanparty/client_core/identity.hpp"
 #include "lanparty/client_core/runner.hpp"
 #include "lanparty/client_route/ip_helper_api.hpp"
+#include "lanparty/client_route/journal_store.hpp"
 #include "lanparty/client_route/route_journal.hpp"
 #include "lanparty/client_route/route_table.hpp"
 #include "lanparty/client_tap/tap_device.hpp"
 #include "lanparty/client_tap/tap_windows.hpp"
+#include "lanparty/obs/status.hpp"
 #include "options.hpp"
 #include "win/console_stop.hpp"
 #include "win/tap_bridge.hpp"
@@ -61,9 +63,13 @@ class CheckPort final : public client_core::LocalPort {
   void on_state(obs::ConnectionState state, std::string_view sentence) override {
     apps::print_state_line(state, sentence);
     last_sentence_ = sentence;
-    // Retrying cannot change the relay's certificate: a check ends here. (Rejects retrying
-    // cannot fix, section 7's included, and kicks reach on_fatal from the runner.)
-    if (state == obs::ConnectionState::kCertificateMismatch) on_fatal(sentence);
+    // A check is one attempt: a failed handshake ends it, even one a run would retry (no
+    // answer, unreachable). The runner itself reports the permanent ones through on_fatal,
+    // as it does rejects retrying cannot fix and kicks.
+    if (state == obs::ConnectionState::kHandshakeFailed) {
+      handshake_failed_ = true;
+      loop_.stop();
+    }
   }
   void on_fatal(std::string_view sentence) override {
     (void)apps::fail_with(kProgram, sentence);
@@ -72,12 +78,14 @@ class CheckPort final : public client_core::LocalPort {
   }
   [[nodiscard]] bool joined() const noexcept { return joined_; }
   [[nodiscard]] bool fatal() const noexcept { return fatal_; }
+  [[nodiscard]] bool handshake_failed() const noexcept { return handshake_failed_; }
   [[nodiscard]] const std::string& last_sentence() const noexcept { return last_sentence_; }
 
  private:
   quic::EventLoop& loop_;
   bool joined_ = false;
   bool fatal_ = false;
+  bool handshake_failed_ = false;
   std::string last_sentence_;
 };
 
@@ -114,10 +122,15 @@ int run_check(const Flags& flags, const quic::ClientConfig& quic_config, obs::Lo
                              apps::make_random_unit());
   runner.start();
   const auto waited = (*loop)->run_until(
-      [&] { return port.joined() || port.fatal() || client_win::ConsoleStop::requested(); },
+      [&] {
+        return port.joined() || port.fatal() || port.handshake_failed() ||
+               client_win::ConsoleStop::requested();
+      },
       std::chrono::seconds(20));
   leave_gracefully(**loop, runner);
   if (port.joined()) return 0;
+  // Each failed handshake has its own code (README, "Exit codes").
+  if (const auto failure = runner.handshake_failure_to_report()) return obs::exit_code(*failure);
   if (port.fatal()) return 1;
   if (!waited) {
     return fail_with(
@@ -137,9 +150,23 @@ int run_bridge(const Flags& flags, const quic::ClientConfig& quic_config, obs::L
   // 1. Undo what a crashed run left behind, before changing anything new.
   auto ip_helper = client_route::make_ip_helper_api();
   if (!ip_helper) return fail_with(ip_helper.error().describe());
-  const fs::path journal_path = fs::path(flags.state_dir) / "route-journal.txt";
-  auto journal = client_route::RouteJournal::open(journal_path);
+  // The journal is in %ProgramData%\softlan-vpn, which only SYSTEM and Administrators may
+  // change: this elevated run restores what it lists, so --state-dir (the user's) is no place
+  // for it.
+  auto journal_dir = client_route::default_journal_dir();
+  if (!journal_dir) return fail_with(journal_dir.error().describe());
+  auto journal = client_route::open_admin_journal(*journal_dir, log);
   if (!journal) return fail_with(journal.error().describe());
+  const fs::path journal_path = journal->path();
+  // Versions before the move kept the journal with the user's state.
+  const fs::path old_journal = fs::path(flags.state_dir) / client_route::kRouteJournalFileName;
+  if (std::error_code ec; fs::exists(old_journal, ec)) {
+    std::printf(
+        "Note: %s is a route journal an older version left in the per-user folder; it is not "
+        "applied (any program of this user could have written it). Check the settings it "
+        "lists, then delete it.\n",
+        old_journal.string().c_str());
+  }
   auto repaired = client_route::repair_from_journal(**ip_helper, *journal, log);
   if (!repaired) return fail_with(repaired.error().describe());
   if (repaired->restored > 0) {
@@ -265,6 +292,8 @@ int run_bridge(const Flags& flags, const quic::ClientConfig& quic_config, obs::L
   log.info("client.exit", {{"frames_from_tap", c.frames_read.load()},
                            {"frames_to_tap", c.frames_written},
                            {"dropped_ring_full", c.dropped_ring_full.load()}});
+  // A failed handshake that stopped the run, or kept it from ever joining, has its own code.
+  if (const auto failure = runner.handshake_failure_to_report()) return obs::exit_code(*failure);
   return bridge.fatal() ? 1 : 0;
 }
 

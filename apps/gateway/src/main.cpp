@@ -20,6 +20,7 @@
 #include "lanparty/client_core/runner.hpp"
 #include "lanparty/ctrl/base64url.hpp"
 #include "lanparty/ctrl/invite.hpp"
+#include "lanparty/obs/status.hpp"
 #include "lanparty/proto/overlay_header.hpp"
 #include "lanparty/quic/certificate.hpp"
 #include "linux/bridge_port.hpp"
@@ -387,7 +388,12 @@ int run_gateway(GatewayFlags& flags) {
                       {{"room", flags.relay.room},
                        {"room_key", ctrl::base64url_encode(key->public_key()).substr(0, 8)},
                        {"control_socket", control_path(flags).string()}});
-  return apps::run_device(kProgram, **loop, runner, port, (*lan)->fd());
+  const int run_code = apps::run_device(kProgram, **loop, runner, port, (*lan)->fd());
+  // A failed handshake that stopped the run, or kept it from ever joining, ends with that
+  // failure's own code (README, "Exit codes").
+  const auto failure = runner.handshake_failure_to_report();
+  if (!failure || run_code == 2) return run_code;
+  return obs::exit_code(*failure);
 }
 
 struct InviteFlags {

@@ -88,6 +88,17 @@ void Runner::set_state(obs::ConnectionState state, std::string_view detail) {
   port_.on_state(state, sentence);
 }
 
+void Runner::announce(obs::ConnectionState state, std::string_view sentence) {
+  state_ = state;
+  port_.on_state(state, sentence);
+}
+
+std::optional<obs::HandshakeFailure> Runner::handshake_failure_to_report() const noexcept {
+  if (!handshake_failure_) return std::nullopt;
+  if (fatal_ || counters_.joins == 0) return handshake_failure_;
+  return std::nullopt;
+}
+
 void Runner::start() {
   stopping_ = false;
   fatal_ = false;
@@ -126,6 +137,7 @@ void Runner::schedule_reconnect(std::chrono::milliseconds delay) {
 }
 
 void Runner::on_handshake_completed(quic::Connection& conn) {
+  handshake_failure_.reset();
   auto stream = conn.open_bidi_stream();
   if (!stream) {
     conn.close(kProtocolViolation, "cannot open the control stream");
@@ -340,13 +352,44 @@ void Runner::on_closed(quic::Connection& /*conn*/, const quic::CloseInfo& info) 
   }
   auto delay = backoff_.next(random_unit_());
   if (was_rejected) delay = std::max(delay, config_.reject_retry);
-  if (info.kind == quic::CloseInfo::Kind::kHandshakeFailed) {
-    set_state(obs::ConnectionState::kCertificateMismatch, info.reason);
-  } else if (!was_rejected) {
-    set_state(obs::ConnectionState::kReconnecting, info.reason);
+  if (info.handshake_failure) {
+    on_handshake_failed(info, *info.handshake_failure, delay);
+    return;
   }
+  if (!was_rejected) set_state(obs::ConnectionState::kReconnecting, info.reason);
   log_.warn("client.reconnecting", {{"retry_ms", delay.count()}});
   schedule_reconnect(delay);
+}
+
+void Runner::on_handshake_failed(const quic::CloseInfo& info, obs::HandshakeFailure failure,
+                                 std::chrono::milliseconds retry) {
+  handshake_failure_ = failure;
+  const std::string& host = config_.quic.host;
+  const std::string relay = host.find(':') != std::string::npos
+                                ? fmt::format("[{}]:{}", host, config_.quic.port)
+                                : fmt::format("{}:{}", host, config_.quic.port);
+  // The sentence says what to do; the library's reason (fingerprints, the TLS verdict) follows
+  // for whoever has to dig.
+  const std::string sentence = fmt::format(
+      "{} ({})", obs::describe_handshake_failure(failure, relay, config_.quic.server_name),
+      info.reason);
+  if (obs::is_permanent(failure)) {
+    // Retrying cannot change the relay's certificate, protocol or version.
+    log_.error("client.handshake_failed", {{"failure", obs::to_string(failure)},
+                                           {"relay", relay},
+                                           {"reason", info.reason},
+                                           {"advice", sentence}});
+    announce(obs::ConnectionState::kHandshakeFailed, sentence);
+    fatal_ = true;
+    port_.on_fatal(sentence);
+    return;
+  }
+  log_.warn("client.handshake_failed", {{"failure", obs::to_string(failure)},
+                                        {"relay", relay},
+                                        {"reason", info.reason},
+                                        {"retry_ms", retry.count()}});
+  announce(obs::ConnectionState::kHandshakeFailed, sentence);
+  schedule_reconnect(retry);
 }
 
 void Runner::stop() {

@@ -22,8 +22,8 @@ std::string_view to_string(ConnectionState state) noexcept {
       return "reconnecting";
     case ConnectionState::kRejected:
       return "rejected";
-    case ConnectionState::kCertificateMismatch:
-      return "certificate_mismatch";
+    case ConnectionState::kHandshakeFailed:
+      return "handshake_failed";
     case ConnectionState::kDisconnected:
       return "disconnected";
   }
@@ -42,13 +42,112 @@ std::string_view describe(ConnectionState state) noexcept {
       return "Lost the connection to the relay; reconnecting. Games may pause for a moment.";
     case ConnectionState::kRejected:
       return "The relay refused to let you in; see the reason above.";
-    case ConnectionState::kCertificateMismatch:
-      return "The relay's certificate is not the one you were given (by the invite link or "
-             "--relay-ca-cert). Check with the host: you may be talking to the wrong server.";
+    case ConnectionState::kHandshakeFailed:
+      return "Could not connect securely to the relay.";
     case ConnectionState::kDisconnected:
       return "Disconnected.";
   }
   return "Unknown state.";
+}
+
+std::string_view to_string(HandshakeFailure failure) noexcept {
+  switch (failure) {
+    case HandshakeFailure::kPinMismatch:
+      return "pin_mismatch";
+    case HandshakeFailure::kUntrustedCertificate:
+      return "untrusted_certificate";
+    case HandshakeFailure::kWrongServerName:
+      return "wrong_server_name";
+    case HandshakeFailure::kNoAlpn:
+      return "no_alpn";
+    case HandshakeFailure::kVersionMismatch:
+      return "version_mismatch";
+    case HandshakeFailure::kUnreachable:
+      return "unreachable";
+    case HandshakeFailure::kTimeout:
+      return "handshake_timeout";
+    case HandshakeFailure::kOther:
+      return "handshake_error";
+  }
+  return "handshake_error";
+}
+
+bool is_permanent(HandshakeFailure failure) noexcept {
+  switch (failure) {
+    case HandshakeFailure::kPinMismatch:
+    case HandshakeFailure::kUntrustedCertificate:
+    case HandshakeFailure::kWrongServerName:
+    case HandshakeFailure::kNoAlpn:
+    case HandshakeFailure::kVersionMismatch:
+      return true;
+    case HandshakeFailure::kUnreachable:
+    case HandshakeFailure::kTimeout:
+    case HandshakeFailure::kOther:
+      return false;
+  }
+  return false;
+}
+
+std::string describe_handshake_failure(HandshakeFailure failure, std::string_view relay,
+                                       std::string_view server_name) {
+  switch (failure) {
+    case HandshakeFailure::kPinMismatch:
+      return "The relay's certificate is not the one your invite link (or --relay-ca-cert) pins: "
+             "ask the host for a new link (the host: copy the relay's current relay-cert.der). "
+             "Until then you may be talking to the wrong server.";
+    case HandshakeFailure::kUntrustedCertificate:
+      return "The relay's certificate is not signed by a CA in your --ca-file: check that the "
+             "file holds the CA that issued it, or pin the relay's own certificate with "
+             "--relay-ca-cert.";
+    case HandshakeFailure::kWrongServerName:
+      return fmt::format(
+          "The relay's certificate is not made out to \"{}\": check --server-name (the link's "
+          "sni=) against the name in the relay's certificate.",
+          server_name);
+    case HandshakeFailure::kNoAlpn:
+      return fmt::format(
+          "The server at {} does not speak softlan-vpn (lanparty/1): check the address and "
+          "port, which may belong to another service.",
+          relay);
+    case HandshakeFailure::kVersionMismatch:
+      return fmt::format(
+          "The relay at {} speaks no protocol version this client knows: update softlan-vpn "
+          "(or ask the host to update the relay).",
+          relay);
+    case HandshakeFailure::kUnreachable:
+      return fmt::format("Nothing answers at {}: check the address and that the relay runs.",
+                         relay);
+    case HandshakeFailure::kTimeout:
+      return fmt::format(
+          "No answer from {}: check the address, that the relay runs, and that firewalls on the "
+          "way let UDP through.",
+          relay);
+    case HandshakeFailure::kOther:
+      break;
+  }
+  return fmt::format("The secure connection to the relay at {} failed.", relay);
+}
+
+int exit_code(HandshakeFailure failure) noexcept {
+  switch (failure) {
+    case HandshakeFailure::kPinMismatch:
+      return 10;
+    case HandshakeFailure::kUntrustedCertificate:
+      return 11;
+    case HandshakeFailure::kWrongServerName:
+      return 12;
+    case HandshakeFailure::kNoAlpn:
+      return 13;
+    case HandshakeFailure::kVersionMismatch:
+      return 14;
+    case HandshakeFailure::kUnreachable:
+      return 15;
+    case HandshakeFailure::kTimeout:
+      return 16;
+    case HandshakeFailure::kOther:
+      return 17;
+  }
+  return 17;
 }
 
 std::string describe_reject(std::string_view code) {

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <set>
 #include <string>
 
 namespace lanparty::obs {
@@ -45,11 +46,75 @@ TEST(DescribeState, EveryStateHasASentence) {
   for (auto s :
        {ConnectionState::kConnecting, ConnectionState::kJoining, ConnectionState::kConnected,
         ConnectionState::kReconnecting, ConnectionState::kRejected,
-        ConnectionState::kCertificateMismatch, ConnectionState::kDisconnected}) {
+        ConnectionState::kHandshakeFailed, ConnectionState::kDisconnected}) {
     EXPECT_FALSE(describe(s).empty());
     EXPECT_NE(describe(s), "Unknown state.");
     EXPECT_NE(to_string(s), "unknown");
   }
+}
+
+// The stable names and exit codes are an interface (logs, scripts, the apps' READMEs).
+struct FailureRow {
+  HandshakeFailure failure;
+  std::string_view name;
+  int exit_code;
+  bool permanent;
+};
+constexpr FailureRow kFailures[] = {
+    {HandshakeFailure::kPinMismatch, "pin_mismatch", 10, true},
+    {HandshakeFailure::kUntrustedCertificate, "untrusted_certificate", 11, true},
+    {HandshakeFailure::kWrongServerName, "wrong_server_name", 12, true},
+    {HandshakeFailure::kNoAlpn, "no_alpn", 13, true},
+    {HandshakeFailure::kVersionMismatch, "version_mismatch", 14, true},
+    {HandshakeFailure::kUnreachable, "unreachable", 15, false},
+    {HandshakeFailure::kTimeout, "handshake_timeout", 16, false},
+    {HandshakeFailure::kOther, "handshake_error", 17, false},
+};
+
+TEST(HandshakeFailure, NamesExitCodesAndPermanenceAreStable) {
+  for (const auto& row : kFailures) {
+    EXPECT_EQ(to_string(row.failure), row.name);
+    EXPECT_EQ(exit_code(row.failure), row.exit_code) << row.name;
+    EXPECT_EQ(is_permanent(row.failure), row.permanent) << row.name;
+  }
+}
+
+TEST(HandshakeFailure, EachHasItsOwnSentenceAndExitCode) {
+  std::set<std::string> sentences;
+  std::set<int> codes;
+  for (const auto& row : kFailures) {
+    const std::string sentence =
+        describe_handshake_failure(row.failure, "relay.example.net:4433", "lanparty-relay");
+    EXPECT_FALSE(sentence.empty()) << row.name;
+    EXPECT_EQ(sentence.find(row.name), std::string::npos) << "repeats the name: " << sentence;
+    sentences.insert(sentence);
+    codes.insert(exit_code(row.failure));
+    // Clear of 0 (success), 1 (refused), 2 (set-up error) and CLI11's 100-127.
+    EXPECT_GE(exit_code(row.failure), 3) << row.name;
+    EXPECT_LT(exit_code(row.failure), 100) << row.name;
+  }
+  EXPECT_EQ(sentences.size(), std::size(kFailures));
+  EXPECT_EQ(codes.size(), std::size(kFailures));
+}
+
+TEST(HandshakeFailure, SentencesSayWhatToDo) {
+  const auto say = [](HandshakeFailure f) {
+    return describe_handshake_failure(f, "relay.example.net:4433", "lanparty-relay");
+  };
+  EXPECT_EQ(say(HandshakeFailure::kUnreachable),
+            "Nothing answers at relay.example.net:4433: check the address and that the relay "
+            "runs.");
+  EXPECT_NE(say(HandshakeFailure::kPinMismatch).find("invite link"), std::string::npos);
+  EXPECT_NE(say(HandshakeFailure::kPinMismatch).find("ask the host for a new link"),
+            std::string::npos);
+  EXPECT_NE(say(HandshakeFailure::kUntrustedCertificate).find("--ca-file"), std::string::npos);
+  EXPECT_NE(say(HandshakeFailure::kWrongServerName).find("\"lanparty-relay\""), std::string::npos);
+  EXPECT_NE(say(HandshakeFailure::kWrongServerName).find("--server-name"), std::string::npos);
+  EXPECT_NE(say(HandshakeFailure::kNoAlpn).find("relay.example.net:4433"), std::string::npos);
+  EXPECT_NE(say(HandshakeFailure::kNoAlpn).find("lanparty/1"), std::string::npos);
+  EXPECT_NE(say(HandshakeFailure::kVersionMismatch).find("update softlan-vpn"), std::string::npos);
+  EXPECT_NE(say(HandshakeFailure::kTimeout).find("UDP"), std::string::npos);
+  EXPECT_NE(say(HandshakeFailure::kOther).find("relay.example.net:4433"), std::string::npos);
 }
 
 TEST(DescribeKick, MacOnLanExplainsTheAddressClash) {

@@ -77,7 +77,33 @@ std::string_view alert_name(std::uint8_t alert) noexcept {
   }
 }
 
+// TLS alerts that say what went wrong rather than that something did (RFC 8446 section 6.2).
+constexpr std::uint8_t kAlertProtocolVersion = 70;
+constexpr std::uint8_t kAlertNoApplicationProtocol = 120;
+// RFC 9368 section 10.2: VERSION_NEGOTIATION_ERROR (ngtcp2 0.12 knows only the draft code).
+constexpr std::uint64_t kVersionNegotiationError = 0x11;
+
 }  // namespace
+
+obs::HandshakeFailure classify_handshake_failure(CloseInfo::Kind kind, std::uint64_t code,
+                                                 const HandshakeEvidence& evidence) noexcept {
+  if (evidence.certificate) return *evidence.certificate;
+  const bool unreachable = evidence.unreachable_errno != 0;
+  if (kind == CloseInfo::Kind::kHandshakeTimeout) {
+    // Nothing came back but ICMP errors: nothing listens at that address.
+    return unreachable ? obs::HandshakeFailure::kUnreachable : obs::HandshakeFailure::kTimeout;
+  }
+  if (kind != CloseInfo::Kind::kHandshakeFailed) return obs::HandshakeFailure::kOther;
+  if (code == (NGTCP2_CRYPTO_ERROR | kAlertNoApplicationProtocol)) {
+    return obs::HandshakeFailure::kNoAlpn;
+  }
+  if (code == (NGTCP2_CRYPTO_ERROR | kAlertProtocolVersion) || code == kVersionNegotiationError ||
+      code == NGTCP2_VERSION_NEGOTIATION_ERROR_DRAFT) {
+    return obs::HandshakeFailure::kVersionMismatch;
+  }
+  if (unreachable) return obs::HandshakeFailure::kUnreachable;
+  return obs::HandshakeFailure::kOther;
+}
 
 Result<ClientTlsContext> ClientTlsContext::prepare(const TrustConfig& trust,
                                                    std::string server_name, std::string alpn) {

@@ -20,8 +20,10 @@
 #include <vector>
 
 #include "lanparty/base/result.hpp"
+#include "lanparty/obs/status.hpp"
 #include "lanparty/quic/certificate.hpp"
 #include "lanparty/quic/client.hpp"
+#include "lanparty/quic/connection.hpp"
 
 namespace lanparty::quic::detail {
 
@@ -110,6 +112,12 @@ class ClientTlsContext {
   [[nodiscard]] std::optional<std::string> check_pin(std::span<const std::uint8_t> presented,
                                                      const std::string& subject) const;
 
+  // Why our certificate check refused the peer of the latest session made from this context
+  // (a Client owns its context and makes one session), for the Client to classify the close.
+  // The backends' verify hooks record it; mutable because they see the context as const.
+  void record_refusal(obs::HandshakeFailure failure) const noexcept { refusal_ = failure; }
+  [[nodiscard]] std::optional<obs::HandshakeFailure> refusal() const noexcept { return refusal_; }
+
  private:
   ClientTlsContext() = default;
   // What both backends' create() do first: checks the configuration (kInvalidArgument with the
@@ -122,7 +130,20 @@ class ClientTlsContext {
   std::string alpn_;
   std::optional<std::array<std::uint8_t, 32>> pinned_sha256_;  // empty in CA mode
   std::filesystem::path trust_path_;                           // for messages
+  mutable std::optional<obs::HandshakeFailure> refusal_;
 };
+
+// What a client saw besides its CloseInfo when its handshake failed.
+struct HandshakeEvidence {
+  std::optional<obs::HandshakeFailure> certificate;  // our verify hook's refusal
+  int unreachable_errno = 0;  // an ICMP error from the peer's address on the socket, if any
+};
+
+// Why a client's handshake failed (kHandshakeFailed or kHandshakeTimeout): our own certificate
+// verdict first, then what the close says (a TLS no_application_protocol or protocol_version
+// alert, a version negotiation error), then whether the socket heard ICMP unreachable.
+[[nodiscard]] obs::HandshakeFailure classify_handshake_failure(
+    CloseInfo::Kind kind, std::uint64_t code, const HandshakeEvidence& evidence) noexcept;
 
 // RFC 8446 section 7.5 TLS exporter of a session whose handshake has completed (the caller
 // checks: mid-handshake a library may answer with bytes from a secret not derived yet), with

@@ -27,13 +27,31 @@ struct RxPacket {
   const SocketAddress* remote;  // the peer
 };
 
+// Every datagram the socket drops is counted under its reason. The Windows socket fills only
+// rx_truncated and tx_dropped_errors.
 struct SocketCounters {
   std::uint64_t rx_packets = 0;
-  std::uint64_t rx_truncated = 0;  // larger than kMaxUdpPayloadBytes, dropped
+  std::uint64_t rx_truncated = 0;    // drop: larger than the receive buffer (MSG_TRUNC)
+  std::uint64_t rx_bad_address = 0;  // drop: a sender address of an unknown family
+  std::uint64_t rx_overflow = 0;     // drop: a GRO run split into more datagrams than slots
+  // ICMP errors (port/host/network unreachable) the kernel reported on a receive: on a
+  // connected (client) socket, the peer's address answered that nothing listens there.
+  std::uint64_t rx_unreachable = 0;
+  int last_unreachable_errno = 0;  // of the latest such error, on receive or send
   std::uint64_t tx_packets = 0;
   std::uint64_t tx_syscalls = 0;
-  std::uint64_t tx_dropped_errors = 0;  // the kernel refused (EMSGSIZE, ENETUNREACH, ...)
-  bool gso_enabled = false;
+  // Datagrams the kernel refused for good (QUIC treats them as lost): the sum of the four
+  // reasons below on Linux.
+  std::uint64_t tx_dropped_errors = 0;
+  std::uint64_t tx_dropped_too_big = 0;      // EMSGSIZE: above the interface MTU (a PMTU probe)
+  std::uint64_t tx_dropped_unreachable = 0;  // ECONNREFUSED, EHOSTUNREACH, ENETUNREACH, ...
+  std::uint64_t tx_dropped_denied = 0;       // EPERM, EACCES: a local firewall rule
+  std::uint64_t tx_dropped_other = 0;        // any other errno (logged at debug)
+  // GSO trains the kernel refused (EIO: the device cannot segment or checksum them; EINVAL)
+  // and that were re-sent one datagram per call instead, and how many datagrams that took.
+  std::uint64_t gso_fallbacks = 0;
+  std::uint64_t tx_one_by_one = 0;
+  bool gso_enabled = false;  // trains are being built now (false during a back-off)
 };
 
 class UdpSocket {

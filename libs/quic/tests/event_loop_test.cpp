@@ -1,20 +1,26 @@
 // SPDX-License-Identifier: MIT
-// EventLoop: timer order and cancellation, re-armable timers, fds, stop() from elsewhere.
+// EventLoop: timer order and cancellation, re-armable timers, fds, stop() from elsewhere; each
+// through both Linux waits (epoll_pwait2, and epoll_wait where the kernel lacks it), and the
+// fallback from one to the other.
 #include "lanparty/quic/event_loop.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <climits>
 #include <thread>
 #include <vector>
 
 #include "lanparty/base/errc.hpp"
+#include "linux/epoll_wait.hpp"
 
 namespace lanparty::quic {
 namespace {
 
 using namespace std::chrono_literals;
+using detail::EpollWait;
 
 std::unique_ptr<EventLoop> make_loop() {
   auto loop = EventLoop::create();
@@ -22,7 +28,20 @@ std::unique_ptr<EventLoop> make_loop() {
   return std::move(*loop);
 }
 
-TEST(EventLoop, TimersFireInDeadlineOrder) {
+// Every loop a test makes waits with the call the parameter names.
+class EventLoopTest : public ::testing::TestWithParam<EpollWait> {
+ protected:
+  void SetUp() override { detail::set_epoll_wait_for_tests(GetParam()); }
+  void TearDown() override { detail::set_epoll_wait_for_tests(std::nullopt); }
+};
+
+INSTANTIATE_TEST_SUITE_P(Waits, EventLoopTest,
+                         ::testing::Values(EpollWait::kPwait2, EpollWait::kWait),
+                         [](const ::testing::TestParamInfo<EpollWait>& param) {
+                           return param.param == EpollWait::kPwait2 ? "EpollPwait2" : "EpollWait";
+                         });
+
+TEST_P(EventLoopTest, TimersFireInDeadlineOrder) {
   auto loop = make_loop();
   std::vector<int> fired;
   const auto now = loop->now();
@@ -34,7 +53,7 @@ TEST(EventLoop, TimersFireInDeadlineOrder) {
   EXPECT_GE(loop->now() - now, 30ms);
 }
 
-TEST(EventLoop, CancelledTimerNeverFires) {
+TEST_P(EventLoopTest, CancelledTimerNeverFires) {
   auto loop = make_loop();
   bool cancelled_fired = false;
   bool other_fired = false;
@@ -47,7 +66,7 @@ TEST(EventLoop, CancelledTimerNeverFires) {
   EXPECT_FALSE(cancelled_fired);
 }
 
-TEST(EventLoop, TimerCallbackMayAddAndCancelTimers) {
+TEST_P(EventLoopTest, TimerCallbackMayAddAndCancelTimers) {
   auto loop = make_loop();
   int chain = 0;
   std::function<void()> step = [&] {
@@ -57,7 +76,7 @@ TEST(EventLoop, TimerCallbackMayAddAndCancelTimers) {
   ASSERT_TRUE(loop->run_until([&] { return chain == 5; }, 1s).has_value());
 }
 
-TEST(EventLoop, RearmedTimerFiresOnceAtItsLastDeadline) {
+TEST_P(EventLoopTest, RearmedTimerFiresOnceAtItsLastDeadline) {
   auto loop = make_loop();
   int fired = 0;
   EventLoop::Timer timer(*loop, [&] { ++fired; });
@@ -72,7 +91,7 @@ TEST(EventLoop, RearmedTimerFiresOnceAtItsLastDeadline) {
   EXPECT_EQ(fired, 1);
 }
 
-TEST(EventLoop, ManyTimersKeepHeapOrder) {
+TEST_P(EventLoopTest, ManyTimersKeepHeapOrder) {
   auto loop = make_loop();
   std::vector<std::unique_ptr<EventLoop::Timer>> timers;
   std::vector<int> order;
@@ -88,7 +107,7 @@ TEST(EventLoop, ManyTimersKeepHeapOrder) {
   EXPECT_TRUE(std::is_sorted(order.begin(), order.end()));
 }
 
-TEST(EventLoop, RunUntilTimesOut) {
+TEST_P(EventLoopTest, RunUntilTimesOut) {
   auto loop = make_loop();
   const auto start = loop->now();
   auto s = loop->run_until([] { return false; }, 30ms);
@@ -97,7 +116,7 @@ TEST(EventLoop, RunUntilTimesOut) {
   EXPECT_GE(loop->now() - start, 30ms);
 }
 
-TEST(EventLoop, FdCallbackSeesReadiness) {
+TEST_P(EventLoopTest, FdCallbackSeesReadiness) {
   auto loop = make_loop();
   int fds[2];
   ASSERT_EQ(::pipe(fds), 0);
@@ -121,7 +140,7 @@ TEST(EventLoop, FdCallbackSeesReadiness) {
   ::close(fds[1]);
 }
 
-TEST(EventLoop, StopFromAnotherThreadEndsRun) {
+TEST_P(EventLoopTest, StopFromAnotherThreadEndsRun) {
   auto loop = make_loop();
   std::thread stopper([&] {
     std::this_thread::sleep_for(20ms);
@@ -133,10 +152,85 @@ TEST(EventLoop, StopFromAnotherThreadEndsRun) {
   stopper.join();
 }
 
-TEST(EventLoop, StopBeforeRunIsKept) {
+TEST_P(EventLoopTest, StopBeforeRunIsKept) {
   auto loop = make_loop();
   loop->stop();
   EXPECT_TRUE(loop->run().has_value());  // returns at once instead of hanging
+}
+
+TEST_P(EventLoopTest, SubMillisecondDeadlineWaitsInsteadOfSpinning) {
+  auto loop = make_loop();
+  bool fired = false;
+  const auto start = loop->now();
+  (void)loop->add_timer(start + 300us, [&] { fired = true; });
+  int wakeups = 0;
+  ASSERT_TRUE(loop->run_until(
+                      [&] {
+                        ++wakeups;
+                        return fired;
+                      },
+                      1s)
+                  .has_value());
+  EXPECT_GE(loop->now() - start, 300us);
+  // A wait rounded down to 0 ms would return at once, again and again, until the deadline:
+  // hundreds of wake-ups instead of one or two.
+  EXPECT_LE(wakeups, 5);
+}
+
+TEST(EpollWaitTimeout, RoundsUpToWholeMilliseconds) {
+  EXPECT_EQ(detail::epoll_wait_timeout_ms(EventLoop::Clock::duration::max()), -1);
+  EXPECT_EQ(detail::epoll_wait_timeout_ms(0ns), 0);
+  EXPECT_EQ(detail::epoll_wait_timeout_ms(-5ms), 0);
+  EXPECT_EQ(detail::epoll_wait_timeout_ms(1ns), 1);
+  EXPECT_EQ(detail::epoll_wait_timeout_ms(300us), 1);
+  EXPECT_EQ(detail::epoll_wait_timeout_ms(1ms), 1);
+  EXPECT_EQ(detail::epoll_wait_timeout_ms(1ms + 1ns), 2);
+  EXPECT_EQ(detail::epoll_wait_timeout_ms(2500us), 3);
+  EXPECT_EQ(detail::epoll_wait_timeout_ms(std::chrono::hours(24 * 365 * 100)), INT_MAX);
+}
+
+// A kernel (or seccomp filter) without epoll_pwait2, played by a stand-in that fails.
+int g_refusals = 0;
+int g_refusal_errno = ENOSYS;
+int refusing_pwait2(int, epoll_event*, int, const timespec*, const sigset_t*) {
+  ++g_refusals;
+  errno = g_refusal_errno;
+  return -1;
+}
+
+class EpollPwait2Missing : public ::testing::TestWithParam<int> {
+ protected:
+  void SetUp() override {
+    g_refusals = 0;
+    g_refusal_errno = GetParam();
+    detail::set_epoll_pwait2_for_tests(&refusing_pwait2);
+  }
+  void TearDown() override { detail::set_epoll_pwait2_for_tests(nullptr); }
+};
+
+INSTANTIATE_TEST_SUITE_P(Errors, EpollPwait2Missing, ::testing::Values(ENOSYS, EPERM),
+                         [](const ::testing::TestParamInfo<int>& param) {
+                           return param.param == ENOSYS ? "ENOSYS" : "EPERM";
+                         });
+
+TEST_P(EpollPwait2Missing, LoopFallsBackToEpollWaitAndRemembers) {
+  ASSERT_EQ(detail::default_epoll_wait(), EpollWait::kPwait2);
+  auto loop = make_loop();
+  std::vector<int> fired;
+  const auto start = loop->now();
+  (void)loop->add_timer(start + 20ms, [&] { fired.push_back(2); });
+  (void)loop->add_timer(start + 10ms, [&] { fired.push_back(1); });
+  ASSERT_TRUE(loop->run_until([&] { return fired.size() == 2; }, 1s).has_value());
+  EXPECT_EQ(fired, (std::vector<int>{1, 2}));
+  EXPECT_GE(loop->now() - start, 20ms);
+  // Tried once, then never again: not by this loop, nor by loops made afterwards.
+  EXPECT_EQ(g_refusals, 1);
+  EXPECT_EQ(detail::default_epoll_wait(), EpollWait::kWait);
+  auto second = make_loop();
+  bool second_fired = false;
+  (void)second->add_timer(second->now() + 5ms, [&] { second_fired = true; });
+  ASSERT_TRUE(second->run_until([&] { return second_fired; }, 1s).has_value());
+  EXPECT_EQ(g_refusals, 1);
 }
 
 }  // namespace

@@ -35,8 +35,12 @@ void delete_session(void* session) noexcept {
   gnutls_deinit(static_cast<gnutls_session_t>(session));
 }
 
-// Our certificate check; returns the reason on refusal.
-std::optional<std::string> verify_peer(const ClientTlsContext& ctx, gnutls_session_t session);
+// Why our certificate check refused the server: which failure, and the reason for people.
+struct Refusal {
+  obs::HandshakeFailure failure;
+  std::string reason;
+};
+std::optional<Refusal> verify_peer(const ClientTlsContext& ctx, gnutls_session_t session);
 
 // TLS 1.3 only (QUIC requires it), AEADs with 16-byte tags (the datagram budget assumes
 // that), and no middlebox compatibility mode (RFC 9001 section 8.4).
@@ -97,8 +101,9 @@ int server_client_hello_hook(gnutls_session_t session, unsigned int /*htype*/, u
 int client_verify_hook(gnutls_session_t session) noexcept {
   TlsAnchor* anchor = anchor_of(session);
   if (anchor == nullptr || anchor->client == nullptr) return GNUTLS_E_CERTIFICATE_ERROR;
-  if (auto reason = verify_peer(*anchor->client, session)) {
-    anchor->failure_reason = std::move(*reason);
+  if (auto refusal = verify_peer(*anchor->client, session)) {
+    anchor->failure_reason = std::move(refusal->reason);
+    anchor->client->record_refusal(refusal->failure);
     return GNUTLS_E_CERTIFICATE_ERROR;
   }
   return 0;
@@ -136,7 +141,8 @@ void maybe_enable_keylog(gnutls_session_t session, const std::optional<std::stri
     std::lock_guard lock(g_keylog_mutex);
     if (g_keylog_fd < 0 || g_keylog_opened != *path) {
       // 0600: the file holds session secrets.
-      const int fd = ::open(path->c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+      const int fd =
+          ::open(path->c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
       if (fd < 0) return;
       if (g_keylog_fd >= 0) ::close(g_keylog_fd);
       g_keylog_fd = fd;
@@ -229,6 +235,7 @@ Result<TlsSession> ClientTlsContext::new_session(TlsAnchor& anchor) const {
     return fail(Errc::kTlsError, "ngtcp2_crypto_gnutls_configure_client_session");
   }
   anchor.client = this;
+  refusal_.reset();
   gnutls_session_set_ptr(s, &anchor.ref);
   if (int rv = gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, backend_->credentials.get());
       rv < 0) {
@@ -248,20 +255,27 @@ Result<TlsSession> ClientTlsContext::new_session(TlsAnchor& anchor) const {
 
 namespace {
 
-std::optional<std::string> verify_peer(const ClientTlsContext& ctx, gnutls_session_t session) {
+std::optional<Refusal> verify_peer(const ClientTlsContext& ctx, gnutls_session_t session) {
   unsigned int count = 0;
   const gnutls_datum_t* chain = gnutls_certificate_get_peers(session, &count);
-  if (chain == nullptr || count == 0) return std::string("the server presented no certificate");
+  if (chain == nullptr || count == 0) {
+    return Refusal{ctx.pinned() ? obs::HandshakeFailure::kPinMismatch
+                                : obs::HandshakeFailure::kUntrustedCertificate,
+                   "the server presented no certificate"};
+  }
 
   if (ctx.pinned()) {
-    return ctx.check_pin(std::span<const std::uint8_t>(chain[0].data, chain[0].size),
-                         subject_of(chain[0]));
+    auto reason = ctx.check_pin(std::span<const std::uint8_t>(chain[0].data, chain[0].size),
+                                subject_of(chain[0]));
+    if (!reason) return std::nullopt;
+    return Refusal{obs::HandshakeFailure::kPinMismatch, std::move(*reason)};
   }
 
   unsigned int status = 0;
   if (int rv = gnutls_certificate_verify_peers3(session, ctx.server_name().c_str(), &status);
       rv < 0) {
-    return fmt::format("could not verify the server certificate: {}", gnutls_strerror(rv));
+    return Refusal{obs::HandshakeFailure::kUntrustedCertificate,
+                   fmt::format("could not verify the server certificate: {}", gnutls_strerror(rv))};
   }
   if (status == 0) return std::nullopt;
   OwnedDatum text;
@@ -269,8 +283,16 @@ std::optional<std::string> verify_peer(const ClientTlsContext& ctx, gnutls_sessi
   if (gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, text.out(), 0) >= 0) {
     why = text.text();
   }
-  return fmt::format("server certificate ({}) is not valid for \"{}\" under CA file {}: {}",
-                     subject_of(chain[0]), ctx.server_name(), ctx.trust_path().string(), why);
+  // GnuTLS sets INVALID with every other flag: a chain that is fine apart from its name says
+  // INVALID | UNEXPECTED_OWNER and nothing else.
+  const bool only_the_name =
+      (status & GNUTLS_CERT_UNEXPECTED_OWNER) != 0 &&
+      (status & ~static_cast<unsigned>(GNUTLS_CERT_INVALID | GNUTLS_CERT_UNEXPECTED_OWNER)) == 0;
+  return Refusal{
+      only_the_name ? obs::HandshakeFailure::kWrongServerName
+                    : obs::HandshakeFailure::kUntrustedCertificate,
+      fmt::format("server certificate ({}) is not valid for \"{}\" under CA file {}: {}",
+                  subject_of(chain[0]), ctx.server_name(), ctx.trust_path().string(), why)};
 }
 
 }  // namespace

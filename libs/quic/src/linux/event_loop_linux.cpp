@@ -1,19 +1,63 @@
 // SPDX-License-Identifier: MIT
 // EventLoop's Linux poller: epoll_pwait2 for nanosecond timeouts (ngtcp2 paces packets finer
-// than a millisecond) and an eventfd for stop().
+// than a millisecond), epoll_wait where the kernel lacks or forbids it (epoll_wait.hpp), and an
+// eventfd for stop().
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <array>
+#include <atomic>
 #include <cerrno>
+#include <climits>
 #include <ctime>
 #include <string>
 #include <unordered_map>
 #include <utility>
 
+#include "epoll_wait.hpp"
 #include "lanparty/base/errc.hpp"
 #include "lanparty/quic/event_loop.hpp"
+
+namespace lanparty::quic::detail {
+namespace {
+
+int real_epoll_pwait2(int epfd, epoll_event* events, int maxevents, const timespec* timeout,
+                      const sigset_t* sigmask) {
+  return ::epoll_pwait2(epfd, events, maxevents, timeout, sigmask);
+}
+
+// Process-wide: whether some loop found epoll_pwait2 unusable, what a test forces, and the
+// function tests may replace.
+std::atomic<bool> g_pwait2_unusable{false};
+std::atomic<int> g_forced{-1};  // -1: none, else an EpollWait
+std::atomic<EpollPwait2Fn> g_pwait2{&real_epoll_pwait2};
+
+}  // namespace
+
+EpollWait default_epoll_wait() noexcept {
+  const int forced = g_forced.load(std::memory_order_relaxed);
+  if (forced >= 0) return static_cast<EpollWait>(forced);
+  return g_pwait2_unusable.load(std::memory_order_relaxed) ? EpollWait::kWait : EpollWait::kPwait2;
+}
+
+void set_epoll_wait_for_tests(std::optional<EpollWait> call) noexcept {
+  g_forced.store(call ? static_cast<int>(*call) : -1, std::memory_order_relaxed);
+}
+
+void set_epoll_pwait2_for_tests(EpollPwait2Fn fn) noexcept {
+  g_pwait2.store(fn != nullptr ? fn : &real_epoll_pwait2, std::memory_order_relaxed);
+  g_pwait2_unusable.store(false, std::memory_order_relaxed);
+}
+
+int epoll_wait_timeout_ms(EventLoop::Clock::duration wait) noexcept {
+  if (wait == EventLoop::Clock::duration::max()) return -1;
+  if (wait <= EventLoop::Clock::duration::zero()) return 0;
+  const auto ms = std::chrono::ceil<std::chrono::milliseconds>(wait).count();
+  return ms >= INT_MAX ? INT_MAX : static_cast<int>(ms);
+}
+
+}  // namespace lanparty::quic::detail
 
 namespace lanparty::quic {
 
@@ -37,7 +81,8 @@ struct EventLoop::Poller {
     std::function<void(std::uint32_t)> callback;
   };
 
-  Poller(int epoll, int wake) noexcept : epoll_fd(epoll), wake_fd(wake) {}
+  Poller(int epoll, int wake) noexcept
+      : epoll_fd(epoll), wake_fd(wake), wait_call(detail::default_epoll_wait()) {}
   ~Poller() {
     ::close(wake_fd);
     ::close(epoll_fd);
@@ -47,6 +92,7 @@ struct EventLoop::Poller {
 
   int epoll_fd;
   int wake_fd;
+  detail::EpollWait wait_call;
   std::unordered_map<int, std::unique_ptr<FdEntry>> fds;
   std::uint64_t next_generation = 1;
 };
@@ -127,21 +173,35 @@ void EventLoop::stop() noexcept {
 }
 
 Status EventLoop::poll_and_dispatch(Clock::duration wait) {
-  timespec ts{};
-  const timespec* tsp = nullptr;
-  if (wait != Clock::duration::max()) {
-    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(wait).count();
-    ts.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
-    ts.tv_nsec = static_cast<long>(ns % 1'000'000'000);
-    tsp = &ts;
-  }
-
   std::array<epoll_event, 64> events;
-  const int n = ::epoll_pwait2(poller_->epoll_fd, events.data(), static_cast<int>(events.size()),
-                               tsp, nullptr);
+  const int max_events = static_cast<int>(events.size());
+  int n = -1;
+  if (poller_->wait_call == detail::EpollWait::kPwait2) {
+    timespec ts{};
+    const timespec* tsp = nullptr;
+    if (wait != Clock::duration::max()) {
+      const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(wait).count();
+      ts.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
+      ts.tv_nsec = static_cast<long>(ns % 1'000'000'000);
+      tsp = &ts;
+    }
+    n = detail::g_pwait2.load(std::memory_order_relaxed)(poller_->epoll_fd, events.data(),
+                                                         max_events, tsp, nullptr);
+    if (n < 0 && (errno == ENOSYS || errno == EPERM)) {
+      // No such syscall (before Linux 5.11), or a seccomp filter refuses it: epoll_wait from
+      // now on, for every loop of this process.
+      poller_->wait_call = detail::EpollWait::kWait;
+      detail::g_pwait2_unusable.store(true, std::memory_order_relaxed);
+    }
+  }
+  if (poller_->wait_call == detail::EpollWait::kWait) {
+    n = ::epoll_wait(poller_->epoll_fd, events.data(), max_events,
+                     detail::epoll_wait_timeout_ms(wait));
+  }
   if (n < 0) {
     if (errno == EINTR) return ok();
-    return fail_errno(errno, "epoll_pwait2");
+    return fail_errno(
+        errno, poller_->wait_call == detail::EpollWait::kPwait2 ? "epoll_pwait2" : "epoll_wait");
   }
   for (int i = 0; i < n; ++i) {
     const std::uint64_t tag = events[static_cast<std::size_t>(i)].data.u64;

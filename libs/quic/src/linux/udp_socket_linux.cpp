@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // UdpSocket for Linux: recvmmsg with IP(V6)_PKTINFO, UDP GSO (UDP_SEGMENT) trains sent with
-// sendmmsg, falling back to one datagram per message when the kernel refuses GSO.
+// sendmmsg. A train the kernel refuses is re-sent one datagram per call and GSO rests for a
+// back-off (gso_policy.hpp); every datagram dropped is counted under its reason.
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
@@ -11,13 +12,16 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 #include <fmt/format.h>
 
+#include "gso_policy.hpp"
 #include "lanparty/base/errc.hpp"
 #include "udp_socket.hpp"
+#include "udp_socket_linux.hpp"
 
 namespace lanparty::quic::detail {
 namespace {
@@ -55,6 +59,45 @@ bool same_address_bytes(const SocketAddress& a, const SocketAddress& b) noexcept
   return a.length() == b.length() && std::memcmp(a.data(), b.data(), a.length()) == 0;
 }
 
+// The socket buffer is full (ENOBUFS: the qdisc's queue): the rest waits for EPOLLOUT.
+bool would_block(int err) noexcept { return err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS; }
+
+// Errors that say the peer's address cannot be reached: from an ICMP message the kernel
+// queued on a connected socket (ECONNREFUSED: port unreachable), or from routing.
+bool is_unreachable(int err) noexcept {
+  return err == ECONNREFUSED || err == EHOSTUNREACH || err == ENETUNREACH || err == ENETDOWN ||
+         err == EHOSTDOWN;
+}
+
+std::string_view tx_drop_reason(int err) noexcept {
+  if (err == EMSGSIZE) return "too_big";
+  if (is_unreachable(err)) return "unreachable";
+  if (err == EPERM || err == EACCES) return "denied";
+  return "other";
+}
+
+class KernelSendCalls final : public SendCalls {
+ public:
+  int send_mmsg(int fd, mmsghdr* messages, unsigned count) noexcept override {
+    return ::sendmmsg(fd, messages, count, 0);
+  }
+  ssize_t send_msg(int fd, const msghdr* message) noexcept override {
+    return ::sendmsg(fd, message, 0);
+  }
+  EventLoop::Clock::time_point now() const noexcept override { return EventLoop::Clock::now(); }
+};
+
+bool env_allows(const char* name) noexcept {
+  const char* value = std::getenv(name);
+  return value == nullptr || *value == '\0' || *value == '0';
+}
+
+bool kernel_has_gso(int fd) noexcept {
+  int value = 0;
+  socklen_t len = sizeof(value);
+  return ::getsockopt(fd, SOL_UDP, UDP_SEGMENT, &value, &len) == 0;
+}
+
 struct TxMessage {
   SocketAddress local;
   SocketAddress remote;
@@ -67,12 +110,17 @@ struct TxMessage {
 
 class LinuxUdpSocket final : public UdpSocket {
  public:
-  LinuxUdpSocket(int fd, SocketAddress local, bool connected, obs::Logger logger)
-      : fd_(fd), local_(local), connected_(connected), logger_(logger) {
+  LinuxUdpSocket(int fd, SocketAddress local, bool connected, obs::Logger logger, SendCalls& calls)
+      : fd_(fd),
+        local_(local),
+        connected_(connected),
+        logger_(logger),
+        calls_(calls),
+        // LANPARTY_QUIC_NO_GSO=1 forces the sendmmsg path (benchmarks, suspected driver bugs).
+        gso_(env_allows("LANPARTY_QUIC_NO_GSO") && kernel_has_gso(fd)) {
     // UDP GRO: the kernel hands us runs of same-flow datagrams as one buffer (on loopback a
     // GSO train arrives unsplit), saving most of the per-packet receive cost.
-    const char* no_gro = std::getenv("LANPARTY_QUIC_NO_GRO");
-    if (no_gro == nullptr || *no_gro == '\0' || *no_gro == '0') {
+    if (env_allows("LANPARTY_QUIC_NO_GRO")) {
       int on = 1;
       gro_ = ::setsockopt(fd_, SOL_UDP, UDP_GRO, &on, sizeof(on)) == 0;
     }
@@ -88,9 +136,7 @@ class LinuxUdpSocket final : public UdpSocket {
       rx_iov_[i].iov_base = rx_buffers_.get() + i * rx_slot_bytes_;
       rx_iov_[i].iov_len = rx_slot_bytes_;
     }
-    // LANPARTY_QUIC_NO_GSO=1 forces the sendmmsg path (benchmarks, suspected driver bugs).
-    const char* no_gso = std::getenv("LANPARTY_QUIC_NO_GSO");
-    counters_.gso_enabled = (no_gso == nullptr || *no_gso == '\0' || *no_gso == '0') && gso_probe();
+    counters_.gso_enabled = gso_.allowed(calls_.now());
   }
   ~LinuxUdpSocket() override { ::close(fd_); }
 
@@ -113,25 +159,47 @@ class LinuxUdpSocket final : public UdpSocket {
       n = ::recvmmsg(fd_, rx_msgs_.data(), static_cast<unsigned>(rx_messages_), MSG_DONTWAIT,
                      nullptr);
     } while (n < 0 && errno == EINTR);
-    if (n <= 0) return 0;  // EAGAIN, or ECONNREFUSED on a connected socket: nothing to read
+    if (n < 0) {
+      // EAGAIN: nothing to read. An ICMP error queued on a connected socket comes back here
+      // once (and is cleared); datagrams behind it are read at the next readiness event.
+      if (const int err = errno; is_unreachable(err)) {
+        ++counters_.rx_unreachable;
+        counters_.last_unreachable_errno = err;
+        if (logger_.enabled(obs::Level::kDebug)) {
+          logger_.debug("quic.peer_unreachable", {{"errno", err}, {"reason", std::strerror(err)}});
+        }
+      }
+      return 0;
+    }
 
     std::size_t kept = 0;
     for (std::size_t i = 0; i < static_cast<std::size_t>(n); ++i) {
       const msghdr& h = rx_msgs_[i].msg_hdr;
       if ((h.msg_flags & MSG_TRUNC) != 0) {
         ++counters_.rx_truncated;
+        if (logger_.enabled(obs::Level::kDebug)) {
+          logger_.debug("quic.receive_dropped",
+                        {{"reason", "truncated"}, {"buffer_bytes", rx_slot_bytes_}});
+        }
         continue;
       }
       SocketAddress& remote = rx_remote_[i];
       SocketAddress& local = rx_local_[i];
-      if (!remote.assign(&rx_names_[i], h.msg_namelen)) continue;
+      if (!remote.assign(&rx_names_[i], h.msg_namelen)) {
+        ++counters_.rx_bad_address;
+        continue;
+      }
       local = local_;
       std::size_t segment = rx_msgs_[i].msg_len;
       extract_control(h, local, segment);
       const auto* base = static_cast<const std::uint8_t*>(rx_iov_[i].iov_base);
       const std::size_t total = rx_msgs_[i].msg_len;
       if (segment == 0) segment = total;
-      for (std::size_t off = 0; off < total && kept < rx_packets_.size(); off += segment) {
+      for (std::size_t off = 0; off < total; off += segment) {
+        if (kept == rx_packets_.size()) {
+          ++counters_.rx_overflow;
+          continue;
+        }
         RxPacket& p = rx_packets_[kept++];
         p.data = {base + off, std::min(segment, total - off)};
         p.local = &local;
@@ -154,6 +222,8 @@ class LinuxUdpSocket final : public UdpSocket {
   void tx_commit(std::size_t n, const SocketAddress& local,
                  const SocketAddress& remote) noexcept override {
     if (n == 0 || tx_count_ == kTxMaxMessages) return;
+    // The clock is read once per batch, and only while GSO rests.
+    if (tx_count_ == 0 && gso_.backing_off()) counters_.gso_enabled = gso_.allowed(calls_.now());
     if (tx_count_ > 0 && counters_.gso_enabled) {
       TxMessage& last = tx_messages_[tx_count_ - 1];
       if (!last.closed && n <= last.segment_size && last.segments < kMaxGsoSegments &&
@@ -179,41 +249,48 @@ class LinuxUdpSocket final : public UdpSocket {
 
   Status flush() noexcept override {
     while (tx_sent_ < tx_count_) {
-      const std::size_t batch = tx_count_ - tx_sent_;
-      for (std::size_t i = 0; i < batch; ++i) fill_mmsg(tx_sent_ + i, i);
-      int n;
-      do {
-        n = ::sendmmsg(fd_, tx_mmsgs_.data(), static_cast<unsigned>(batch), 0);
-      } while (n < 0 && errno == EINTR);
-      ++counters_.tx_syscalls;
-      if (n > 0) {
-        for (std::size_t i = 0; i < static_cast<std::size_t>(n); ++i) {
-          counters_.tx_packets += tx_messages_[tx_sent_ + i].segments;
-        }
-        tx_sent_ += static_cast<std::size_t>(n);
-        continue;
-      }
-      const int err = errno;
-      if (err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS) {
-        tx_blocked_ = true;
-        return fail_errno(err, "sendmmsg");
-      }
-      TxMessage& m = tx_messages_[tx_sent_];
-      if ((err == EIO || err == EINVAL) && m.segments > 1 && counters_.gso_enabled) {
-        // EIO: the device cannot checksum-offload the train; EINVAL: no GSO in this kernel.
-        counters_.gso_enabled = false;
-        logger_.warn("quic.gso_disabled", {{"errno", err}, {"reason", std::strerror(err)}});
-        send_segments_one_by_one(m);
+      TxMessage& first = tx_messages_[tx_sent_];
+      if (first.segments > 1 && !counters_.gso_enabled) {
+        // A train built before GSO was turned off (earlier in this batch, or before a wait
+        // for EPOLLOUT).
+        if (!send_one_by_one(first)) return blocked("sendmsg");
         ++tx_sent_;
         continue;
       }
-      // The kernel refused this message (EMSGSIZE for a PMTU probe, ENETUNREACH, ...):
-      // QUIC treats it as lost.
-      ++counters_.tx_dropped_errors;
-      if (logger_.enabled(obs::Level::kDebug)) {
-        logger_.debug("quic.send_failed",
-                      {{"errno", err}, {"remote", m.remote.to_string()}, {"bytes", m.bytes}});
+      std::size_t batch = tx_count_ - tx_sent_;
+      if (!counters_.gso_enabled) {
+        // Stop before the next train: it goes out one by one.
+        std::size_t plain = 1;
+        while (plain < batch && tx_messages_[tx_sent_ + plain].segments == 1) ++plain;
+        batch = plain;
       }
+      for (std::size_t i = 0; i < batch; ++i) fill_mmsg(tx_sent_ + i, i);
+      int n;
+      do {
+        n = calls_.send_mmsg(fd_, tx_mmsgs_.data(), static_cast<unsigned>(batch));
+      } while (n < 0 && errno == EINTR);
+      ++counters_.tx_syscalls;
+      if (n > 0) {
+        bool train_sent = false;
+        for (std::size_t i = 0; i < static_cast<std::size_t>(n); ++i) {
+          const std::size_t segments = tx_messages_[tx_sent_ + i].segments;
+          counters_.tx_packets += segments;
+          train_sent = train_sent || segments > 1;
+        }
+        if (train_sent) gso_.on_accepted();
+        tx_sent_ += static_cast<std::size_t>(n);
+        continue;
+      }
+      const int err = n == 0 ? EAGAIN : errno;
+      if (would_block(err)) return blocked("sendmmsg");
+      if ((err == EIO || err == EINVAL) && first.segments > 1) {
+        // Nothing of the train went out: the same bytes, one datagram per call.
+        on_gso_refused(first, err);
+        if (!send_one_by_one(first)) return blocked("sendmsg");
+        ++tx_sent_;
+        continue;
+      }
+      drop(first, first.segments, err);
       ++tx_sent_;
     }
     tx_count_ = tx_sent_ = tx_used_ = 0;
@@ -223,13 +300,48 @@ class LinuxUdpSocket final : public UdpSocket {
 
   bool tx_pending() const noexcept override { return tx_count_ > tx_sent_; }
   const SocketCounters& counters() const noexcept override { return counters_; }
-  void disable_gso() noexcept override { counters_.gso_enabled = false; }
+  void disable_gso() noexcept override {
+    gso_.disable();
+    counters_.gso_enabled = false;
+  }
 
  private:
-  bool gso_probe() noexcept {
-    int value = 0;
-    socklen_t len = sizeof(value);
-    return ::getsockopt(fd_, SOL_UDP, UDP_SEGMENT, &value, &len) == 0;
+  Status blocked(const char* call) noexcept {
+    tx_blocked_ = true;
+    return fail(Errc::kWouldBlock, call);
+  }
+
+  void on_gso_refused(const TxMessage& train, int err) noexcept {
+    ++counters_.gso_fallbacks;
+    const auto backoff = gso_.on_refused(calls_.now());
+    counters_.gso_enabled = false;
+    // At most one line per back-off: trains queued behind this one are not tried.
+    logger_.warn("quic.gso_fallback", {{"errno", err},
+                                       {"reason", std::strerror(err)},
+                                       {"segments", train.segments},
+                                       {"retry_in_ms", backoff.count()}});
+  }
+
+  // The kernel refused datagrams for good: QUIC treats them as lost.
+  void drop(const TxMessage& m, std::size_t datagrams, int err) noexcept {
+    counters_.tx_dropped_errors += datagrams;
+    if (err == EMSGSIZE) {
+      counters_.tx_dropped_too_big += datagrams;
+    } else if (is_unreachable(err)) {
+      counters_.tx_dropped_unreachable += datagrams;
+      counters_.last_unreachable_errno = err;
+    } else if (err == EPERM || err == EACCES) {
+      counters_.tx_dropped_denied += datagrams;
+    } else {
+      counters_.tx_dropped_other += datagrams;
+    }
+    if (logger_.enabled(obs::Level::kDebug)) {
+      logger_.debug("quic.send_failed", {{"reason", tx_drop_reason(err)},
+                                         {"errno", err},
+                                         {"remote", m.remote.to_string()},
+                                         {"datagrams", datagrams},
+                                         {"bytes", m.bytes}});
+    }
   }
 
   // Fills the local address (IP_PKTINFO / IPV6_PKTINFO) and the GRO segment size.
@@ -327,33 +439,39 @@ class LinuxUdpSocket final : public UdpSocket {
     if (used == 0) h.msg_control = nullptr;
   }
 
-  // After the kernel refused a GSO train: the same bytes, one datagram per sendmsg. Slot 0
-  // is free here because flush() rebuilds the batch before its next sendmmsg.
-  void send_segments_one_by_one(const TxMessage& train) noexcept {
-    std::size_t offset = train.offset;
-    std::size_t left = train.bytes;
-    while (left > 0) {
-      const std::size_t n = std::min(left, train.segment_size);
-      build(train, offset, n, 1, 0);
+  // A train's datagrams one per sendmsg, without UDP_SEGMENT. Slot 0 is free here because
+  // flush() rebuilds the batch before its next sendmmsg. Returns false when the socket buffer
+  // filled up: the train is then cut down to what is left, for the next flush().
+  bool send_one_by_one(TxMessage& train) noexcept {
+    while (train.segments > 0) {
+      const std::size_t n = std::min(train.bytes, train.segment_size);
+      build(train, train.offset, n, 1, 0);
       ssize_t rc;
       do {
-        rc = ::sendmsg(fd_, &tx_mmsgs_[0].msg_hdr, 0);
+        rc = calls_.send_msg(fd_, &tx_mmsgs_[0].msg_hdr);
       } while (rc < 0 && errno == EINTR);
       ++counters_.tx_syscalls;
       if (rc < 0) {
-        ++counters_.tx_dropped_errors;
+        const int err = errno;
+        if (would_block(err)) return false;
+        drop(train, 1, err);
       } else {
         ++counters_.tx_packets;
+        ++counters_.tx_one_by_one;
       }
-      offset += n;
-      left -= n;
+      train.offset += n;
+      train.bytes -= n;
+      --train.segments;
     }
+    return true;
   }
 
   int fd_;
   SocketAddress local_;
   bool connected_;
   obs::Logger logger_;
+  SendCalls& calls_;
+  GsoPolicy gso_;
   SocketCounters counters_;
 
   // Receive state, all preallocated.
@@ -388,9 +506,20 @@ void set_option(int fd, int level, int name, int value) noexcept {
 
 }  // namespace
 
+SendCalls& kernel_send_calls() noexcept {
+  static KernelSendCalls calls;
+  return calls;
+}
+
 Result<std::unique_ptr<UdpSocket>> UdpSocket::open(const SocketAddress& local,
                                                    const SocketAddress& connect_to,
                                                    obs::Logger logger) {
+  return open_linux_udp_socket(local, connect_to, logger, kernel_send_calls());
+}
+
+Result<std::unique_ptr<UdpSocket>> open_linux_udp_socket(const SocketAddress& local,
+                                                         const SocketAddress& connect_to,
+                                                         obs::Logger logger, SendCalls& calls) {
   if (!local.valid()) return fail(Errc::kInvalidArgument, "UdpSocket::open: no local address");
   const bool v6 = local.family() == AddressFamily::kIPv6;
   FdGuard fd(::socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
@@ -425,7 +554,8 @@ Result<std::unique_ptr<UdpSocket>> UdpSocket::open(const SocketAddress& local,
   }
   SocketAddress actual;
   if (!actual.assign(&bound, bound_len)) return fail(Errc::kInternal, "getsockname: bad family");
-  return std::unique_ptr<UdpSocket>(new LinuxUdpSocket(fd.release(), actual, connected, logger));
+  return std::unique_ptr<UdpSocket>(
+      new LinuxUdpSocket(fd.release(), actual, connected, logger, calls));
 }
 
 }  // namespace lanparty::quic::detail

@@ -78,17 +78,23 @@ int verify_callback(int preverify, WOLFSSL_X509_STORE_CTX* store) noexcept {
     if (store->error_depth != 0) return 1;
     if (store->certs == nullptr || store->totalCerts < 1) {
       anchor->failure_reason = "the server presented no certificate";
+      ctx.record_refusal(obs::HandshakeFailure::kPinMismatch);
       return 0;
     }
     const std::span<const std::uint8_t> leaf(store->certs[0].buffer, store->certs[0].length);
     if (auto reason = ctx.check_pin(leaf, subject_of(leaf))) {
       anchor->failure_reason = std::move(*reason);
+      ctx.record_refusal(obs::HandshakeFailure::kPinMismatch);
       return 0;
     }
     return 1;
   }
 
   if (preverify == 1) return 1;
+  // wolfSSL checks the name (wolfSSL_check_domain_name) at the leaf, after the chain.
+  ctx.record_refusal(store->error == DOMAIN_NAME_MISMATCH
+                         ? obs::HandshakeFailure::kWrongServerName
+                         : obs::HandshakeFailure::kUntrustedCertificate);
   std::string subject = "?";
   if (store->certs != nullptr && store->error_depth >= 0 &&
       store->error_depth < store->totalCerts) {
@@ -163,6 +169,7 @@ Result<TlsSession> ClientTlsContext::new_session(TlsAnchor& anchor) const {
   if (ssl == nullptr) return fail(Errc::kTlsError, "wolfSSL_new");
   TlsSession session(ssl, delete_session);
   anchor.client = this;
+  refusal_.reset();
   // ngtcp2_crypto_wolfssl finds the connection through the app data; our verify callback
   // finds the anchor through the certificate callback context.
   wolfSSL_set_app_data(ssl, &anchor.ref);

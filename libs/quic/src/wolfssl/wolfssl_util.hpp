@@ -6,6 +6,7 @@
 // clang-format off
 #include <wolfssl/options.h>
 #include <wolfssl/ssl.h>
+#include <wolfssl/error-ssl.h>
 // clang-format on
 
 #include <string>

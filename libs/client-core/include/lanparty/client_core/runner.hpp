@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <unordered_map>
@@ -93,6 +94,11 @@ class Runner final : public quic::ConnectionHandler {
   [[nodiscard]] const Session& session() const noexcept { return session_; }
   [[nodiscard]] const RunnerCounters& counters() const noexcept { return counters_; }
   [[nodiscard]] bool joined() const noexcept { return session_.phase() == Phase::kJoined; }
+  // The failed handshake the process should exit with (obs::exit_code): the permanent one that
+  // stopped the runner (a certificate, ALPN or version problem), or the latest one of a run
+  // that never joined the room (so "nothing answers" shows in the exit code of a player who
+  // gives up). nullopt otherwise.
+  [[nodiscard]] std::optional<obs::HandshakeFailure> handshake_failure_to_report() const noexcept;
 
   void on_handshake_completed(quic::Connection& conn) override;
   void on_stream_data(quic::Connection& conn, std::int64_t stream_id,
@@ -107,6 +113,10 @@ class Runner final : public quic::ConnectionHandler {
   void on_joined();
   void send_probe();
   void set_state(obs::ConnectionState state, std::string_view detail = {});
+  // A state with a whole sentence of its own rather than describe(state) plus a detail.
+  void announce(obs::ConnectionState state, std::string_view sentence);
+  void on_handshake_failed(const quic::CloseInfo& info, obs::HandshakeFailure failure,
+                           std::chrono::milliseconds retry);
   void cancel_timers();
 
   quic::EventLoop& loop_;
@@ -123,6 +133,8 @@ class Runner final : public quic::ConnectionHandler {
   obs::ConnectionState state_ = obs::ConnectionState::kDisconnected;
   bool stopping_ = false;
   bool fatal_ = false;
+  // The latest attempt's failed handshake; cleared when a handshake completes.
+  std::optional<obs::HandshakeFailure> handshake_failure_;
   Timestamp hello_deadline_{};
   quic::EventLoop::TimerId reconnect_timer_ = 0;
   quic::EventLoop::TimerId hello_timer_ = 0;
