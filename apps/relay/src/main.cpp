@@ -18,8 +18,10 @@
 #include <CLI/CLI.hpp>
 
 #include "lanparty/base/errc.hpp"
+#include "lanparty/base/private_file.hpp"
 #include "lanparty/directory/sqlite_room_directory.hpp"
 #include "lanparty/directory/state_dir.hpp"
+#include "lanparty/obs/rate_limited_sink.hpp"
 #include "lanparty/obs/sinks.hpp"
 #include "lanparty/proto/mtu.hpp"
 #include "lanparty/quic/certificate.hpp"
@@ -51,7 +53,48 @@ struct Options {
   std::string room_ttl = "30d";
   std::string state_dir;  // empty: default_state_dir()
   std::size_t max_room_records = directory::kDefaultMaxRoomRecords;
+  // The open internet (see README "Limits").
+  std::string retry = "auto";
+  std::size_t max_handshakes = quic::AdmissionLimits{}.max_handshakes;
+  std::size_t max_connections_per_source = quic::AdmissionLimits{}.max_connections_per_source;
+  double handshake_rate_per_source = quic::AdmissionLimits{}.handshakes_per_second_per_source;
+  std::size_t max_rooms_per_source = relay::kDefaultMaxRoomsPerSource;
+  std::string peer_rate = relay::to_string(relay::kDefaultPeerRate);
+  std::string peer_broadcast_rate = relay::to_string(relay::kDefaultPeerBroadcastRate);
 };
+
+// The open-internet limits once checked.
+struct LimitSettings {
+  quic::AdmissionLimits admission;
+  relay::RateLimit peer_rate;
+  relay::RateLimit peer_broadcast_rate;
+};
+
+Result<LimitSettings> limit_settings(const Options& opt) {
+  LimitSettings settings;
+  const auto retry = quic::parse_retry_mode(opt.retry);
+  if (!retry) {
+    return fail(Errc::kInvalidArgument,
+                fmt::format("--retry {}: expected auto (the default: Retry while many "
+                            "handshakes are in flight or a source is over its rate), always or "
+                            "never",
+                            opt.retry));
+  }
+  settings.admission.retry = *retry;
+  settings.admission.max_handshakes = opt.max_handshakes;
+  settings.admission.retry_above_handshakes =
+      std::min(settings.admission.retry_above_handshakes, opt.max_handshakes);
+  settings.admission.max_connections_per_source = opt.max_connections_per_source;
+  settings.admission.handshakes_per_second_per_source = opt.handshake_rate_per_source;
+  settings.admission.handshake_burst_per_source = std::max(1.0, 2 * opt.handshake_rate_per_source);
+  auto peer_rate = relay::parse_rate_limit(opt.peer_rate, "--peer-rate");
+  if (!peer_rate) return tl::unexpected(peer_rate.error());
+  settings.peer_rate = *peer_rate;
+  auto broadcast = relay::parse_rate_limit(opt.peer_broadcast_rate, "--peer-broadcast-rate");
+  if (!broadcast) return tl::unexpected(broadcast.error());
+  settings.peer_broadcast_rate = *broadcast;
+  return settings;
+}
 
 // Section 7 settings once checked: what run() needs beyond Options.
 struct RoomSettings {
@@ -115,18 +158,6 @@ Result<RoomSettings> room_settings(const Options& opt) {
   return settings;
 }
 
-Status write_private_file(const std::filesystem::path& path, const std::string& text) {
-  std::FILE* f = std::fopen(path.c_str(), "wb");
-  if (f == nullptr) return fail_errno(errno, fmt::format("create {}", path.string()));
-  std::filesystem::permissions(
-      path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
-  const bool written = std::fwrite(text.data(), 1, text.size(), f) == text.size();
-  if (std::fclose(f) != 0 || !written) {
-    return fail_errno(errno, fmt::format("write {}", path.string()));
-  }
-  return ok();
-}
-
 // The development certificate survives restarts: its key and chain are kept beside the DER
 // (NAME.key.pem, NAME.pem), so players keep their pin and a restarted relay can reset its old
 // connections at once (its stateless reset key derives from the certificate key).
@@ -172,7 +203,7 @@ int fail_with(const std::string& message) {
   return 2;
 }
 
-int run(const Options& opt, const RoomSettings& room_settings) {
+int run(const Options& opt, const RoomSettings& room_settings, const LimitSettings& limits) {
   const auto level = obs::parse_level(opt.log_level);
   std::unique_ptr<obs::Sink> sink;
   if (opt.log_format == "json") {
@@ -180,6 +211,9 @@ int run(const Options& opt, const RoomSettings& room_settings) {
   } else {
     sink = std::make_unique<obs::TextSink>(stderr);
   }
+  // Repeated events are capped per name (log.suppressed counts the rest): a flood of
+  // connections or errors cannot fill the disk.
+  sink = std::make_unique<obs::RateLimitedSink>(std::move(sink));
   obs::Logger log(sink.get(), *level);
 
   Result<quic::CertificateKey> certificate = fail(Errc::kInvalidArgument, "no certificate");
@@ -225,19 +259,31 @@ int run(const Options& opt, const RoomSettings& room_settings) {
                                     .max_peers_per_room = opt.max_peers_per_room,
                                     .max_rooms = opt.max_rooms},
                          .stats_interval = std::chrono::seconds(opt.stats_interval),
+                         .peer_rate = limits.peer_rate,
+                         .peer_broadcast_rate = limits.peer_broadcast_rate,
+                         .max_rooms_per_source = opt.max_rooms_per_source,
                          .rooms = room_settings.mode,
                          .room_owners = room_settings.owners,
                          .owner_touch_interval = relay::owner_touch_interval(room_settings.ttl)},
       log, room_records.get());
-  auto server = quic::Server::create(
-      **loop, quic::ServerConfig{.listen = opt.listen, .certificate = std::move(*certificate)},
-      relay, log);
+  auto server = quic::Server::create(**loop,
+                                     quic::ServerConfig{.listen = opt.listen,
+                                                        .certificate = std::move(*certificate),
+                                                        .admission = limits.admission},
+                                     relay, log);
   if (!server)
     return fail_with(fmt::format("--listen {}: {}", opt.listen, server.error().describe()));
 
   std::unique_ptr<relay::MetricsServer> metrics;
   if (!opt.metrics_listen.empty()) {
-    auto started = relay::MetricsServer::start(**loop, opt.metrics_listen, relay, log);
+    quic::Server& listening = **server;
+    auto started = relay::MetricsServer::start(
+        **loop, opt.metrics_listen,
+        [&relay, &listening] {
+          return relay::render_metrics(relay) +
+                 relay::render_admission_metrics(listening.admission_counters());
+        },
+        log);
     if (!started) return fail_with(started.error().describe());
     metrics = std::move(*started);
   }
@@ -287,7 +333,14 @@ int run(const Options& opt, const RoomSettings& room_settings) {
             {"rooms", relay::to_string(room_settings.mode)},
             {"room_owners", room_settings.owners.size()},
             {"room_ttl_s", static_cast<std::int64_t>(room_settings.ttl.count())},
-            {"state_dir", owned_rooms ? room_settings.state_dir.string() : std::string()}});
+            {"state_dir", owned_rooms ? room_settings.state_dir.string() : std::string()},
+            {"retry", quic::to_string(limits.admission.retry)},
+            {"max_handshakes", limits.admission.max_handshakes},
+            {"max_connections_per_source", limits.admission.max_connections_per_source},
+            {"handshake_rate_per_source", limits.admission.handshakes_per_second_per_source},
+            {"max_rooms_per_source", opt.max_rooms_per_source},
+            {"peer_rate", relay::to_string(limits.peer_rate)},
+            {"peer_broadcast_rate", relay::to_string(limits.peer_broadcast_rate)}});
   if (!opt.dev_cert_der_out.empty()) {
     const std::string port =
         srv.local_address().to_string().substr(srv.local_address().to_string().rfind(':') + 1);
@@ -390,6 +443,38 @@ int main(int argc, char** argv) {
                    "room records kept at most; a claim beyond gets relay_full")
         ->check(CLI::Range(std::size_t{1}, std::size_t{100000000}))
         ->capture_default_str();
+    // The open internet. Defaults no LAN party reaches; see README "Limits".
+    app.add_option("--retry", opt.retry,
+                   "QUIC Retry (address validation before any state is kept): auto (while many "
+                   "handshakes are in flight, or for a source over its handshake rate), always "
+                   "(one more round trip for everyone) or never")
+        ->capture_default_str();
+    app.add_option("--max-handshakes", opt.max_handshakes,
+                   "QUIC handshakes in flight at once, all sources together")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}))
+        ->capture_default_str();
+    app.add_option("--max-connections-per-source", opt.max_connections_per_source,
+                   "connections one IPv4 address or IPv6 /64 may hold")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}))
+        ->capture_default_str();
+    app.add_option("--handshake-rate-per-source", opt.handshake_rate_per_source,
+                   "new connections a second one IPv4 address or IPv6 /64 may start (bursts "
+                   "of twice that)")
+        ->check(CLI::Range(0.01, 1e6))
+        ->capture_default_str();
+    app.add_option("--max-rooms-per-source", opt.max_rooms_per_source,
+                   "rooms whose gateway connects from one IPv4 address or IPv6 /64")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{65535}))
+        ->capture_default_str();
+    app.add_option("--peer-rate", opt.peer_rate,
+                   "what one peer may send, e.g. 200000pps,2Gbit (frames/s and/or bits/s: "
+                   "bit, kbit, Mbit, Gbit; or bytes/s: B, kB, MB, GB), or off; frames past it "
+                   "are dropped as rate_limited")
+        ->capture_default_str();
+    app.add_option("--peer-broadcast-rate", opt.peer_broadcast_rate,
+                   "what one peer may send to broadcast and multicast addresses (copied to "
+                   "the whole room), same form as --peer-rate")
+        ->capture_default_str();
     try {
       app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -397,6 +482,8 @@ int main(int argc, char** argv) {
     }
     auto settings = room_settings(opt);
     if (!settings) return fail_with(settings.error().context);
+    auto limits = limit_settings(opt);
+    if (!limits) return fail_with(limits.error().context);
     const bool production = !opt.cert_pem.empty() || !opt.key_pem.empty();
     if (production && (opt.cert_pem.empty() || opt.key_pem.empty())) {
       return fail_with("--cert and --key go together: give both PEM files");
@@ -409,7 +496,7 @@ int main(int argc, char** argv) {
           "no certificate: give --cert PEM --key PEM, or --dev-cert-der-out PATH to generate a "
           "development certificate that clients pin");
     }
-    return run(opt, *settings);
+    return run(opt, *settings, *limits);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "lanparty-relay: fatal: %s\n", e.what());
     return 1;

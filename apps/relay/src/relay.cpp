@@ -142,6 +142,7 @@ Relay::~Relay() {
     if (session->hello_timer != 0) loop_.cancel_timer(session->hello_timer);
     if (session->stats_timer != 0) loop_.cancel_timer(session->stats_timer);
     if (session->touch_timer != 0) loop_.cancel_timer(session->touch_timer);
+    if (session->unread_timer != 0) loop_.cancel_timer(session->unread_timer);
   }
   if (expire_timer_ != 0) loop_.cancel_timer(expire_timer_);
 }
@@ -154,6 +155,8 @@ Relay::Session& Relay::session_for(quic::Connection& conn) {
   // kick/revoke unknown types.
   session->decoder =
       ctrl::FrameDecoder(ctrl::DecodeOptions{.room_ownership = config_.rooms != RoomMode::kOpen});
+  session->control_budget =
+      TokenBucket(config_.control_bytes_per_second, config_.control_burst_bytes);
   Session* raw = session.get();
   sessions_.emplace(conn.id(), std::move(session));
   conn.set_user_data(raw);
@@ -195,6 +198,11 @@ void Relay::on_stream_data(quic::Connection& conn, std::int64_t stream_id,
     return;
   }
   session.control_stream = stream_id;
+  if (!session.control_budget.take(loop_.now(), static_cast<double>(data.size()))) {
+    ++totals_.control_flooded;
+    violation(session, "control bytes faster than a party sends them");
+    return;
+  }
   session.decoder.feed(data);
   if (!conn.handshake_completed()) return;
   drain_control(session);
@@ -271,6 +279,15 @@ void Relay::handle_hello(Session& session, const ctrl::Hello& hello) {
   auto valid = ctrl::validate_hello(hello);
   if (!valid) {
     reject(session, valid.error(), reject_text(valid.error(), nullptr, rooms_));
+    return;
+  }
+  if (over_rooms_per_source(session, *valid)) {
+    ++totals_.rooms_per_source_refused;
+    reject(session, ctrl::RejectCode::kRelayFull,
+           fmt::format("your address already holds {} rooms on this relay, the most one "
+                       "address may",
+                       config_.max_rooms_per_source),
+           "--max-rooms-per-source");
     return;
   }
   // Section 7's checks sit between check 5 (done above) and check 6 (rooms_.admit).
@@ -406,10 +423,32 @@ ctrl::Welcome Relay::make_welcome(const Peer& peer) const {
   return welcome;
 }
 
+bool Relay::over_rooms_per_source(const Session& session, const ctrl::ValidHello& hello) const {
+  if (rooms_.find_room(hello.room) != nullptr) return false;  // joins an open room
+  const auto it = rooms_by_source_.find(session.conn->remote_source());
+  return it != rooms_by_source_.end() && it->second >= config_.max_rooms_per_source;
+}
+
+void Relay::forget_room_source(const std::string& room) {
+  const auto it = room_sources_.find(room);
+  if (it == room_sources_.end()) return;
+  if (auto count = rooms_by_source_.find(it->second); count != rooms_by_source_.end()) {
+    if (--count->second == 0) rooms_by_source_.erase(count);
+  }
+  room_sources_.erase(it);
+}
+
 void Relay::admit(Session& session, Peer& peer) {
+  if (peer.room->peers.size() == 1) {
+    // This peer opened the room.
+    const quic::SourcePrefix source = session.conn->remote_source();
+    room_sources_[peer.room->name] = source;
+    ++rooms_by_source_[source];
+  }
   session.state = SessionState::kAdmitted;
   session.peer = &peer;
   peer.connection = session.conn;
+  peer.rate = PeerRateLimiter(config_.peer_rate, config_.peer_broadcast_rate);
   ++totals_.admitted;
   Room& room = *peer.room;
   send_control(session, make_welcome(peer));
@@ -604,11 +643,33 @@ void Relay::send_control(Session& session, const ctrl::Message& message) {
       std::span(reinterpret_cast<const std::uint8_t*>(control_out_.data()), control_out_.size());
   const std::int64_t stream = session.control_stream >= 0 ? session.control_stream : 0;
   if (auto st = session.conn->send_stream(stream, bytes); !st) {
+    if (st.error().code == Errc::kWouldBlock) {
+      close_unread(session);
+      return;
+    }
     // A peer that is closing cannot take more; anything else is worth a warning.
     const auto level = st.error().code == Errc::kClosed ? obs::Level::kDebug : obs::Level::kWarn;
     log_.log(level, "relay.control_send_failed",
              {{"conn", session.conn->id()}, {"error", st.error().describe()}});
   }
+}
+
+void Relay::close_unread(Session& session) {
+  // Callers may be iterating a room's peers: the violation (which removes the peer) runs
+  // from the loop, once.
+  if (session.unread_closing) return;
+  session.unread_closing = true;
+  ++totals_.control_unread;
+  const std::uint64_t conn_id = session.conn->id();
+  session.unread_timer = loop_.add_timer(loop_.now(), [this, conn_id] {
+    const auto it = sessions_.find(conn_id);
+    if (it == sessions_.end()) return;
+    Session& s = *it->second;
+    s.unread_timer = 0;
+    if (s.state == SessionState::kAwaitingHello || s.state == SessionState::kAdmitted) {
+      violation(s, "the peer does not read its control stream");
+    }
+  });
 }
 
 void Relay::reject(Session& session, ctrl::RejectCode code, std::string message,
@@ -667,7 +728,10 @@ void Relay::leave(Session& session, ctrl::LeaveReason reason) {
                                 {"mac", mac},
                                 {"reason", ctrl::to_string(reason)}});
   const Room* still = rooms_.find_room(room_name);
-  if (still == nullptr) return;
+  if (still == nullptr) {
+    forget_room_source(room_name);
+    return;
+  }
   const ctrl::PeerLeft left{peer_id, std::string(ctrl::to_string(reason))};
   for (const Peer* other : still->peers) {
     auto* other_session = static_cast<Session*>(other->connection->user_data());
@@ -686,6 +750,7 @@ void Relay::on_closed(quic::Connection& conn, const quic::CloseInfo& info) {
   if (session->hello_timer != 0) loop_.cancel_timer(session->hello_timer);
   if (session->stats_timer != 0) loop_.cancel_timer(session->stats_timer);
   if (session->touch_timer != 0) loop_.cancel_timer(session->touch_timer);
+  if (session->unread_timer != 0) loop_.cancel_timer(session->unread_timer);
   log_.info("relay.connection_closed", {{"conn", conn.id()},
                                         {"kind", static_cast<std::uint64_t>(info.kind)},
                                         {"code", info.code},
@@ -766,8 +831,19 @@ void Relay::on_datagram(quic::Connection& conn, std::span<const std::uint8_t> da
                                  proto::DatagramKind::kProbeReply, 0);
     std::copy(overlay->body.begin(), overlay->body.end(),
               probe_reply_.begin() + proto::kOverlayHeaderSize);
-    (void)conn.send_datagram(probe_reply_);
+    // Not sendable only when the peer's budget shrank below its own probe: counted with the
+    // other frames that no longer fit.
+    if (!conn.send_datagram(probe_reply_)) ++totals_.tx_too_large;
     return;
+  }
+
+  if (sender->rate.limited()) {
+    // A group destination (broadcast or multicast) is copied to the whole room.
+    const bool flooded = !overlay->body.empty() && (overlay->body[0] & 0x01) != 0;
+    if (!sender->rate.admit(loop_.now(), datagram.size(), flooded)) [[unlikely]] {
+      drop(sender, proto::DropReason::kRateLimited);
+      return;
+    }
   }
 
   Room& room = *sender->room;

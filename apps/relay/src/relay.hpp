@@ -15,17 +15,21 @@
 #include <unordered_map>
 #include <vector>
 
+#include "lanparty/base/token_bucket.hpp"
 #include "lanparty/ctrl/codec.hpp"
 #include "lanparty/directory/room_directory.hpp"
 #include "lanparty/obs/counters.hpp"
 #include "lanparty/obs/log.hpp"
 #include "lanparty/quic/connection.hpp"
 #include "lanparty/quic/event_loop.hpp"
+#include "peer_rate.hpp"
 #include "room_auth.hpp"
 #include "room_options.hpp"
 #include "room_table.hpp"
 
 namespace lanparty::relay {
+
+inline constexpr std::size_t kDefaultMaxRoomsPerSource = 16;
 
 struct RelayConfig {
   RoomLimits limits;
@@ -35,6 +39,16 @@ struct RelayConfig {
   // After the ack, before the close: a peer whose stack acknowledges on arrival still gets to
   // read the reject (PROTOCOL.md section 2: 100 ms).
   std::chrono::milliseconds reject_linger_after_ack{100};
+  // What one admitted peer may send (frames it sends past these are dropped, rate_limited).
+  RateLimit peer_rate = kDefaultPeerRate;
+  RateLimit peer_broadcast_rate = kDefaultPeerBroadcastRate;
+  // Rooms one IPv4 address or IPv6 /64 may open: one host cannot fill --max-rooms alone.
+  std::size_t max_rooms_per_source = kDefaultMaxRoomsPerSource;
+  // Control bytes one connection may send: every frame is parsed JSON, so a peer streaming
+  // 16 KiB frames at line rate would cost the relay a core. A party's control traffic (hello,
+  // stats, a host's kicks and revokes) is a few hundred bytes now and then.
+  double control_bytes_per_second = 32 * 1024;
+  double control_burst_bytes = 128 * 1024;
   // Section 7. kOpen reads sections 1-6 only and needs no room records; the binary's default
   // is kClaimed (main.cpp), this struct's kOpen so that a bare config needs nothing more.
   RoomMode rooms = RoomMode::kOpen;
@@ -74,8 +88,11 @@ struct RelayTotals {
   std::uint64_t owners_returned = 0;  // gateways admitted to a room their key already owned
   std::array<std::uint64_t, kKickCauseCount> kicked{};  // clients closed with error 4
   std::uint64_t revocations = 0;                        // revokes recorded
-  std::uint64_t owner_messages_ignored = 0;  // kicks and revokes that named nothing of theirs
-  std::uint64_t room_record_errors = 0;      // room-record calls that failed (storage)
+  std::uint64_t owner_messages_ignored = 0;    // kicks and revokes that named nothing of theirs
+  std::uint64_t room_record_errors = 0;        // room-record calls that failed (storage)
+  std::uint64_t control_unread = 0;            // peers closed for not reading their control stream
+  std::uint64_t rooms_per_source_refused = 0;  // new rooms refused: --max-rooms-per-source
+  std::uint64_t control_flooded = 0;           // peers closed for control bytes past their budget
 };
 
 class Relay final : public quic::ConnectionHandler {
@@ -114,8 +131,11 @@ class Relay final : public quic::ConnectionHandler {
     quic::EventLoop::TimerId hello_timer = 0;
     quic::EventLoop::TimerId stats_timer = 0;
     quic::EventLoop::TimerId touch_timer = 0;
-    bool sent_disconnect = false;       // the peer said `disconnect`: its leave is "closed"
-    std::optional<OwnerKey> owner_key;  // an admitted gateway of a claimed room: its key
+    bool unread_closing = false;                // close_unread() ran
+    TokenBucket control_budget;                 // RelayConfig::control_bytes_per_second
+    bool sent_disconnect = false;               // the peer said `disconnect`: its leave is "closed"
+    quic::EventLoop::TimerId unread_timer = 0;  // close_unread()'s deferred close
+    std::optional<OwnerKey> owner_key;          // an admitted gateway of a claimed room: its key
   };
 
   Session& session_for(quic::Connection& conn);
@@ -137,6 +157,10 @@ class Relay final : public quic::ConnectionHandler {
   void violation(Session& session, std::string_view why);
   [[nodiscard]] ctrl::Welcome make_welcome(const Peer& peer) const;
   void admit(Session& session, Peer& peer);
+  // --max-rooms-per-source: whether this hello would open one room too many for its source.
+  [[nodiscard]] bool over_rooms_per_source(const Session& session,
+                                           const ctrl::ValidHello& hello) const;
+  void forget_room_source(const std::string& room);
   void leave(Session& session, ctrl::LeaveReason reason);
   void handle_kick(Session& owner, const ctrl::Kick& kick);
   void handle_revoke(Session& owner, const ctrl::Revoke& revoke);
@@ -149,6 +173,9 @@ class Relay final : public quic::ConnectionHandler {
   [[nodiscard]] directory::Seconds records_now() const;
   void note_records_error(std::string_view what, const Error& error);
   void send_control(Session& session, const ctrl::Message& message);
+  // The peer left more control data unacknowledged than the connection keeps: it does not
+  // read its control stream. Closed with application error 1, from the loop.
+  void close_unread(Session& session);
   void send_stats(Session& session);
   void schedule_stats(Session& session);
 
@@ -165,7 +192,10 @@ class Relay final : public quic::ConnectionHandler {
   std::unordered_map<std::uint64_t, std::unique_ptr<Session>> sessions_;
   std::vector<std::uint8_t> probe_reply_;  // reused: no allocation per probe
   std::string control_out_;                // reused encode buffer for control frames
-  bool shutting_down_ = false;             // shutdown() ran: later handshakes are closed at once
+  // Who opened each live room, and how many live rooms each source opened.
+  std::unordered_map<std::string, quic::SourcePrefix> room_sources_;
+  std::unordered_map<quic::SourcePrefix, std::size_t, quic::SourcePrefixHash> rooms_by_source_;
+  bool shutting_down_ = false;  // shutdown() ran: later handshakes are closed at once
 };
 
 }  // namespace lanparty::relay

@@ -20,6 +20,7 @@
 #include "lanparty/obs/counters.hpp"
 #include "lanparty/proto/drop_reason.hpp"
 #include "lanparty/proto/mac_address.hpp"
+#include "peer_rate.hpp"
 
 namespace lanparty::quic {
 class Connection;
@@ -54,6 +55,7 @@ struct Peer {
   obs::TunnelCounters counters;            // stats: rx excludes probes, tx counts frames sent
   DropCounters rx_drops;                   // drops of datagrams from this peer
   DropCounters tx_drops;                   // drops of frames to this peer (queue_full)
+  PeerRateLimiter rate;                    // set by the relay at admission
 };
 
 struct Room {

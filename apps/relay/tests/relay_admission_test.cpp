@@ -273,6 +273,40 @@ TEST(RelayReject, TheCloseComesAtLeast100MsAfterTheRejectIsAcknowledged) {
   }
 }
 
+TEST(RelayReject, ASlowReaderGetsEveryRejectBeforeTheClose) {
+  // The hello-precedence cases an independent quic-go client lost the reject in: a peer that
+  // reads its stream up to 95 ms after the bytes arrived (while its stack has acknowledged
+  // them) must still find the reject there, every time.
+  auto h = RelayHarness::start({});
+  ASSERT_NE(h, nullptr);
+  auto gw = h->join(hello_json("gateway", "ROOM1", kGatewayMac));
+  ASSERT_NE(gw, nullptr);
+  auto taken = h->join(client("02:5a:00:00:00:09"));
+  ASSERT_NE(taken, nullptr);
+  const std::vector<std::pair<HelloJson, const char*>> cases = {
+      {with(client("02:5a:00:00:00:01"), &HelloJson::protocol, "2"), "unsupported_protocol"},
+      {with(client("02:5a:00:00:00:01"), &HelloJson::mac, std::nullopt), "malformed_hello"},
+      {with(client("02:5a:00:00:00:01"), &HelloJson::role, "\"router\""), "invalid_role"},
+      {with(client("02:5a:00:00:00:01"), &HelloJson::room, "\"a\""), "invalid_room"},
+      {with(client("02:5a:00:00:00:01"), &HelloJson::mac, "\"ff:ff:ff:ff:ff:ff\""), "invalid_mac"},
+      {hello_json("gateway", "ROOM1", "00:11:22:33:44:66"), "gateway_exists"},
+      {client("02:5a:00:00:00:09"), "duplicate_mac"},
+  };
+  for (int round = 0; round < 3; ++round) {
+    for (const auto& [hello, code] : cases) {
+      auto peer = h->connect();
+      ASSERT_NE(peer, nullptr);
+      ASSERT_TRUE(succeeded(peer->send_hello(hello)));
+      ASSERT_TRUE(peer->next<ctrl::Reject>().has_value()) << code;
+      const auto arrived = std::chrono::steady_clock::now();
+      ASSERT_NE(peer->wait_closed(), nullptr) << code;
+      const auto gap = std::chrono::steady_clock::now() - arrived;
+      EXPECT_GE(gap, std::chrono::milliseconds(95)) << code << " round " << round;
+      EXPECT_TRUE(rejected_with(*peer, code)) << code << " round " << round;
+    }
+  }
+}
+
 // --- welcome -----------------------------------------------------------------------------
 
 struct MtuCase {
@@ -521,6 +555,61 @@ TEST(RelayPeerLeft, RejoinWithTheSameMacGetsAFreshPeerId) {
   ASSERT_TRUE(joined && rejoined);
   EXPECT_EQ(rejoined->peer.peer_id, again->peer_id());
   EXPECT_EQ(rejoined->peer.mac, *proto::MacAddress::parse("02:5a:00:00:00:01"));
+}
+
+}  // namespace
+}  // namespace lanparty::relay::testing
+
+// --- the open internet: limits per source --------------------------------------------------
+
+namespace lanparty::relay::testing {
+namespace {
+
+TEST(RelayLimits, OneAddressCannotOpenMoreThanItsShareOfRooms) {
+  HarnessOptions options;
+  options.relay.max_rooms_per_source = 2;
+  auto h = RelayHarness::start(options);
+  ASSERT_NE(h, nullptr);
+  auto gw1 = h->join(hello_json("gateway", "ROOM1", "00:11:22:33:44:01"));
+  ASSERT_NE(gw1, nullptr);
+  auto gw2 = h->join(hello_json("gateway", "ROOM2", "00:11:22:33:44:02"));
+  ASSERT_NE(gw2, nullptr);
+  auto third = h->connect();
+  ASSERT_NE(third, nullptr);
+  ASSERT_TRUE(succeeded(third->send_hello(hello_json("gateway", "ROOM3", "00:11:22:33:44:03"))));
+  EXPECT_TRUE(rejected_with(*third, "relay_full"));
+  const auto reject = third->next<ctrl::Reject>(std::chrono::milliseconds(0));
+  ASSERT_TRUE(reject);
+  EXPECT_THAT(reject->message, HasSubstr("2 rooms"));
+  EXPECT_EQ(h->relay().totals().rooms_per_source_refused, 1u);
+  // Joining a room that is already open is not opening one.
+  auto player = h->join(hello_json("client", "ROOM1", "02:5a:00:00:00:01"));
+  EXPECT_NE(player, nullptr);
+  // Once a room of its own closes, the address may open another.
+  gw2->connection().close(0, "bye");
+  ASSERT_TRUE(h->run_until([&] { return h->relay().rooms().room_count() == 1; }));
+  EXPECT_NE(h->join(hello_json("gateway", "ROOM3", "00:11:22:33:44:03")), nullptr);
+}
+
+TEST(RelayLimits, TheRoomsOfAnAddressAreCountedUntilTheirLastPeerLeaves) {
+  HarnessOptions options;
+  options.relay.max_rooms_per_source = 1;
+  auto h = RelayHarness::start(options);
+  ASSERT_NE(h, nullptr);
+  auto gw = h->join(hello_json("gateway", "ROOM1", "00:11:22:33:44:01"));
+  ASSERT_NE(gw, nullptr);
+  auto player = h->join(hello_json("client", "ROOM1", "02:5a:00:00:00:01"));
+  ASSERT_NE(player, nullptr);
+  gw->connection().close(0, "bye");
+  ASSERT_TRUE(h->run_until([&] { return h->relay().rooms().peer_count() == 1; }));
+  // ROOM1 lives on with its player: still this address's one room.
+  auto other = h->connect();
+  ASSERT_NE(other, nullptr);
+  ASSERT_TRUE(succeeded(other->send_hello(hello_json("gateway", "ROOM2", "00:11:22:33:44:02"))));
+  EXPECT_TRUE(rejected_with(*other, "relay_full"));
+  player->connection().close(0, "bye");
+  ASSERT_TRUE(h->run_until([&] { return h->relay().rooms().room_count() == 0; }));
+  EXPECT_NE(h->join(hello_json("gateway", "ROOM2", "00:11:22:33:44:02")), nullptr);
 }
 
 }  // namespace

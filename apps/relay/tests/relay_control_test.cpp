@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "lanparty/base/errc.hpp"
 #include "relay_harness.hpp"
 
 namespace lanparty::relay::testing {
@@ -173,8 +174,90 @@ TEST(RelayControl, UnknownTypeAfterAdmissionIsIgnored) {
   EXPECT_EQ(h->relay().rooms().peer_count(), 2u);
 }
 
-TEST(RelayControl, OtherStreamsAreIgnored) {
+TEST(RelayStreams, APeerGetsExactlyOneStreamForItsWholeConnection) {
   auto h = RelayHarness::start();
+  ASSERT_NE(h, nullptr);
+  auto peer = h->connect();
+  ASSERT_NE(peer, nullptr);
+  ASSERT_TRUE(peer->join(hello_json("client", "ROOM1", "02:5a:00:00:00:01")));
+  // The relay's transport parameters grant one bidirectional stream: the control stream.
+  auto second = peer->connection().open_bidi_stream();
+  ASSERT_FALSE(second.has_value());
+  EXPECT_EQ(second.error().code, Errc::kWouldBlock) << second.error().describe();
+  EXPECT_TRUE(peer->probe_fence());
+  EXPECT_FALSE(peer->closed());
+}
+
+TEST(RelayStreams, FullSizeControlFramesBackToBackAllArrive) {
+  // 64 KiB windows hold four 16 KiB frames; they must reopen as the relay reads. (Seven frames
+  // stay within the control budget's burst.)
+  auto h = RelayHarness::start();
+  ASSERT_NE(h, nullptr);
+  auto gw = h->join(hello_json("gateway", "ROOM1", "00:11:22:33:44:55"));
+  ASSERT_NE(gw, nullptr);
+  auto peer = h->join(hello_json("client", "ROOM1", "02:5a:00:00:00:01"));
+  ASSERT_NE(peer, nullptr);
+  const std::string filler(ctrl::kMaxFrameBytes - 64, 'x');
+  constexpr int kFrames = 7;  // 112 KiB: the window reopens at least once
+  for (int i = 0; i < kFrames; ++i) {
+    ASSERT_TRUE(succeeded(peer->send_json(R"({"type":"future_bulk","pad":")" + filler + R"("})")));
+  }
+  EXPECT_TRUE(
+      h->run_until([&] { return h->log().count("relay.ignored_message") == kFrames; }, 10s));
+  EXPECT_FALSE(peer->closed());
+}
+
+TEST(RelayStreams, AControlStreamFloodIsClosedWithErrorOne) {
+  auto h = RelayHarness::start();
+  ASSERT_NE(h, nullptr);
+  auto gw = h->join(hello_json("gateway", "ROOM1", "00:11:22:33:44:55"));
+  ASSERT_NE(gw, nullptr);
+  auto peer = h->join(hello_json("client", "ROOM1", "02:5a:00:00:00:01"));
+  ASSERT_NE(peer, nullptr);
+  const std::string filler(ctrl::kMaxFrameBytes - 64, 'x');
+  // 1 MiB at once: far past the 128 KiB burst.
+  for (int i = 0; i < 64 && !peer->closed(); ++i) {
+    (void)peer->send_json(R"({"type":"future_bulk","pad":")" + filler + R"("})");
+  }
+  EXPECT_TRUE(closed_with(*peer, kAppProtocolViolation));
+  EXPECT_EQ(h->relay().totals().control_flooded, 1u);
+  const auto left = gw->next<ctrl::PeerLeft>();
+  ASSERT_TRUE(left);
+  EXPECT_EQ(left->reason, "kicked");
+  EXPECT_FALSE(gw->closed());
+}
+
+TEST(RelayStreams, APeerThatNeverReadsItsControlStreamIsClosedWithErrorOne) {
+  HarnessOptions options;
+  options.relay.stats_interval = 2ms;  // plenty of control data for the peer to leave unread
+  options.server_streams.max_unacked_stream_bytes = 4096;
+  auto h = RelayHarness::start(options);
+  ASSERT_NE(h, nullptr);
+  auto gw = h->join(hello_json("gateway", "ROOM1", "00:11:22:33:44:55"));
+  ASSERT_NE(gw, nullptr);
+  PeerOptions deaf;
+  deaf.streams.stream_window = 1024;  // the welcome fits; a few stats messages later, no more
+  deaf.streams.max_stream_window = 1024;
+  deaf.streams.never_reopen_windows = true;
+  auto peer = h->join(hello_json("client", "ROOM1", "02:5a:00:00:00:01"), deaf);
+  ASSERT_NE(peer, nullptr);
+  EXPECT_TRUE(closed_with(*peer, kAppProtocolViolation));
+  const auto left = gw->next<ctrl::PeerLeft>();
+  ASSERT_TRUE(left);
+  EXPECT_EQ(left->peer_id, peer->peer_id());
+  EXPECT_EQ(left->reason, "kicked");
+  EXPECT_EQ(h->relay().totals().control_unread, 1u);
+  EXPECT_EQ(h->log().count("relay.protocol_violation"), 1u);
+  // The reading gateway, sent the same stats, stays.
+  EXPECT_FALSE(gw->closed());
+  EXPECT_EQ(h->relay().rooms().peer_count(), 1u);
+}
+
+TEST(RelayControl, OtherStreamsAreIgnored) {
+  // A later protocol may use more streams; a relay configured to grant them ignores them.
+  HarnessOptions options;
+  options.server_streams.peer_bidi_streams = 2;
+  auto h = RelayHarness::start(options);
   ASSERT_NE(h, nullptr);
   auto peer = h->connect();
   ASSERT_NE(peer, nullptr);

@@ -49,9 +49,9 @@ struct Room {
   std::unique_ptr<TestPeer> b;
 };
 
-Room start_room(bool with_gateway = true) {
+Room start_room(bool with_gateway = true, HarnessOptions options = {}) {
   Room room;
-  room.h = RelayHarness::start();
+  room.h = RelayHarness::start(std::move(options));
   if (!room.h) return room;
   if (with_gateway) {
     room.gw =
@@ -119,6 +119,47 @@ TEST(RelayForwarding, BroadcastFloodsToEveryOtherPeerButNotTheSender) {
   EXPECT_TRUE(stats_become(*r.gw, to_receiver));
   EXPECT_TRUE(stats_become(*r.b, to_receiver));
   EXPECT_TRUE(stats_become(*r.a, sender_stats({with_header(1, 1, 0, arp)}, {})));
+}
+
+TEST(RelayRateLimit, ABroadcastStormIsCutToThePeersBroadcastRateAndCounted) {
+  HarnessOptions options;
+  options.relay.peer_broadcast_rate = RateLimit{.frames_per_second = 100};
+  Room r = start_room(true, std::move(options));
+  ASSERT_TRUE(ready(r));
+  const Bytes arp = frame(kBroadcast, kClientA, 0x0806);
+  const Bytes unicast = ipv4_udp_frame(kClientB, kClientA, 4000, 4001);
+  constexpr std::size_t kBroadcasts = 400;
+  // In batches the sender's own datagram queue holds; unicast after each batch.
+  for (int batch = 0; batch < 4; ++batch) {
+    for (int i = 0; i < 100; ++i) ASSERT_TRUE(succeeded(r.a->send_frame(arp)));
+    ASSERT_TRUE(succeeded(r.a->send_frame(unicast)));
+    ASSERT_TRUE(r.a->probe_fence());
+  }
+  ASSERT_TRUE(r.b->probe_fence());
+  std::size_t broadcasts_to_b = 0;
+  std::size_t unicasts_to_b = 0;
+  for (const ReceivedDatagram& got : r.b->frames()) {
+    if (got.body == arp) ++broadcasts_to_b;
+    if (got.body == unicast) ++unicasts_to_b;
+  }
+  const std::uint64_t limited = r.h->relay().totals().drops.count(proto::DropReason::kRateLimited);
+  // Every broadcast either went out or was counted; the burst (64) went out, and at 100/s
+  // most of the storm did not. Unicast has its own budget and all of it went out.
+  EXPECT_EQ(broadcasts_to_b + limited, kBroadcasts);
+  EXPECT_GE(broadcasts_to_b, 64u);
+  EXPECT_GE(limited, 100u);
+  EXPECT_EQ(unicasts_to_b, 4u);
+  // The sender hears it in its stats.
+  const auto reports_limited = [&](const ctrl::Stats& s) {
+    for (const auto& [reason, n] : s.dropped) {
+      if (reason == "rate_limited") return n == limited;
+    }
+    return false;
+  };
+  const auto last = r.a->wait_stats(reports_limited);
+  ASSERT_TRUE(last.has_value());
+  EXPECT_TRUE(reports_limited(*last)) << ctrl::encode_json(*last);
+  EXPECT_FALSE(r.a->closed());
 }
 
 TEST(RelayForwarding, MulticastFromTheGatewayFloodsToEveryClient) {

@@ -76,6 +76,7 @@ std::unique_ptr<TestPeer> TestPeer::connect(quic::EventLoop& loop, std::uint16_t
   config.trust.pinned_der = der;
   config.keepalive = options.keepalive;
   config.max_datagram_frame_size = options.max_datagram_frame_size;
+  config.streams = options.streams;
   auto client = quic::Client::connect(loop, config, *peer, obs::Logger{});
   if (!client) {
     ADD_FAILURE() << "Client::connect: " << client.error().describe();
@@ -438,6 +439,8 @@ std::unique_ptr<RelayHarness> RelayHarness::start(HarnessOptions options) {
   config.listen = "127.0.0.1:0";
   config.certificate = std::move(*certificate);
   config.idle_timeout = options.idle_timeout;
+  config.streams = options.server_streams;
+  config.admission = options.admission;
   auto server = quic::Server::create(*h->loop_, std::move(config), *h->relay_, obs::Logger{});
   if (!server) {
     ADD_FAILURE() << "Server::create: " << server.error().describe();

@@ -76,6 +76,7 @@ class TempDir {
 struct PeerOptions {
   std::uint64_t max_datagram_frame_size = 65535;  // 0: advertise no DATAGRAM support
   std::chrono::milliseconds keepalive{10000};
+  quic::StreamLimits streams = {};  // what the peer grants the relay
 };
 
 // One kind-1 or kind-3 datagram a peer received from the relay.
@@ -255,6 +256,15 @@ struct HarnessOptions {
   directory::Limits room_records = {};
   // Used instead of SQLite when set (not owned; outlives the harness): a fake that fails.
   directory::RoomDirectory* records_override = nullptr;
+  quic::StreamLimits server_streams = quic::ServerConfig{}.streams;  // what peers may use
+  // Every peer of a test comes from 127.0.0.1: per-source limits off unless a test sets them
+  // (libs/quic's admission tests cover them; RelayLimits tests the relay's use of them).
+  quic::AdmissionLimits admission{.retry = quic::RetryMode::kAuto,
+                                  .retry_above_handshakes = 64,
+                                  .max_handshakes = 1024,
+                                  .max_connections_per_source = 1000000,
+                                  .handshakes_per_second_per_source = 1e9,
+                                  .handshake_burst_per_source = 1e9};
 };
 
 // Owns the loop, the relay (logging at debug to a MemorySink) and the server on 127.0.0.1:0

@@ -2,10 +2,13 @@
 // The real lanparty-relay binary as an operator runs it: flag errors, the certificate options,
 // the development certificate, SIGTERM, and room records that survive a SIGKILL. Output and
 // exit are watched on the event loop.
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -113,8 +116,8 @@ class RelayProcess {
   void send_signal(int signal) { ::kill(pid_, signal); }
 
   // The UDP port from the relay.listening event ("listen=127.0.0.1:PORT").
-  [[nodiscard]] std::uint16_t listening_port() const {
-    constexpr std::string_view kKey = "listen=127.0.0.1:";
+  [[nodiscard]] std::uint16_t listening_port(std::string_view key = "listen=127.0.0.1:") const {
+    const std::string_view kKey = key;
     const auto at = output_.find(kKey);
     if (at == std::string::npos) return 0;
     std::uint16_t port = 0;
@@ -198,7 +201,17 @@ INSTANTIATE_TEST_SUITE_P(
         FlagCase{"OwnersFileMissing",
                  {"--rooms", "owners", "--room-owners", "/nonexistent/owners.txt"},
                  "/nonexistent/owners.txt"},
-        FlagCase{"MaxRoomRecordsZero", {"--max-room-records", "0"}, "--max-room-records"}),
+        FlagCase{"MaxRoomRecordsZero", {"--max-room-records", "0"}, "--max-room-records"},
+        FlagCase{"UnknownRetryMode", {"--retry", "sometimes"}, "--retry sometimes: expected"},
+        FlagCase{"PeerRateWithoutUnit", {"--peer-rate", "5000"}, "--peer-rate \"5000\""},
+        FlagCase{
+            "BroadcastRateNegative", {"--peer-broadcast-rate", "-1pps"}, "--peer-broadcast-rate"},
+        FlagCase{"MaxConnectionsPerSourceZero",
+                 {"--max-connections-per-source", "0"},
+                 "--max-connections-per-source"},
+        FlagCase{"MaxHandshakesZero", {"--max-handshakes", "0"}, "--max-handshakes"},
+        FlagCase{
+            "MaxRoomsPerSourceZero", {"--max-rooms-per-source", "0"}, "--max-rooms-per-source"}),
     [](const ::testing::TestParamInfo<FlagCase>& case_info) {
       return std::string(case_info.param.name);
     });
@@ -378,6 +391,58 @@ TEST(RelayProcess, SigtermExitsZero) {
   ASSERT_TRUE(code) << relay->output();
   EXPECT_EQ(*code, 0);
   EXPECT_THAT(relay->output(), HasSubstr("relay.stopped"));
+}
+
+// One HTTP GET over a blocking socket with a timeout; the whole answer, or empty.
+std::string http_get(std::uint16_t port, const char* path) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return {};
+  const timeval timeout{.tv_sec = 3, .tv_usec = 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(port);
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string answer;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof(to)) == 0) {
+    const std::string request = std::string("GET ") + path + " HTTP/1.0\r\n\r\n";
+    if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
+        static_cast<ssize_t>(request.size())) {
+      char buffer[4096];
+      ssize_t n = 0;
+      while ((n = ::recv(fd, buffer, sizeof(buffer), 0)) > 0) {
+        answer.append(buffer, static_cast<std::size_t>(n));
+      }
+    }
+  }
+  ::close(fd);
+  return answer;
+}
+
+TEST(RelayProcess, RetryAlwaysConnectsAndTheMetricsCountIt) {
+  TempDir dir;
+  auto loop = make_loop();
+  ASSERT_NE(loop, nullptr);
+  auto relay = RelayProcess::spawn(*loop, dev_args(dir, {"--rooms", "open", "--retry", "always",
+                                                         "--metrics-listen", "127.0.0.1:0"}));
+  ASSERT_NE(relay, nullptr);
+  ASSERT_TRUE(relay->wait_for_output("relay.metrics_listening", kWait)) << relay->output();
+  EXPECT_THAT(relay->output(), HasSubstr("retry=always"));
+  auto peer = TestPeer::connect(*loop, relay->listening_port(), dir.path() / "relay.der");
+  ASSERT_NE(peer, nullptr);
+  ASSERT_TRUE(peer->join(hello_json("client", "ROOM1", "02:5a:00:00:00:01")));
+  // The scrape blocks this thread, not the relay: the relay is another process.
+  const std::string metrics =
+      http_get(relay->listening_port("metrics_listening port="), "/metrics");
+  EXPECT_THAT(metrics, HasSubstr("lanparty_relay_retries_sent_total 1\n"));
+  EXPECT_THAT(metrics, HasSubstr("lanparty_relay_retry_tokens_valid_total 1\n"));
+  EXPECT_THAT(metrics, HasSubstr("lanparty_relay_handshakes_accepted_total 1\n"));
+  EXPECT_THAT(
+      metrics,
+      HasSubstr("lanparty_relay_handshakes_refused_total{reason=\"source_connections\"} 0"));
+  EXPECT_THAT(metrics, HasSubstr("lanparty_relay_peers 1\n"));
+  relay->send_signal(SIGTERM);
+  EXPECT_EQ(relay->wait_exit(kWait), 0) << relay->output();
 }
 
 TEST(RelayProcess, PinnedPeerIsWelcomedAndSigtermSendsItDisconnectThenCloseThree) {

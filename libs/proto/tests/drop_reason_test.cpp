@@ -31,6 +31,7 @@ TEST(DropReason, NamesMatchProtocolDocument) {
       {DropReason::kNoGateway, "no_gateway"},
       {DropReason::kUnknownDestination, "unknown_destination"},
       {DropReason::kQueueFull, "queue_full"},
+      {DropReason::kRateLimited, "rate_limited"},
   };
   ASSERT_EQ(std::size(kExpected), kDropReasonCount);
   for (const auto& [reason, name] : kExpected) EXPECT_EQ(to_string(reason), name);
@@ -62,7 +63,7 @@ TEST(DropReason, ParseRejectsUnknownAndNearMissNames) {
 
 TEST(DropReason, CountIsNotAReason) {
   EXPECT_EQ(to_string(DropReason::kCount), "unknown");
-  EXPECT_EQ(kDropReasonCount, 18U);
+  EXPECT_EQ(kDropReasonCount, 19U);
 }
 
 }  // namespace

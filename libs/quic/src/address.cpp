@@ -207,3 +207,36 @@ Result<SocketAddress> resolve_host_port(std::string_view host, std::uint16_t por
 }
 
 }  // namespace lanparty::quic
+
+namespace lanparty::quic {
+
+SourcePrefix source_prefix(const SocketAddress& address) noexcept {
+  SourcePrefix prefix;
+  if (address.family() == AddressFamily::kIPv4) {
+    const auto* v4 = static_cast<const sockaddr_in*>(address.data());
+    prefix.family = 4;
+    std::memcpy(prefix.bytes.data(), &v4->sin_addr, 4);
+  } else if (address.family() == AddressFamily::kIPv6) {
+    const auto* v6 = static_cast<const sockaddr_in6*>(address.data());
+    if (is_v4_mapped(*v6)) {
+      prefix.family = 4;
+      std::memcpy(prefix.bytes.data(), reinterpret_cast<const std::uint8_t*>(&v6->sin6_addr) + 12,
+                  4);
+    } else {
+      prefix.family = 6;
+      std::memcpy(prefix.bytes.data(), &v6->sin6_addr, 8);
+    }
+  }
+  return prefix;
+}
+
+std::size_t SourcePrefixHash::operator()(const SourcePrefix& prefix) const noexcept {
+  std::uint64_t h = 0xcbf29ce484222325ull ^ prefix.family;
+  for (const std::uint8_t b : prefix.bytes) {
+    h ^= b;
+    h *= 0x100000001b3ull;
+  }
+  return static_cast<std::size_t>(h ^ (h >> 32));
+}
+
+}  // namespace lanparty::quic

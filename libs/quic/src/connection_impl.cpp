@@ -17,13 +17,6 @@
 namespace lanparty::quic::detail {
 namespace {
 
-// Flow-control windows. The initial ones cover a control stream many times over; ngtcp2
-// auto-tunes up to the max_* values for bulk transfers.
-constexpr std::uint64_t kInitialMaxData = 4 * 1024 * 1024;
-constexpr std::uint64_t kInitialMaxStreamData = 1024 * 1024;
-constexpr std::uint64_t kMaxWindow = 24 * 1024 * 1024;
-constexpr std::uint64_t kMaxStreamWindow = 16 * 1024 * 1024;
-constexpr std::uint64_t kMaxStreamsBidi = 16;
 // RFC 9000 section 17.3.1: 1 byte flags, the DCID, up to 4 bytes of packet number; every
 // TLS 1.3 AEAD we allow has a 16-byte tag.
 constexpr std::size_t kShortHeaderFixedBytes = 1 + 4 + 16;
@@ -210,15 +203,17 @@ void ConnectionImpl::settings_and_params(ngtcp2_settings& settings,
   settings.initial_ts = to_tstamp(endpoint_.loop().now());
   settings.handshake_timeout = static_cast<ngtcp2_duration>(
       std::chrono::duration_cast<std::chrono::nanoseconds>(config.handshake_timeout).count());
-  settings.max_window = kMaxWindow;
-  settings.max_stream_window = kMaxStreamWindow;
+  const StreamLimits& limits = config.streams;
+  settings.max_window = limits.max_connection_window;
+  settings.max_stream_window = limits.max_stream_window;
 
   ngtcp2_transport_params_default(&params);
-  params.initial_max_data = kInitialMaxData;
-  params.initial_max_stream_data_bidi_local = kInitialMaxStreamData;
-  params.initial_max_stream_data_bidi_remote = kInitialMaxStreamData;
+  params.initial_max_data = limits.connection_window;
+  // A server never opens a stream: nothing to receive on one of its own.
+  params.initial_max_stream_data_bidi_local = config.is_server ? 0 : limits.stream_window;
+  params.initial_max_stream_data_bidi_remote = limits.stream_window;
   params.initial_max_stream_data_uni = 0;
-  params.initial_max_streams_bidi = kMaxStreamsBidi;
+  params.initial_max_streams_bidi = limits.peer_bidi_streams;
   params.initial_max_streams_uni = 0;
   params.max_idle_timeout = static_cast<ngtcp2_duration>(
       std::chrono::duration_cast<std::chrono::nanoseconds>(config.idle_timeout).count());
@@ -236,13 +231,22 @@ ngtcp2_path ConnectionImpl::path_of(const SocketAddress& local,
   return path;
 }
 
-Status ConnectionImpl::init_server(const ngtcp2_pkt_hd& hd, const ServerTlsContext& tls) {
+Status ConnectionImpl::init_server(const ngtcp2_pkt_hd& hd, const ServerTlsContext& tls,
+                                   const ngtcp2_cid* retry_odcid) {
   ngtcp2_cid scid;
   endpoint_.new_cid(scid);
   ngtcp2_settings settings;
   ngtcp2_transport_params params;
   settings_and_params(settings, params);
-  params.original_dcid = hd.dcid;
+  if (retry_odcid != nullptr) {
+    // RFC 9000 section 7.3: after a Retry the client checks both connection IDs.
+    params.original_dcid = *retry_odcid;
+    params.retry_scid = hd.dcid;
+    params.retry_scid_present = 1;
+    settings.token = hd.token;
+  } else {
+    params.original_dcid = hd.dcid;
+  }
   params.stateless_reset_token_present = 1;
   const auto secret = endpoint_.static_secret();
   if (ngtcp2_crypto_generate_stateless_reset_token(params.stateless_reset_token, secret.data(),
@@ -342,6 +346,14 @@ Status ConnectionImpl::send_stream(std::int64_t stream_id, std::span<const std::
   }
   if (it->second.fin_queued_) {
     return fail(Errc::kClosed, fmt::format("send_stream: stream {} already finished", stream_id));
+  }
+  const std::size_t cap = endpoint_.config().streams.max_unacked_stream_bytes;
+  const std::uint64_t unacked = it->second.total() - it->second.acked();
+  if (cap != 0 && unacked + data.size() > cap) {
+    return fail(Errc::kWouldBlock,
+                fmt::format("send_stream: the peer has not acknowledged {} bytes of stream {} "
+                            "(at most {} are kept)",
+                            unacked, stream_id, cap));
   }
   it->second.append(data);
   stats_.stream_bytes_queued += data.size();
@@ -544,6 +556,16 @@ void ConnectionImpl::on_liberr(int liberr, ngtcp2_tstamp now) noexcept {
                           remote_.to_string(), endpoint_.config().handshake_timeout.count())});
       go_dead();
       return;
+    case NGTCP2_ERR_RECV_VERSION_NEGOTIATION:
+      // A Version Negotiation packet listing no version we speak (RFC 9000 section 6.2):
+      // the attempt ends here, silently (ngtcp2 writes no close for it).
+      finish({CloseInfo::Kind::kHandshakeFailed, 0,
+              fmt::format("{} speaks no QUIC version this client does (it answered with "
+                          "Version Negotiation)",
+                          remote_.to_string()),
+              obs::HandshakeFailure::kVersionMismatch});
+      go_dead();
+      return;
     case NGTCP2_ERR_DROP_CONN:
     case NGTCP2_ERR_RETRY:
       finish({handshaking ? CloseInfo::Kind::kHandshakeFailed : CloseInfo::Kind::kLocalTransport, 0,
@@ -575,6 +597,14 @@ void ConnectionImpl::on_liberr(int liberr, ngtcp2_tstamp now) noexcept {
   }
 }
 
+void ConnectionImpl::on_unreachable(int err) noexcept {
+  if (state_ != State::kHandshaking) return;
+  finish({CloseInfo::Kind::kHandshakeFailed, 0,
+          fmt::format("{} answered with ICMP: {}", remote_.to_string(), std::strerror(err)),
+          obs::HandshakeFailure::kUnreachable});
+  go_dead();
+}
+
 CloseInfo ConnectionImpl::peer_close_info() const {
   if (stateless_reset_) {
     return {CloseInfo::Kind::kStatelessReset, 0, "the peer sent a stateless reset"};
@@ -588,7 +618,8 @@ CloseInfo ConnectionImpl::peer_close_info() const {
     case NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_APPLICATION:
       return {CloseInfo::Kind::kPeerApplication, ce.error_code, std::move(reason)};
     case NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_TRANSPORT_VERSION_NEGOTIATION:
-      return {CloseInfo::Kind::kHandshakeFailed, 0, "the peer supports no common QUIC version"};
+      return {CloseInfo::Kind::kHandshakeFailed, 0, "the peer supports no common QUIC version",
+              obs::HandshakeFailure::kVersionMismatch};
     case NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_TRANSPORT_IDLE_CLOSE:
       return {CloseInfo::Kind::kIdleTimeout, 0, "idle timeout"};
     case NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_TRANSPORT:
@@ -897,6 +928,7 @@ ngtcp2_conn* ConnectionImpl::cb_get_conn(ngtcp2_crypto_conn_ref* ref) noexcept {
 int ConnectionImpl::cb_handshake_completed(ngtcp2_conn* /*conn*/, void* user_data) noexcept {
   ConnectionImpl* self = self_of(user_data);
   self->handshake_completed_ = true;
+  self->endpoint_.on_handshake_completed(*self);
   self->state_ = State::kOpen;
   self->reported_ = true;
   self->endpoint_.logger().info(
@@ -926,8 +958,10 @@ int ConnectionImpl::cb_recv_stream_data(ngtcp2_conn* conn, std::uint32_t flags,
     return NGTCP2_ERR_CALLBACK_FAILURE;
   }
   // The handler consumed the bytes: give the peer its credit back.
-  ngtcp2_conn_extend_max_stream_offset(conn, stream_id, datalen);
-  ngtcp2_conn_extend_max_offset(conn, datalen);
+  if (!self->endpoint_.config().streams.never_reopen_windows) {
+    ngtcp2_conn_extend_max_stream_offset(conn, stream_id, datalen);
+    ngtcp2_conn_extend_max_offset(conn, datalen);
+  }
   return 0;
 }
 
@@ -965,7 +999,8 @@ int ConnectionImpl::cb_stream_close(ngtcp2_conn* conn, std::uint32_t /*flags*/,
     it->second.discard();
     it->second.closed_ = true;
   }
-  if (!ngtcp2_conn_is_local_stream(conn, stream_id)) {
+  if (!ngtcp2_conn_is_local_stream(conn, stream_id) &&
+      self->endpoint_.config().streams.replenish_peer_streams) {
     ngtcp2_conn_extend_max_streams_bidi(conn, 1);  // let the peer open another
   }
   self->check_close_after_ack();

@@ -96,13 +96,23 @@ class ConnectionImpl final : public Connection {
                  const SocketAddress& remote);
   ~ConnectionImpl() override;
 
-  [[nodiscard]] Status init_server(const ngtcp2_pkt_hd& hd, const ServerTlsContext& tls);
+  // `retry_odcid`: the client's original DCID when its Initial carried a valid Retry token.
+  [[nodiscard]] Status init_server(const ngtcp2_pkt_hd& hd, const ServerTlsContext& tls,
+                                   const ngtcp2_cid* retry_odcid = nullptr);
+  // Server side: where the connection comes from, and whether a Retry token proved it.
+  void set_source(const SourcePrefix& source, bool validated) noexcept {
+    source_ = source;
+    validated_at_accept_ = validated;
+  }
+  [[nodiscard]] const SourcePrefix& source() const noexcept { return source_; }
+  [[nodiscard]] bool validated_at_accept() const noexcept { return validated_at_accept_; }
   [[nodiscard]] Status init_client(const ClientTlsContext& tls);
 
   // --- Connection ----------------------------------------------------------------------------
   std::uint64_t id() const noexcept override { return id_; }
   bool handshake_completed() const noexcept override { return handshake_completed_; }
   std::string remote_address() const override { return remote_.to_string(); }
+  SourcePrefix remote_source() const noexcept override { return source_prefix(remote_); }
   Result<std::int64_t> open_bidi_stream() override;
   Status send_stream(std::int64_t stream_id, std::span<const std::uint8_t> data) override;
   Status shutdown_stream_write(std::int64_t stream_id) override;
@@ -121,6 +131,10 @@ class ConnectionImpl final : public Connection {
   [[nodiscard]] State state() const noexcept { return state_; }
   void on_packet(const RxPacket& packet, ngtcp2_tstamp now) noexcept;
   void on_timer(ngtcp2_tstamp now) noexcept;
+  // The socket heard an ICMP error (errno err) from the peer's address. During the handshake
+  // nothing else can answer there: the attempt fails as unreachable. An established
+  // connection rides it out (routes flap; QUIC's own timers decide).
+  void on_unreachable(int err) noexcept;
   // Writes packets until nothing is left, the send quantum is used, or the socket is full
   // (returns false then: call again once it drains).
   [[nodiscard]] bool write(ngtcp2_tstamp now) noexcept;
@@ -201,6 +215,8 @@ class ConnectionImpl final : public Connection {
   TlsSession session_;
   State state_ = State::kHandshaking;
   bool handshake_completed_ = false;
+  SourcePrefix source_{};
+  bool validated_at_accept_ = false;
   bool reported_ = false;         // the handler knows this connection
   bool closed_notified_ = false;  // on_closed delivered (or not due)
   bool dirty_ = false;

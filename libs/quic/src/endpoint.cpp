@@ -17,6 +17,8 @@ namespace {
 
 // recvmmsg rounds per readiness event before yielding to timers and other fds.
 constexpr int kReceiveRounds = 8;
+// How long a Retry token stays good: a round trip, with room for a slow client.
+constexpr std::chrono::nanoseconds kRetryTokenLifetime = std::chrono::seconds(10);
 // Write/notify passes per cycle; handlers that keep re-dirtying each other continue at the
 // next loop turn instead of spinning here.
 constexpr int kMaxPasses = 16;
@@ -58,6 +60,8 @@ Endpoint::Endpoint(EventLoop& loop, EndpointConfig config, ConnectionHandler& ha
       by_cid_(64, CidHash{random_u64()}),
       work_timer_(loop, [this] { process_pending(true); }) {
   fill_key_random(static_secret_);
+  fill_key_random(retry_secret_);
+  if (config_.is_server) admission_.emplace(config_.admission, config_.max_connections);
   dirty_.reserve(256);
   writing_.reserve(256);
   notify_.reserve(64);
@@ -138,6 +142,14 @@ void Endpoint::on_socket_event(std::uint32_t events) noexcept {
       // Flush discipline: one write pass per received batch.
       process_pending(false);
     }
+    // A client's connected socket reports ICMP errors from the relay's address on receive.
+    const SocketCounters& counters = socket_->counters();
+    if (!config_.is_server && counters.rx_unreachable != unreachable_seen_) {
+      unreachable_seen_ = counters.rx_unreachable;
+      for (auto& [id, connection] : connections_) {
+        connection->on_unreachable(counters.last_unreachable_errno);
+      }
+    }
   }
   process_pending(true);
 }
@@ -171,16 +183,31 @@ void Endpoint::on_packet(const RxPacket& packet) noexcept {
 void Endpoint::accept(const RxPacket& packet) noexcept {
   ngtcp2_pkt_hd hd;
   if (ngtcp2_accept(&hd, packet.data.data(), packet.data.size()) != 0) return;
-  if (!server_tls_) return;
-  if (connections_.size() >= config_.max_connections) {
-    refuse(packet, hd);
+  if (!server_tls_ || !admission_) return;
+  // Only an Initial starts a connection; a 0-RTT packet that overtook it is dropped.
+  if (hd.type != NGTCP2_PKT_INITIAL) return;
+  ngtcp2_cid odcid{};
+  const TokenCheck token = check_retry_token(packet, hd, odcid);
+  if (token == TokenCheck::kInvalid) {
+    refuse(packet, hd, Refusal::kInvalidToken);
+    return;
+  }
+  const bool validated = token == TokenCheck::kValid;
+  const SourcePrefix source = source_prefix(*packet.remote);
+  const auto decision = admission_->on_initial(source, validated, connections_.size(), loop_.now());
+  if (decision.verdict == AdmissionPolicy::Verdict::kRetry) {
+    send_retry(packet, hd);
+    return;
+  }
+  if (decision.verdict == AdmissionPolicy::Verdict::kRefuse) {
+    refuse(packet, hd, decision.refusal);
     return;
   }
   const std::uint64_t id = next_connection_id_++;
   std::unique_ptr<ConnectionImpl> connection;
   try {
     connection = std::make_unique<ConnectionImpl>(*this, id, *packet.local, *packet.remote);
-    if (auto s = connection->init_server(hd, *server_tls_); !s) {
+    if (auto s = connection->init_server(hd, *server_tls_, validated ? &odcid : nullptr); !s) {
       logger_.warn("quic.accept_failed",
                    {{"remote", packet.remote->to_string()}, {"error", s.error().describe()}});
       for (const CidKey& key : connection->routed_cids()) by_cid_.erase(key);
@@ -194,27 +221,85 @@ void Endpoint::accept(const RxPacket& packet) noexcept {
   }
   ConnectionImpl* raw = connection.get();
   connections_.emplace(id, std::move(connection));
+  raw->set_source(source, validated);
+  admission_->on_accepted(source, validated);
+  ++admission_counters_.accepted;
+  if (validated) ++admission_counters_.retry_tokens_valid;
   if (logger_.enabled(obs::Level::kDebug)) {
-    logger_.debug("quic.connection_accepted",
-                  {{"conn", id}, {"remote", packet.remote->to_string()}});
+    logger_.debug(
+        "quic.connection_accepted",
+        {{"conn", id}, {"remote", packet.remote->to_string()}, {"address_validated", validated}});
   }
   raw->on_packet(packet, to_tstamp(loop_.now()));
 }
 
-void Endpoint::refuse(const RxPacket& packet, const ngtcp2_pkt_hd& hd) noexcept {
-  if (refused_full_++ % 1000 == 0) {
-    logger_.warn("quic.server_full", {{"connections", connections_.size()},
-                                      {"max_connections", config_.max_connections},
-                                      {"refused_total", refused_full_}});
+void Endpoint::refuse(const RxPacket& packet, const ngtcp2_pkt_hd& hd, Refusal why) noexcept {
+  const std::uint64_t refused = ++admission_counters_.refused[static_cast<std::size_t>(why)];
+  if (refused % 1000 == 1) {
+    logger_.warn("quic.connection_refused", {{"reason", to_string(why)},
+                                             {"connections", connections_.size()},
+                                             {"handshakes", admission_->handshakes_in_flight()},
+                                             {"refused_total", refused}});
   }
+  // The answer is smaller than the Initial it answers, so refusals cannot amplify a spoofed
+  // flood; RFC 9000 section 8.1 allows a CONNECTION_CLOSE in an Initial here.
   auto buffer = socket_->tx_buffer(NGTCP2_MAX_UDP_PAYLOAD_SIZE);
   if (buffer.empty()) return;
-  static constexpr std::string_view kReason = "server full";
+  const std::string_view reason = to_string(why);
+  const std::uint64_t code =
+      why == Refusal::kInvalidToken ? NGTCP2_INVALID_TOKEN : NGTCP2_CONNECTION_REFUSED;
   const ngtcp2_ssize n = ngtcp2_crypto_write_connection_close(
-      buffer.data(), NGTCP2_MAX_UDP_PAYLOAD_SIZE, hd.version, &hd.scid, &hd.dcid,
-      NGTCP2_CONNECTION_REFUSED, reinterpret_cast<const std::uint8_t*>(kReason.data()),
-      kReason.size());
+      buffer.data(), NGTCP2_MAX_UDP_PAYLOAD_SIZE, hd.version, &hd.scid, &hd.dcid, code,
+      reinterpret_cast<const std::uint8_t*>(reason.data()), reason.size());
   if (n > 0) socket_->tx_commit(static_cast<std::size_t>(n), *packet.local, *packet.remote);
+}
+
+Endpoint::TokenCheck Endpoint::check_retry_token(const RxPacket& packet, const ngtcp2_pkt_hd& hd,
+                                                 ngtcp2_cid& odcid) const noexcept {
+  // Tokens of another kind (NEW_TOKEN; we never issue them) are ignored, as RFC 9000 section
+  // 8.1.3 allows.
+  if (hd.token.len == 0 || hd.token.base[0] != NGTCP2_CRYPTO_TOKEN_MAGIC_RETRY) {
+    return TokenCheck::kNone;
+  }
+  const int rv = ngtcp2_crypto_verify_retry_token(
+      &odcid, hd.token.base, hd.token.len, retry_secret_.data(), retry_secret_.size(), hd.version,
+      static_cast<const ngtcp2_sockaddr*>(packet.remote->data()), packet.remote->length(), &hd.dcid,
+      static_cast<ngtcp2_duration>(kRetryTokenLifetime.count()), to_tstamp(loop_.now()));
+  return rv == 0 ? TokenCheck::kValid : TokenCheck::kInvalid;
+}
+
+void Endpoint::send_retry(const RxPacket& packet, const ngtcp2_pkt_hd& hd) noexcept {
+  ngtcp2_cid retry_scid;
+  new_cid(retry_scid);
+  std::array<std::uint8_t, NGTCP2_CRYPTO_MAX_RETRY_TOKENLEN> token{};
+  const ngtcp2_ssize token_length = ngtcp2_crypto_generate_retry_token(
+      token.data(), retry_secret_.data(), retry_secret_.size(), hd.version,
+      static_cast<const ngtcp2_sockaddr*>(packet.remote->data()), packet.remote->length(),
+      &retry_scid, &hd.dcid, to_tstamp(loop_.now()));
+  if (token_length < 0) return;
+  auto buffer = socket_->tx_buffer(NGTCP2_MAX_UDP_PAYLOAD_SIZE);
+  if (buffer.empty()) return;
+  const ngtcp2_ssize n = ngtcp2_crypto_write_retry(
+      buffer.data(), NGTCP2_MAX_UDP_PAYLOAD_SIZE, hd.version, &hd.scid, &retry_scid, &hd.dcid,
+      token.data(), static_cast<std::size_t>(token_length));
+  if (n <= 0) return;
+  socket_->tx_commit(static_cast<std::size_t>(n), *packet.local, *packet.remote);
+  ++admission_counters_.retries_sent;
+}
+
+void Endpoint::on_handshake_completed(ConnectionImpl& connection) noexcept {
+  if (admission_) {
+    admission_->on_handshake_completed(connection.source(), connection.validated_at_accept());
+  }
+}
+
+AdmissionCounters Endpoint::admission_counters() const noexcept {
+  AdmissionCounters counters = admission_counters_;
+  if (admission_) {
+    counters.handshakes_in_flight = admission_->handshakes_in_flight();
+    counters.sources_tracked = admission_->sources_tracked();
+  }
+  return counters;
 }
 
 void Endpoint::send_stateless_reset(const RxPacket& packet, const ngtcp2_version_cid& vc) noexcept {
@@ -366,6 +451,8 @@ void Endpoint::reap() noexcept {
       if (it != by_cid_.end() && it->second == connection) by_cid_.erase(it);
     }
     if (config_.is_server) {
+      admission_->on_closed(connection->source(), connection->handshake_completed(),
+                            connection->validated_at_accept() || connection->handshake_completed());
       connections_.erase(connection->id());
     } else {
       connection->release();  // the Client keeps exposing it, closed

@@ -15,6 +15,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "admission.hpp"
 #include "lanparty/obs/log.hpp"
 #include "lanparty/quic/connection.hpp"
 #include "lanparty/quic/event_loop.hpp"
@@ -37,6 +38,8 @@ struct EndpointConfig {
   std::uint64_t max_datagram_frame_size = 65535;
   std::size_t datagram_queue_slots = 256;
   std::size_t max_connections = 1;
+  StreamLimits streams;
+  AdmissionLimits admission;  // server only
 };
 
 [[nodiscard]] inline ngtcp2_tstamp to_tstamp(EventLoop::Clock::time_point t) noexcept {
@@ -110,6 +113,9 @@ class Endpoint {
   void new_cid(ngtcp2_cid& cid) const noexcept;
   void associate(const ngtcp2_cid& cid, ConnectionImpl& connection);
   void dissociate(const ngtcp2_cid& cid) noexcept;
+  // Server side: a connection's handshake completed (its address is proven).
+  void on_handshake_completed(ConnectionImpl& connection) noexcept;
+  [[nodiscard]] AdmissionCounters admission_counters() const noexcept;
   // Called by a connection's expiry timer.
   void on_connection_timer(ConnectionImpl& connection) noexcept;
   [[nodiscard]] UdpSocket& socket() noexcept { return *socket_; }
@@ -119,7 +125,13 @@ class Endpoint {
   void on_packet(const RxPacket& packet) noexcept;
   void accept(const RxPacket& packet) noexcept;
   void send_version_negotiation(const RxPacket& packet, const ngtcp2_version_cid& vc) noexcept;
-  void refuse(const RxPacket& packet, const ngtcp2_pkt_hd& hd) noexcept;
+  void refuse(const RxPacket& packet, const ngtcp2_pkt_hd& hd, Refusal why) noexcept;
+  void send_retry(const RxPacket& packet, const ngtcp2_pkt_hd& hd) noexcept;
+  // An Initial packet's Retry token: the original DCID when it verifies, nullopt when there is
+  // none (or it is not ours to read); kInvalidToken is the caller's to answer.
+  enum class TokenCheck : std::uint8_t { kNone, kValid, kInvalid };
+  TokenCheck check_retry_token(const RxPacket& packet, const ngtcp2_pkt_hd& hd,
+                               ngtcp2_cid& odcid) const noexcept;
   void send_stateless_reset(const RxPacket& packet, const ngtcp2_version_cid& vc) noexcept;
   // Writes dirty connections, delivers on_closed, and (if allowed) frees dead connections,
   // until nothing is left to do.
@@ -148,10 +160,13 @@ class Endpoint {
   std::vector<ConnectionImpl*> notify_;
   std::vector<ConnectionImpl*> dead_;
   EventLoop::Timer work_timer_;
-  std::uint64_t refused_full_ = 0;
+  std::optional<AdmissionPolicy> admission_;  // server only
+  AdmissionCounters admission_counters_;
+  std::array<std::uint8_t, 32> retry_secret_{};  // random per process: tokens die with it
   // Stateless resets sent in the current second, bounded so a flood of junk costs little.
   EventLoop::Clock::time_point reset_window_{};
   std::uint32_t resets_in_window_ = 0;
+  std::uint64_t unreachable_seen_ = 0;  // socket counters().rx_unreachable already handled
 };
 
 }  // namespace lanparty::quic::detail

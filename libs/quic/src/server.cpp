@@ -18,6 +18,9 @@ class ServerImpl final : public Server {
 
   SocketAddress local_address() const override { return endpoint_->local_address(); }
   std::size_t connection_count() const noexcept override { return endpoint_->connection_count(); }
+  AdmissionCounters admission_counters() const noexcept override {
+    return endpoint_->admission_counters();
+  }
   void close_all(std::uint64_t app_error_code, std::string_view reason) override {
     endpoint_->close_all(app_error_code, reason);
   }
@@ -27,6 +30,41 @@ class ServerImpl final : public Server {
 };
 
 }  // namespace
+
+std::string_view to_string(RetryMode mode) noexcept {
+  switch (mode) {
+    case RetryMode::kNever:
+      return "never";
+    case RetryMode::kAuto:
+      return "auto";
+    case RetryMode::kAlways:
+      return "always";
+  }
+  return "unknown";
+}
+
+std::optional<RetryMode> parse_retry_mode(std::string_view text) noexcept {
+  for (const RetryMode mode : {RetryMode::kNever, RetryMode::kAuto, RetryMode::kAlways}) {
+    if (text == to_string(mode)) return mode;
+  }
+  return std::nullopt;
+}
+
+std::string_view to_string(Refusal refusal) noexcept {
+  switch (refusal) {
+    case Refusal::kServerFull:
+      return "server_full";
+    case Refusal::kHandshakesInFlight:
+      return "handshakes_in_flight";
+    case Refusal::kSourceConnections:
+      return "source_connections";
+    case Refusal::kSourceHandshakeRate:
+      return "source_handshake_rate";
+    case Refusal::kInvalidToken:
+      return "invalid_token";
+  }
+  return "unknown";
+}
 
 Result<std::unique_ptr<Server>> Server::create(EventLoop& loop, ServerConfig config,
                                                ConnectionHandler& handler, obs::Logger logger) {
@@ -54,6 +92,13 @@ Result<std::unique_ptr<Server>> Server::create(EventLoop& loop, ServerConfig con
   endpoint_config.max_datagram_frame_size = config.max_datagram_frame_size;
   endpoint_config.datagram_queue_slots = config.datagram_queue_slots;
   endpoint_config.max_connections = config.max_connections;
+  endpoint_config.streams = config.streams;
+  endpoint_config.admission = config.admission;
+  if (config.admission.max_handshakes == 0 || config.admission.max_connections_per_source == 0) {
+    return fail(Errc::kInvalidArgument,
+                "ServerConfig.admission: max_handshakes and max_connections_per_source must be "
+                "at least 1");
+  }
   auto endpoint = std::make_unique<detail::Endpoint>(loop, endpoint_config, handler, logger,
                                                      std::move(*socket));
   endpoint->set_server_tls(std::move(*tls));
@@ -61,6 +106,7 @@ Result<std::unique_ptr<Server>> Server::create(EventLoop& loop, ServerConfig con
   if (auto s = endpoint->start(); !s) return tl::unexpected(s.error());
   logger.info("quic.server_listening", {{"address", endpoint->local_address().to_string()},
                                         {"alpn", config.alpn},
+                                        {"retry", to_string(config.admission.retry)},
                                         {"gso", endpoint->socket_counters().gso_enabled}});
   return std::unique_ptr<Server>(new ServerImpl(std::move(endpoint)));
 }

@@ -189,6 +189,11 @@ std::unique_ptr<TestServer> start_server(EventLoop& loop, const TempDir& dir,
   ServerConfig config;
   config.listen = "127.0.0.1:0";
   config.certificate = out->certificate;
+  // Every test client comes from 127.0.0.1: per-source limits are for the admission tests
+  // to set.
+  config.admission.max_connections_per_source = 1000000;
+  config.admission.handshakes_per_second_per_source = 1e9;
+  config.admission.handshake_burst_per_source = 1e9;
   if (tweak) tweak(config);
   auto server = Server::create(loop, config, out->handler, logger);
   EXPECT_TRUE(server.has_value()) << (server ? "" : server.error().describe());

@@ -31,6 +31,7 @@ enum class DropReason : std::uint8_t {
   kNoGateway,            // client unicast to an unknown MAC and the room has no gateway
   kUnknownDestination,   // gateway unicast to a MAC that is not in the room
   kQueueFull,            // frame to a peer could not be queued
+  kRateLimited,          // the sender passed its --peer-rate or --peer-broadcast-rate
   kCount,                // not a reason: the number of reasons
 };
 
@@ -75,6 +76,8 @@ inline constexpr std::size_t kDropReasonCount = static_cast<std::size_t>(DropRea
       return "unknown_destination";
     case DropReason::kQueueFull:
       return "queue_full";
+    case DropReason::kRateLimited:
+      return "rate_limited";
     case DropReason::kCount:
       break;
   }

@@ -51,6 +51,18 @@ class SocketAddress {
   std::uint32_t length_ = 0;
 };
 
+// Where a connection comes from, for per-source limits: an IPv4 address (an IPv4-mapped IPv6
+// address counts as IPv4), or the /64 of an IPv6 address (one subscriber's usual share).
+struct SourcePrefix {
+  std::uint8_t family = 0;  // 4 or 6; 0 for an empty address
+  std::array<std::uint8_t, 8> bytes{};
+  friend bool operator==(const SourcePrefix&, const SourcePrefix&) noexcept = default;
+};
+[[nodiscard]] SourcePrefix source_prefix(const SocketAddress& address) noexcept;
+struct SourcePrefixHash {
+  std::size_t operator()(const SourcePrefix& prefix) const noexcept;
+};
+
 // Accepts "443/udp" (all interfaces, dual stack: [::]:443), "0.0.0.0:4433", "[::]:4433"
 // (dual stack), "127.0.0.1:0", "[::1]:4433". Numeric only; kParseError with the offending
 // text otherwise.

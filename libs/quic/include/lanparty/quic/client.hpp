@@ -37,6 +37,7 @@ struct ClientConfig {
   std::chrono::milliseconds handshake_timeout{10000};
   std::uint64_t max_datagram_frame_size = 65535;
   std::size_t datagram_queue_slots = 256;
+  StreamLimits streams = {};
 };
 
 // One connection attempt; reconnecting means a new Client. Never destroy it from inside one

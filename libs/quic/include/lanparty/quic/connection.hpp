@@ -7,11 +7,14 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 
 #include "lanparty/base/result.hpp"
+#include "lanparty/obs/status.hpp"
+#include "lanparty/quic/address.hpp"
 
 namespace lanparty::quic {
 
@@ -30,9 +33,34 @@ struct CloseInfo {
   Kind kind;
   std::uint64_t code;  // application code, or QUIC transport code (0x100 + TLS alert for TLS)
   std::string reason;  // the peer's reason phrase, or our explanation for people
+  // A client's connection that ended before its handshake completed (kHandshakeFailed,
+  // kHandshakeTimeout): why, as far as this end can tell (pin mismatch, unreachable, ...).
+  // Empty otherwise, and always on a server.
+  std::optional<obs::HandshakeFailure> handshake_failure = std::nullopt;
 };
 
 [[nodiscard]] std::string_view to_string(CloseInfo::Kind kind) noexcept;
+
+// Flow control and stream counts one side grants the other, and how much unacknowledged data
+// it keeps for the peer. Every byte here is memory the peer can make us hold.
+struct StreamLimits {
+  // Bidirectional streams the peer may open at once; with replenish, a closed one may be
+  // replaced, otherwise this is the total for the connection's lifetime.
+  std::uint64_t peer_bidi_streams = 16;
+  bool replenish_peer_streams = true;
+  // Receive windows: the reassembly memory a peer can fill out of order. Auto-tuned up to the
+  // max_ values (equal values: fixed windows).
+  std::uint64_t stream_window = 1024 * 1024;
+  std::uint64_t max_stream_window = 16 * 1024 * 1024;
+  std::uint64_t connection_window = 4 * 1024 * 1024;
+  std::uint64_t max_connection_window = 24 * 1024 * 1024;
+  // Unacknowledged bytes send_stream keeps per stream before it refuses more (kWouldBlock):
+  // a peer that never reads cannot make the queue grow without bound. 0 = no cap.
+  std::size_t max_unacked_stream_bytes = 0;
+  // Stream data is handed to the handler on arrival and the windows reopen at once; true
+  // keeps them closed, as a peer that never reads its stream would (tests, attack suite).
+  bool never_reopen_windows = false;
+};
 
 struct ConnectionStats {
   std::uint64_t datagrams_sent = 0;                // DATAGRAM frames handed to QUIC packets
@@ -64,6 +92,8 @@ class Connection {
   [[nodiscard]] virtual bool handshake_completed() const noexcept = 0;
   // "203.0.113.5:50123".
   [[nodiscard]] virtual std::string remote_address() const = 0;
+  // The remote address's source prefix (per-source limits).
+  [[nodiscard]] virtual SourcePrefix remote_source() const noexcept = 0;
 
   // Opens the next locally initiated bidirectional stream (a client's first is stream 0).
   // kWouldBlock when the peer's stream limit is reached; kClosed once closing.

@@ -2,10 +2,12 @@
 // The accepting side: one UDP socket, many QUIC connections routed by connection ID.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -18,6 +20,48 @@
 
 namespace lanparty::quic {
 
+// When the server answers an Initial with a Retry (RFC 9000 section 8.1) before keeping any
+// state: the client must then prove it receives at its source address.
+enum class RetryMode : std::uint8_t {
+  kNever,
+  kAuto,    // while many handshakes are in flight, or its source is over its handshake rate
+  kAlways,  // every new connection (one more round trip for everyone)
+};
+[[nodiscard]] std::string_view to_string(RetryMode mode) noexcept;
+[[nodiscard]] std::optional<RetryMode> parse_retry_mode(std::string_view text) noexcept;
+
+// Who may start a handshake. A source is an IPv4 address or an IPv6 /64 (source_prefix).
+struct AdmissionLimits {
+  RetryMode retry = RetryMode::kAuto;
+  std::size_t retry_above_handshakes = 64;  // kAuto: Retry once this many are in flight
+  std::size_t max_handshakes = 1024;        // in flight at once, every source together
+  // Connections from one source whose address is proven (by a Retry token or a completed
+  // handshake); spoofed Initials cannot use up a real source's share.
+  std::size_t max_connections_per_source = 64;
+  double handshakes_per_second_per_source = 20;
+  double handshake_burst_per_source = 40;
+};
+
+// Why the server turned an Initial away; every refusal is counted by reason.
+enum class Refusal : std::uint8_t {
+  kServerFull,           // max_connections reached (CONNECTION_REFUSED)
+  kHandshakesInFlight,   // max_handshakes reached
+  kSourceConnections,    // the source holds max_connections_per_source
+  kSourceHandshakeRate,  // the source passed its handshake rate
+  kInvalidToken,         // a Retry token that did not verify (INVALID_TOKEN)
+};
+inline constexpr std::size_t kRefusalCount = 5;
+[[nodiscard]] std::string_view to_string(Refusal refusal) noexcept;
+
+struct AdmissionCounters {
+  std::uint64_t accepted = 0;
+  std::uint64_t retries_sent = 0;
+  std::uint64_t retry_tokens_valid = 0;  // connections whose address a Retry proved
+  std::array<std::uint64_t, kRefusalCount> refused{};
+  std::uint64_t handshakes_in_flight = 0;  // gauge
+  std::uint64_t sources_tracked = 0;       // gauge
+};
+
 struct ServerConfig {
   std::string listen;               // parse_listen_address() forms: "443/udp", "[::]:4433", ...
   CertificateKey certificate;       // presented to every client
@@ -27,6 +71,18 @@ struct ServerConfig {
   std::uint64_t max_datagram_frame_size = 65535;  // advertised (RFC 9221)
   std::size_t datagram_queue_slots = 256;         // per connection, see send_datagram
   std::size_t max_connections = 10000;            // beyond it new clients get CONNECTION_REFUSED
+  // What each client may make the server hold. The default suits a relay: exactly one
+  // client-initiated bidirectional stream (the control stream) for the connection's life, no
+  // unidirectional ones, fixed 64 KiB windows (a control frame is at most 16 KiB), and at
+  // most 256 KiB of unacknowledged control data per stream.
+  StreamLimits streams{.peer_bidi_streams = 1,
+                       .replenish_peer_streams = false,
+                       .stream_window = 64 * 1024,
+                       .max_stream_window = 64 * 1024,
+                       .connection_window = 64 * 1024,
+                       .max_connection_window = 64 * 1024,
+                       .max_unacked_stream_bytes = 256 * 1024};
+  AdmissionLimits admission = {};
 };
 
 // Destroying the Server drops every connection at once without on_closed; call close_all()
@@ -45,6 +101,7 @@ class Server {
   [[nodiscard]] virtual SocketAddress local_address() const = 0;
   // Connections not yet fully closed, handshaking ones included.
   [[nodiscard]] virtual std::size_t connection_count() const noexcept = 0;
+  [[nodiscard]] virtual AdmissionCounters admission_counters() const noexcept = 0;
   // close(app_error_code, reason) on every connection.
   virtual void close_all(std::uint64_t app_error_code, std::string_view reason) = 0;
 
