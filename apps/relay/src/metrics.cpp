@@ -115,6 +115,9 @@ std::string render_metrics(const Relay& relay) {
   counter(out, "lanparty_relay_rooms_per_source_refused_total",
           "New rooms refused: their address held --max-rooms-per-source rooms.",
           t.rooms_per_source_refused);
+  counter(out, "lanparty_relay_new_room_records_refused_total",
+          "Claims refused: their address wrote its hourly share of new room records.",
+          t.new_rooms_refused);
   // Queue drops of live peers are read from their connections; departed peers' are in totals.
   std::uint64_t queue_full = t.drops.count(proto::DropReason::kQueueFull);
   relay.rooms().for_each_peer([&](const Peer& p) {

@@ -362,7 +362,31 @@ std::optional<Relay::AuthGrant> Relay::authorize(Session& session, const ctrl::V
 
 bool Relay::record_claim(Session& session, const ctrl::ValidHello& hello, Peer& peer,
                          const OwnerKey& key, directory::Seconds now) {
+  const quic::SourcePrefix source = session.conn->remote_source();
+  const auto steady_now = loop_.now();
+  auto budget = new_room_budget_.find(source);
+  if (budget == new_room_budget_.end()) {
+    const double per_hour = config_.new_rooms_per_hour_per_source;
+    budget = new_room_budget_.emplace(source, TokenBucket(per_hour / 3600.0, per_hour)).first;
+  }
+  if (!budget->second.holds(steady_now)) {
+    // Spent: only a returning owner may still claim (the lookup only happens here).
+    auto existing = records_->lookup(hello.room, now);
+    const bool returning = existing && existing->has_value() && (*existing)->owner_key == key;
+    if (!returning) {
+      rooms_.remove(&peer);
+      ++totals_.new_rooms_refused;
+      reject(session, ctrl::RejectCode::kRelayFull,
+             "your address opened too many new rooms on this relay in the last hour; try again "
+             "later",
+             "new room records per source per hour");
+      return false;
+    }
+  }
   const auto outcome = records_->claim(hello.room, key, now);
+  if (outcome && *outcome == directory::ClaimOutcome::kClaimed) {
+    (void)budget->second.take(steady_now);
+  }
   if (!outcome || *outcome == directory::ClaimOutcome::kOwnedByOther ||
       *outcome == directory::ClaimOutcome::kFull) {
     rooms_.remove(&peer);  // a refused gateway leaves no trace in the room table
@@ -579,6 +603,9 @@ void Relay::touch_owner(Session& session) {
 void Relay::schedule_records_expiry() {
   expire_timer_ = loop_.add_timer(loop_.now() + config_.records_expire_interval, [this] {
     expire_timer_ = 0;
+    // A source whose budget is whole again is indistinguishable from a new one.
+    std::erase_if(new_room_budget_,
+                  [now = loop_.now()](const auto& entry) { return entry.second.full_at(now); });
     if (auto purged = records_->expire(records_now()); !purged) {
       note_records_error("expire", purged.error());
     } else if (purged->rooms != 0 || purged->revocations != 0) {

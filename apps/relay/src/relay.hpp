@@ -44,6 +44,10 @@ struct RelayConfig {
   RateLimit peer_broadcast_rate = kDefaultPeerBroadcastRate;
   // Rooms one IPv4 address or IPv6 /64 may open: one host cannot fill --max-rooms alone.
   std::size_t max_rooms_per_source = kDefaultMaxRoomsPerSource;
+  // New room records one source may write an hour (claims of rooms nobody owns; bursts of as
+  // many): records last --room-ttl, so a source cycling through fresh keys could otherwise
+  // fill --max-room-records for everyone. A returning owner spends nothing.
+  double new_rooms_per_hour_per_source = 32;
   // Control bytes one connection may send: every frame is parsed JSON, so a peer streaming
   // 16 KiB frames at line rate would cost the relay a core. A party's control traffic (hello,
   // stats, a host's kicks and revokes) is a few hundred bytes now and then.
@@ -93,6 +97,7 @@ struct RelayTotals {
   std::uint64_t control_unread = 0;            // peers closed for not reading their control stream
   std::uint64_t rooms_per_source_refused = 0;  // new rooms refused: --max-rooms-per-source
   std::uint64_t control_flooded = 0;           // peers closed for control bytes past their budget
+  std::uint64_t new_rooms_refused = 0;  // claims refused: the source's new-room budget is spent
 };
 
 class Relay final : public quic::ConnectionHandler {
@@ -195,6 +200,8 @@ class Relay final : public quic::ConnectionHandler {
   // Who opened each live room, and how many live rooms each source opened.
   std::unordered_map<std::string, quic::SourcePrefix> room_sources_;
   std::unordered_map<quic::SourcePrefix, std::size_t, quic::SourcePrefixHash> rooms_by_source_;
+  // Per source: the new room records it may still write (RelayConfig, per hour).
+  std::unordered_map<quic::SourcePrefix, TokenBucket, quic::SourcePrefixHash> new_room_budget_;
   bool shutting_down_ = false;  // shutdown() ran: later handshakes are closed at once
 };
 

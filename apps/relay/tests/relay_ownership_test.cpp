@@ -122,6 +122,33 @@ TEST(RelayClaim, TheRoomStaysOwnedAfterItsGatewayLeftAndTheRoomEmptied) {
   EXPECT_EQ(h->log().named("relay.room_claimed").back().text("outcome"), "already_owner");
 }
 
+TEST(RelayClaim, OneAddressWritesOnlyItsHourlyShareOfNewRoomRecords) {
+  // Records outlive their rooms (--room-ttl): fresh keys claiming fresh rooms from one
+  // address would otherwise fill --max-room-records for every host.
+  HarnessOptions options;
+  options.relay = claimed_relay_config();
+  options.relay.new_rooms_per_hour_per_source = 2;
+  auto h = RelayHarness::start(options);
+  ASSERT_NE(h, nullptr);
+  const quic::RoomKey first_owner = new_room_key();
+  auto first = h->join_gateway(first_owner, "ROOM1", kGatewayMac);
+  ASSERT_NE(first, nullptr);
+  auto second = h->join_gateway(new_room_key(), "ROOM2", kGatewayMac);
+  ASSERT_NE(second, nullptr);
+  auto third = h->connect();
+  ASSERT_NE(third, nullptr);
+  ASSERT_TRUE(
+      succeeded(third->send_hello(claim_hello(*third, new_room_key(), "ROOM3", kGatewayMac))));
+  EXPECT_TRUE(rejected_with(*third, "relay_full"));
+  EXPECT_EQ(h->relay().totals().new_rooms_refused, 1u);
+  EXPECT_EQ(h->relay().rooms().room_count(), 2u);  // the refused gateway left no room behind
+  // A returning owner writes no new record: it gets back in with the budget spent.
+  first->connection().close(ctrl::app_error::kNoError, "bye");
+  ASSERT_TRUE(h->run_until([&] { return h->relay().rooms().room_count() == 1; }));
+  EXPECT_NE(h->join_gateway(first_owner, "ROOM1", kGatewayMac), nullptr);
+  EXPECT_EQ(h->relay().totals().owners_returned, 1u);
+}
+
 TEST(RelayClaim, AProofReplayedFromAnotherConnectionIsAuthFailed) {
   auto h = start_claimed();
   ASSERT_NE(h, nullptr);

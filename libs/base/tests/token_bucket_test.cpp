@@ -51,6 +51,17 @@ TEST(TokenBucket, TimeGoingBackwardsAddsNothing) {
   EXPECT_FALSE(bucket.take(kStart + 1s));
 }
 
+TEST(TokenBucket, HoldsLooksWithoutTaking) {
+  TokenBucket bucket(10, 2);
+  EXPECT_TRUE(bucket.holds(kStart, 2));
+  EXPECT_FALSE(bucket.holds(kStart, 3));
+  ASSERT_TRUE(bucket.take(kStart, 2));
+  EXPECT_FALSE(bucket.holds(kStart));
+  EXPECT_TRUE(bucket.holds(kStart + 100ms));
+  EXPECT_TRUE(bucket.holds(kStart + 100ms));  // still there: holds took nothing
+  EXPECT_TRUE(bucket.take(kStart + 100ms));
+}
+
 TEST(TokenBucket, FullAtSaysWhenItsOwnerNeedNotBeRemembered) {
   TokenBucket bucket(10, 5);
   ASSERT_TRUE(bucket.take(kStart, 5));

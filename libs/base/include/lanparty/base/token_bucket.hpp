@@ -29,6 +29,12 @@ class TokenBucket {
     return true;
   }
 
+  // Whether take(now, amount) would succeed; takes nothing.
+  [[nodiscard]] bool holds(Clock::time_point now, double amount = 1.0) const noexcept {
+    if (unlimited()) return true;
+    return std::min(burst_, tokens_ + seconds_since(now) * rate_) >= amount;
+  }
+
   // True when the bucket would be full at `now`: nothing to remember about its owner.
   [[nodiscard]] bool full_at(Clock::time_point now) const noexcept {
     if (unlimited()) return true;
