@@ -188,6 +188,16 @@ TEST(RelayStreams, APeerGetsExactlyOneStreamForItsWholeConnection) {
   EXPECT_FALSE(peer->closed());
 }
 
+// Up to `count` frames of an unknown type, each nearly 16 KiB, back to back; how many were
+// accepted for sending.
+int send_full_size_frames(TestPeer& peer, int count) {
+  const std::string frame =
+      R"({"type":"future_bulk","pad":")" + std::string(ctrl::kMaxFrameBytes - 64, 'x') + R"("})";
+  int sent = 0;
+  while (sent < count && !peer.closed() && peer.send_json(frame)) ++sent;
+  return sent;
+}
+
 TEST(RelayStreams, FullSizeControlFramesBackToBackAllArrive) {
   // 64 KiB windows hold four 16 KiB frames; they must reopen as the relay reads. (Seven frames
   // stay within the control budget's burst.)
@@ -197,11 +207,8 @@ TEST(RelayStreams, FullSizeControlFramesBackToBackAllArrive) {
   ASSERT_NE(gw, nullptr);
   auto peer = h->join(hello_json("client", "ROOM1", "02:5a:00:00:00:01"));
   ASSERT_NE(peer, nullptr);
-  const std::string filler(ctrl::kMaxFrameBytes - 64, 'x');
   constexpr int kFrames = 7;  // 112 KiB: the window reopens at least once
-  for (int i = 0; i < kFrames; ++i) {
-    ASSERT_TRUE(succeeded(peer->send_json(R"({"type":"future_bulk","pad":")" + filler + R"("})")));
-  }
+  EXPECT_EQ(send_full_size_frames(*peer, kFrames), kFrames);
   EXPECT_TRUE(
       h->run_until([&] { return h->log().count("relay.ignored_message") == kFrames; }, 10s));
   EXPECT_FALSE(peer->closed());
@@ -214,11 +221,7 @@ TEST(RelayStreams, AControlStreamFloodIsClosedWithErrorOne) {
   ASSERT_NE(gw, nullptr);
   auto peer = h->join(hello_json("client", "ROOM1", "02:5a:00:00:00:01"));
   ASSERT_NE(peer, nullptr);
-  const std::string filler(ctrl::kMaxFrameBytes - 64, 'x');
-  // 1 MiB at once: far past the 128 KiB burst.
-  for (int i = 0; i < 64 && !peer->closed(); ++i) {
-    (void)peer->send_json(R"({"type":"future_bulk","pad":")" + filler + R"("})");
-  }
+  (void)send_full_size_frames(*peer, 64);  // 1 MiB at once: far past the 128 KiB burst
   EXPECT_TRUE(closed_with(*peer, kAppProtocolViolation));
   EXPECT_EQ(h->relay().totals().control_flooded, 1u);
   const auto left = gw->next<ctrl::PeerLeft>();

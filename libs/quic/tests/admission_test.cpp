@@ -170,24 +170,7 @@ TEST(AdmissionPolicy, IdleSourcesAreForgotten) {
 
 // --- a real server ------------------------------------------------------------------------
 
-class AdmissionServerTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    auto loop = EventLoop::create();
-    ASSERT_TRUE(loop.has_value());
-    loop_ = std::move(*loop);
-  }
-  [[nodiscard]] bool run_until(const std::function<bool()>& done,
-                               EventLoop::Clock::duration timeout = 5s) {
-    return loop_->run_until(done, timeout).has_value();
-  }
-  void run_for(EventLoop::Clock::duration duration) {
-    (void)loop_->run_until([] { return false; }, duration);
-  }
-
-  std::unique_ptr<EventLoop> loop_;
-  TempDir dir_;
-};
+using AdmissionServerTest = LoopTest;
 
 TEST_F(AdmissionServerTest, RetryAlwaysStillConnectsWithOneMoreRoundTrip) {
   auto server =

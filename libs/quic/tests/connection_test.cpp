@@ -16,26 +16,7 @@
 namespace lanparty::quic::testing {
 namespace {
 
-class QuicTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    auto loop = EventLoop::create();
-    ASSERT_TRUE(loop.has_value());
-    loop_ = std::move(*loop);
-  }
-
-  // Runs the loop until done() or fails the test after timeout.
-  [[nodiscard]] bool run_until(const std::function<bool()>& done,
-                               EventLoop::Clock::duration timeout = 5s) {
-    return loop_->run_until(done, timeout).has_value();
-  }
-  void run_for(EventLoop::Clock::duration duration) {
-    (void)loop_->run_until([] { return false; }, duration);
-  }
-
-  std::unique_ptr<EventLoop> loop_;
-  TempDir dir_;
-};
+using QuicTest = LoopTest;
 
 bool contains(const std::string& text, std::string_view part) {
   return text.find(part) != std::string::npos;
@@ -704,13 +685,8 @@ using namespace std::chrono_literals;
 using testing::connect_client;
 using testing::start_server;
 
-class QuicRestartTest : public ::testing::Test {
+class QuicRestartTest : public testing::LoopTest {
  protected:
-  void SetUp() override { loop_ = std::move(*EventLoop::create()); }
-  [[nodiscard]] bool run_until(const std::function<bool()>& done,
-                               EventLoop::Clock::duration timeout) {
-    return loop_->run_until(done, timeout).has_value();
-  }
   // A client joined to a server that then vanishes; a new server with `certificate` takes
   // the same port. Returns the client after it sent a datagram to the new server.
   std::unique_ptr<testing::TestClient> client_after_restart(bool same_key) {
@@ -729,8 +705,6 @@ class QuicRestartTest : public ::testing::Test {
     return client;
   }
 
-  std::unique_ptr<EventLoop> loop_;
-  testing::TempDir dir_;
   std::unique_ptr<testing::TestServer> second_;
 };
 

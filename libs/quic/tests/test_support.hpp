@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
+
 #include "lanparty/obs/sinks.hpp"
 #include "lanparty/quic/certificate.hpp"
 #include "lanparty/quic/client.hpp"
@@ -96,5 +98,26 @@ std::unique_ptr<TestClient> connect_client(EventLoop& loop, const TestServer& se
                                            obs::Logger logger = {});
 
 std::vector<std::uint8_t> pattern_bytes(std::size_t size, std::uint32_t seed);
+
+// A fresh EventLoop and scratch directory per test, and ways to run the loop.
+class LoopTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto loop = EventLoop::create();
+    ASSERT_TRUE(loop.has_value());
+    loop_ = std::move(*loop);
+  }
+  // Runs the loop until done() holds; false after timeout.
+  [[nodiscard]] bool run_until(const std::function<bool()>& done,
+                               EventLoop::Clock::duration timeout = 5s) {
+    return loop_->run_until(done, timeout).has_value();
+  }
+  void run_for(EventLoop::Clock::duration duration) {
+    (void)loop_->run_until([] { return false; }, duration);
+  }
+
+  std::unique_ptr<EventLoop> loop_;
+  TempDir dir_;
+};
 
 }  // namespace lanparty::quic::testing
