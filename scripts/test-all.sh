@@ -3,11 +3,11 @@
 # The one command that installs, builds and runs every check softlan-vpn has:
 # format, dependency direction, dev tests, ASan+UBSan tests, the mingw cross build with its tests
 # under wine, and each fuzzer for a bounded time.
-# Usage: scripts/test-all.sh   (env: FUZZ_SECONDS=30 per fuzzer, JOBS=nproc)
+# Usage: scripts/test-all.sh   (env: FUZZ_SECONDS=20 per fuzzer, JOBS=nproc)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-fuzz_seconds=${FUZZ_SECONDS:-30}
+fuzz_seconds=${FUZZ_SECONDS:-20}
 jobs=${JOBS:-$(nproc)}
 passed=0
 failed=0

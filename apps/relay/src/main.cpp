@@ -16,6 +16,9 @@
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
+#ifdef LANPARTY_HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
 
 #include "lanparty/base/errc.hpp"
 #include "lanparty/base/private_file.hpp"
@@ -198,6 +201,48 @@ Result<quic::CertificateKey> load_or_create_dev_certificate(const std::filesyste
   return certificate;
 }
 
+// systemd integration (Type=notify, WatchdogSec=). Without NOTIFY_SOCKET, or in a build
+// without libsystemd, every call is a no-op.
+void notify_systemd([[maybe_unused]] const char* state) {
+#ifdef LANPARTY_HAVE_SYSTEMD
+  (void)::sd_notify(0, state);
+#endif
+}
+
+// Half the watchdog interval systemd asked for (WATCHDOG_USEC), or zero when it asked for none.
+std::chrono::microseconds watchdog_ping_interval() {
+#ifdef LANPARTY_HAVE_SYSTEMD
+  std::uint64_t usec = 0;
+  if (::sd_watchdog_enabled(0, &usec) > 0 && usec > 0) {
+    return std::chrono::microseconds(usec / 2);
+  }
+#endif
+  return std::chrono::microseconds(0);
+}
+
+// The config file: where CLI11 names only the key it could not place, find its line too.
+std::string config_error_message(const CLI::ConfigError& e, const std::string& config_file) {
+  static constexpr std::string_view kUnknown = "INI was not able to parse ";
+  std::string what = e.what();
+  if (what.rfind(kUnknown, 0) != 0) return fmt::format("--config {}: {}", config_file, what);
+  const std::string key = what.substr(kUnknown.size());
+  std::ifstream in(config_file);
+  std::string line;
+  for (int number = 1; std::getline(in, line); ++number) {
+    const auto start = line.find_first_not_of(" \t");
+    if (start != std::string::npos && line.compare(start, key.size(), key) == 0) {
+      return fmt::format(
+          "--config {}: line {}: unknown key '{}' (keys are the long flags "
+          "without --; --print-config lists them)",
+          config_file, number, key);
+    }
+  }
+  return fmt::format(
+      "--config {}: unknown key '{}' (keys are the long flags without --; "
+      "--print-config lists them)",
+      config_file, key);
+}
+
 int fail_with(const std::string& message) {
   std::fprintf(stderr, "lanparty-relay: %s\n", message.c_str());
   return 2;
@@ -310,6 +355,7 @@ int run(const Options& opt, const RoomSettings& room_settings, const LimitSettin
       return;
     }
     shutting_down = true;
+    notify_systemd("STOPPING=1");
     relay.shutdown();
     // Wait for the disconnects to be acknowledged and the closes to go out, at most 2 s.
     const auto deadline = ev.now() + std::chrono::seconds(2);
@@ -372,6 +418,18 @@ int run(const Options& opt, const RoomSettings& room_settings, const LimitSettin
     std::fputs(text.c_str(), stderr);
   }
   if (metrics) log.info("relay.metrics_listening", {{"port", metrics->port()}});
+
+  // systemd: `systemctl start` returns once the relay listens; the watchdog is fed from the
+  // loop, so a wedged loop gets the relay restarted.
+  notify_systemd("READY=1");
+  std::function<void()> watchdog_ping;
+  if (const auto interval = watchdog_ping_interval(); interval.count() > 0) {
+    watchdog_ping = [&ev, &watchdog_ping, interval] {
+      notify_systemd("WATCHDOG=1");
+      (void)ev.add_timer(ev.now() + interval, watchdog_ping);
+    };
+    watchdog_ping();
+  }
 
   if (auto st = ev.run(); !st) return fail_with("event loop: " + st.error().describe());
   log.info("relay.stopped", {});
@@ -463,7 +521,7 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(0.01, 1e6))
         ->capture_default_str();
     app.add_option("--max-rooms-per-source", opt.max_rooms_per_source,
-                   "rooms whose gateway connects from one IPv4 address or IPv6 /64")
+                   "rooms one IPv4 address or IPv6 /64 may open (be the first peer of)")
         ->check(CLI::Range(std::size_t{1}, std::size_t{65535}))
         ->capture_default_str();
     app.add_option("--peer-rate", opt.peer_rate,
@@ -475,10 +533,38 @@ int main(int argc, char** argv) {
                    "what one peer may send to broadcast and multicast addresses (copied to "
                    "the whole room), same form as --peer-rate")
         ->capture_default_str();
+    // Every flag above can also come from a TOML file (key = the long flag without --);
+    // flags given on the command line win over the file.
+    std::string config_file = "/etc/lanparty/relay.toml";
+    bool print_config = false;
+    app.set_config("--config", config_file,
+                   "TOML file of flags (max-peers-per-room = 16); flags given here override it; "
+                   "the default is read only if it exists; --config '' reads none");
+    app.allow_config_extras(false);
+    app.add_flag("--print-config", print_config,
+                 "print the effective configuration as a config file, then exit")
+        ->configurable(false);
     try {
       app.parse(argc, argv);
+    } catch (const CLI::ConfigError& e) {
+      return fail_with(config_error_message(e, app.get_config_ptr()->as<std::string>()));
     } catch (const CLI::ParseError& e) {
+      if (app.get_config_ptr()->count() > 0 && e.get_name() != "CallForHelp" &&
+          e.get_name() != "CallForAllHelp" && e.get_name() != "CallForVersion") {
+        // A bad value may come from the file; say which file was read.
+        std::fprintf(stderr, "lanparty-relay: (with --config %s)\n",
+                     app.get_config_ptr()->as<std::string>().c_str());
+      }
       return app.exit(e);
+    }
+    if (print_config) {
+      // Unset options (key="") are left out, so that the output works as a config file.
+      std::istringstream lines(app.config_to_str(/*default_also=*/true,
+                                                 /*write_description=*/false));
+      for (std::string line; std::getline(lines, line);) {
+        if (!line.ends_with("=\"\"")) std::printf("%s\n", line.c_str());
+      }
+      return 0;
     }
     auto settings = room_settings(opt);
     if (!settings) return fail_with(settings.error().context);
