@@ -115,6 +115,9 @@ std::string render_metrics(const Relay& relay) {
   counter(out, "lanparty_relay_rooms_per_source_refused_total",
           "New rooms refused: their address held --max-rooms-per-source rooms.",
           t.rooms_per_source_refused);
+  counter(out, "lanparty_relay_revokes_rate_limited_total",
+          "Revokes ignored: their owner sent more than 10 a second (bursts of 100).",
+          t.revokes_rate_limited);
   counter(out, "lanparty_relay_new_room_records_refused_total",
           "Claims refused: their address wrote its hourly share of new room records.",
           t.new_rooms_refused);

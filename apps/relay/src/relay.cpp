@@ -157,6 +157,7 @@ Relay::Session& Relay::session_for(quic::Connection& conn) {
       ctrl::FrameDecoder(ctrl::DecodeOptions{.room_ownership = config_.rooms != RoomMode::kOpen});
   session->control_budget =
       TokenBucket(config_.control_bytes_per_second, config_.control_burst_bytes);
+  session->revoke_budget = TokenBucket(config_.revokes_per_second, config_.revoke_burst);
   Session* raw = session.get();
   sessions_.emplace(conn.id(), std::move(session));
   conn.set_user_data(raw);
@@ -526,6 +527,11 @@ void Relay::handle_revoke(Session& owner, const ctrl::Revoke& revoke) {
   if (!ctrl::is_valid_invite_id(revoke.invite_id)) {
     ++totals_.owner_messages_ignored;
     log_.debug("relay.revoke_ignored", {{"room", room.name}, {"by", owner.peer->id}});
+    return;
+  }
+  if (!owner.revoke_budget.take(loop_.now())) {
+    ++totals_.revokes_rate_limited;
+    log_.warn("relay.revoke_rate_limited", {{"room", room.name}, {"by", owner.peer->id}});
     return;
   }
   std::optional<directory::Seconds> exp;

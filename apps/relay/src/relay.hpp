@@ -48,6 +48,11 @@ struct RelayConfig {
   // many): records last --room-ttl, so a source cycling through fresh keys could otherwise
   // fill --max-room-records for everyone. A returning owner spends nothing.
   double new_rooms_per_hour_per_source = 32;
+  // Revokes one owner may send: each is a durable write (an fsync) on the relay's loop, so a
+  // flood of them from one gateway would stall every room. Beyond it they are ignored and
+  // counted, and the owner hears no `revoked` for them.
+  double revokes_per_second = 10;
+  double revoke_burst = 100;
   // Control bytes one connection may send: every frame is parsed JSON, so a peer streaming
   // 16 KiB frames at line rate would cost the relay a core. A party's control traffic (hello,
   // stats, a host's kicks and revokes) is a few hundred bytes now and then.
@@ -97,7 +102,8 @@ struct RelayTotals {
   std::uint64_t control_unread = 0;            // peers closed for not reading their control stream
   std::uint64_t rooms_per_source_refused = 0;  // new rooms refused: --max-rooms-per-source
   std::uint64_t control_flooded = 0;           // peers closed for control bytes past their budget
-  std::uint64_t new_rooms_refused = 0;  // claims refused: the source's new-room budget is spent
+  std::uint64_t new_rooms_refused = 0;     // claims refused: the source's new-room budget is spent
+  std::uint64_t revokes_rate_limited = 0;  // revokes past the owner's revokes_per_second
 };
 
 class Relay final : public quic::ConnectionHandler {
@@ -138,6 +144,7 @@ class Relay final : public quic::ConnectionHandler {
     quic::EventLoop::TimerId touch_timer = 0;
     bool unread_closing = false;                // close_unread() ran
     TokenBucket control_budget;                 // RelayConfig::control_bytes_per_second
+    TokenBucket revoke_budget;                  // RelayConfig::revokes_per_second
     bool sent_disconnect = false;               // the peer said `disconnect`: its leave is "closed"
     quic::EventLoop::TimerId unread_timer = 0;  // close_unread()'s deferred close
     std::optional<OwnerKey> owner_key;          // an admitted gateway of a claimed room: its key

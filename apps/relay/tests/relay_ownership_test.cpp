@@ -805,6 +805,28 @@ TEST_F(RelayInviteTest, RevokeOfAnIdThatIsNotSixteenLowerCaseHexDigitsIsIgnored)
   EXPECT_TRUE(record_of(*h_, "ROOM1")->revocations.empty());
 }
 
+TEST_F(RelayInviteTest, ARevokeFloodIsCutToTheOwnersRateAndTheRoomKeepsForwarding) {
+  // Each revoke is an fsync on the relay's loop: 300 back to back would stall every room.
+  auto a = h_->join(client("02:5a:00:00:00:01", token(invite_payload("ROOM1", kIdA))));
+  ASSERT_NE(a, nullptr);
+  constexpr int kRevokes = 300;
+  for (int i = 0; i < kRevokes; ++i) {
+    const std::string id = fmt::format("{:016x}", 0xa000 + i);
+    ASSERT_TRUE(succeeded(gw_->send_message(ctrl::Revoke{.invite_id = id})));
+  }
+  ASSERT_TRUE(h_->run_until([&] {
+    const RelayTotals& t = h_->relay().totals();
+    return t.revocations + t.revokes_rate_limited == kRevokes;
+  }));
+  const RelayTotals& t = h_->relay().totals();
+  // The burst (100) and what 10/s refills meanwhile were recorded; the rest was not.
+  EXPECT_GE(t.revocations, 100u);
+  EXPECT_LE(t.revocations, 150u);
+  EXPECT_EQ(t.revokes_rate_limited, kRevokes - t.revocations);
+  EXPECT_TRUE(a->probe_fence());
+  EXPECT_FALSE(gw_->closed());
+}
+
 // --- metrics -----------------------------------------------------------------------------
 
 TEST_F(RelayInviteTest, MetricsCountRejectCodesClaimsKicksAndRevocations) {
