@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Whole-path benchmark on the e2e topology: iperf3 TCP and UDP from client 1 to the LAN host
-# (TAP -> QUIC -> relay -> QUIC -> gateway -> LAN), RTT of 100 pings, and the CPU each hop used.
+# Whole-path benchmark on the e2e topology: iperf3 TCP (both ways) and UDP from client 1 to the
+# LAN host (TAP -> QUIC -> relay -> QUIC -> gateway -> LAN), RTT of 100 pings, and the CPU each
+# hop used.
 # Usage: bench/e2e/lan_party_bench.sh [BUILD_DIR]   (default build/release; root)
 #   LP_BENCH_SECONDS=10  length of each iperf3 run
 #   LP_BENCH_UDP_RATES="100M 300M"  UDP offered loads (1200-byte datagrams)
+#   LP_BENCH_CLIENT_FLAGS="--no-tap-offload"  extra flags for the clients (before/after runs)
 set -uo pipefail
 
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -20,6 +22,8 @@ source "$repo/tests/e2e/topology.sh"
 lp_require_privileges
 command -v iperf3 >/dev/null || { echo "ERROR: iperf3 missing (scripts/install-deps.sh)"; exit 2; }
 lp_init
+# shellcheck disable=SC2034 # read by topology.sh
+read -r -a LP_CLIENT_EXTRA_FLAGS <<<"${LP_BENCH_CLIENT_FLAGS:-}"
 echo "Setting up the LAN party (namespaces $LP_PREFIX-*, binaries from $build)..."
 lp_start_party || { lp_dump_logs 20; exit 1; }
 lp_dhcp c1 || { echo "bench: c1 got no DHCP lease"; lp_dump_logs 20; exit 1; }
@@ -109,8 +113,10 @@ ping_stats() {
   lp_in "$1" ping -n -q -c 100 -i 0.05 "$2" | grep -o 'rtt.*' | cut -d' ' -f4
 }
 
-echo "Running: TCP, UDP ${udp_rates[*]} (1200-byte datagrams), ${seconds}s each; 100 pings..."
+echo "Running: TCP both ways, UDP ${udp_rates[*]} (1200-byte datagrams), ${seconds}s each;" \
+  "100 pings..."
 run_iperf "TCP"
+run_iperf "TCP-R" -R
 for rate in "${udp_rates[@]}"; do run_iperf "UDP-$rate" -u -b "$rate" -l 1200; done
 cpu_start
 rtt_party=$(ping_stats c1 "$LP_LANHOST_IP")

@@ -6,6 +6,8 @@
 # gateway's own host), and a clean SIGTERM shutdown. Every host keeps the kernel's default
 # offloads: unfinished checksums and TCP super-frames reach the gateway as in real life.
 # Usage: lan_party_test.sh RELAY_BIN GATEWAY_BIN CLIENT_BIN   (root; exit 77 = skipped)
+#   LP_E2E_CLIENT_FLAGS="--no-tap-offload"  extra flags for both clients (ctest runs it twice:
+#   TAP offloads on, the default, and off)
 set -uo pipefail
 
 if [ $# -ne 3 ]; then
@@ -43,6 +45,9 @@ test_start_ms=$(lp_now_ms)
 LP_RELAY_EXTRA_FLAGS=(--stats-interval 5)
 # shellcheck disable=SC2034 # read by topology.sh
 LP_GATEWAY_EXTRA_FLAGS=(--cam-refresh 1)
+read -r -a LP_CLIENT_EXTRA_FLAGS <<<"${LP_E2E_CLIENT_FLAGS:-}"
+tap_offload=1
+[[ " ${LP_CLIENT_EXTRA_FLAGS[*]} " == *" --no-tap-offload "* ]] && tap_offload=0
 if lp_start_party; then
   pass "setup: relay, gateway and both clients joined room $LP_ROOM" \
     "in $(($(lp_now_ms) - test_start_ms)) ms"
@@ -228,6 +233,27 @@ if lp_poll 7 0.2 lan_stats_show_offloads "$LP_TMP/gateway.log"; then
     "$LP_TMP/gateway.log" | tail -n 1 | sed 's/.*gateway.lan_stats //')"
 else
   fail "8. no gateway.lan_stats line with checksum_completed > 0 and super_frames > 0"
+fi
+# The same on the client's side: with TAP offloads on, c1's kernel handed its TAP TCP
+# super-frames and open checksums, which c1 finished (client.tap_stats, with each relay stats).
+tap_stats_field() {
+  grep "client.tap_stats" "$1" | tail -n 1 | grep -o "$2=[0-9]*" | cut -d= -f2 | grep . || echo 0
+}
+tap_stats_show_offloads() {
+  (($(tap_stats_field "$1" checksum_completed) > 0 && $(tap_stats_field "$1" super_frames) > 0))
+}
+if ((tap_offload)); then
+  if lp_poll 7 0.2 tap_stats_show_offloads "$LP_TMP/c1.log"; then
+    pass "8. c1 finished its TAP's offloaded frames: $(grep client.tap_stats "$LP_TMP/c1.log" |
+      tail -n 1 | sed 's/.*client.tap_stats //')"
+  else
+    fail "8. no client.tap_stats line in c1's log with checksum_completed > 0 and super_frames > 0"
+  fi
+elif grep -q "client.tap_opened .*vnet_header=false" "$LP_TMP/c1.log" &&
+  ! grep -q "client.tap_stats" "$LP_TMP/c1.log"; then
+  pass "8. c1 read plain frames from its TAP (--no-tap-offload)"
+else
+  fail "8. c1 runs with --no-tap-offload but its TAP has a vnet header or logged client.tap_stats"
 fi
 
 # --- 10. the room belongs to its host (PROTOCOL.md section 7) --------------------------------
