@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: MIT
 #include "relay.hpp"
 
+#include <malloc.h>
+
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "forwarding.hpp"
@@ -135,6 +139,7 @@ Relay::Relay(quic::EventLoop& loop, RelayConfig config, obs::Logger logger,
   LANPARTY_CHECK(config_.rooms == RoomMode::kOpen || records_ != nullptr);
   probe_reply_.reserve(65536);
   if (records_ != nullptr) schedule_records_expiry();
+  schedule_memory_trim();
 }
 
 Relay::~Relay() {
@@ -145,6 +150,7 @@ Relay::~Relay() {
     if (session->unread_timer != 0) loop_.cancel_timer(session->unread_timer);
   }
   if (expire_timer_ != 0) loop_.cancel_timer(expire_timer_);
+  if (trim_timer_ != 0) loop_.cancel_timer(trim_timer_);
 }
 
 Relay::Session& Relay::session_for(quic::Connection& conn) {
@@ -619,6 +625,18 @@ void Relay::schedule_records_expiry() {
                 {{"rooms", purged->rooms}, {"revocations", purged->revocations}});
     }
     schedule_records_expiry();
+  });
+}
+
+void Relay::schedule_memory_trim() {
+  trim_timer_ = loop_.add_timer(loop_.now() + std::chrono::seconds(5), [this] {
+    trim_timer_ = 0;
+    // glibc keeps freed memory for reuse: after a flood of handshakes or peers ends, hand
+    // it back, so the relay's size returns to what its live rooms need. Checked every 5 s,
+    // never per frame; only a large free heap is worth the milliseconds a trim takes.
+    constexpr std::size_t kTrimAboveFreeBytes = 1024 * 1024;
+    if (::mallinfo2().fordblks >= kTrimAboveFreeBytes) ::malloc_trim(0);
+    schedule_memory_trim();
   });
 }
 

@@ -182,6 +182,8 @@ class Relay final : public quic::ConnectionHandler {
   void touch_owner(Session& session);
   void schedule_owner_touch(Session& session);
   void schedule_records_expiry();
+  // After a flood ends, hands the freed heap back to the system (every 5 s, when large).
+  void schedule_memory_trim();
   [[nodiscard]] directory::Seconds records_now() const;
   void note_records_error(std::string_view what, const Error& error);
   void send_control(Session& session, const ctrl::Message& message);
@@ -199,6 +201,7 @@ class Relay final : public quic::ConnectionHandler {
   obs::Logger log_;
   directory::RoomDirectory* records_;  // null in open mode
   quic::EventLoop::TimerId expire_timer_ = 0;
+  quic::EventLoop::TimerId trim_timer_ = 0;
   RoomTable rooms_;
   RelayTotals totals_;
   std::unordered_map<std::uint64_t, std::unique_ptr<Session>> sessions_;
