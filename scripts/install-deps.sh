@@ -12,6 +12,8 @@ packages=(
   nlohmann-json3-dev libfmt-dev libexpected-dev libcli11-dev libsqlite3-dev
   # the gateway joins a bridge through a veth pair it creates (rtnetlink)
   libnl-3-dev libnl-route-3-dev
+  # sd_notify: the relay tells systemd when it listens (Type=notify) and feeds its watchdog
+  libsystemd-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev
   # Windows cross build (posix threads: std::thread) and its test runner; googletest's

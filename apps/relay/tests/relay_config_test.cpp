@@ -191,6 +191,14 @@ TEST(RelayConfig, FileValuesApplyAndFlagsOverrideThem) {
   EXPECT_THAT(printed, Not(HasSubstr("print-config")));
 }
 
+TEST(RelayConfig, PrintedConfigReadsBackAsAConfigFile) {
+  Sandbox box;
+  const std::string printed =
+      print_config(box, {"--config", "", "--max-rooms", "300", "--rooms", "open"});
+  const auto config = box.write("printed.toml", printed);
+  EXPECT_EQ(print_config(box, {"--config", config.string()}), printed);
+}
+
 TEST(RelayConfig, TheRunningRelayUsesTheFileAndTheFlags) {
   Sandbox box;
   const auto config = box.write("relay.toml",
