@@ -60,6 +60,14 @@ run_ctest() {
   rm -f "$log"
 }
 
+# The mingw dependencies (wolfSSL and ngtcp2 from Debian's sources, cached in build/) build in
+# the background: their configure scripts are serial, so they fill the gaps of the dev build.
+mingw_deps_log=build/mingw-deps.log
+mkdir -p build
+scripts/build-mingw-deps.sh --jobs 1 >"$mingw_deps_log" 2>&1 &
+mingw_deps_pid=$!
+trap 'kill "$mingw_deps_pid" 2>/dev/null || true' EXIT
+
 for preset in dev asan; do
   step "build + test: $preset preset"
   cmake --preset "$preset" >/dev/null
@@ -68,7 +76,12 @@ for preset in dev asan; do
 done
 
 step "build + test: mingw preset (Windows cross build, tests under wine64)"
-scripts/build-mingw-deps.sh --jobs "$jobs"
+if ! wait "$mingw_deps_pid"; then
+  cat "$mingw_deps_log"
+  echo "test-all: scripts/build-mingw-deps.sh failed (its output is above)" >&2
+  exit 1
+fi
+cat "$mingw_deps_log"
 cmake --preset mingw >/dev/null
 cmake --build --preset mingw -j "$jobs"
 run_ctest mingw
@@ -80,12 +93,30 @@ step "fuzzers: clang-14 libFuzzer, ${fuzz_seconds}s each"
 cmake --preset fuzz >/dev/null
 mapfile -t fuzz_targets < <(cut -d'|' -f1 build/fuzz/fuzzers.txt | grep -v '^$')
 cmake --build --preset fuzz -j "$jobs" --target "${fuzz_targets[@]}"
-while IFS='|' read -r fuzzer binary corpus; do
-  [ -n "$fuzzer" ] || continue
+# One fuzzer per core at a time; each writes its own log, read once all have finished.
+run_fuzzer() {
+  local fuzzer=$1 binary=$2 corpus=$3 work
   work=$(mktemp -d)
   cp -r "$corpus"/. "$work"/
   if "$binary" -max_total_time="$fuzz_seconds" -print_final_stats=1 \
       -artifact_prefix="build/fuzz/$fuzzer-" "$work" >"build/fuzz/$fuzzer.log" 2>&1; then
+    echo ok >"build/fuzz/$fuzzer.status"
+  else
+    echo failed >"build/fuzz/$fuzzer.status"
+  fi
+  rm -rf "$work"
+}
+fuzzers_run=()
+while IFS='|' read -r fuzzer binary corpus; do
+  [ -n "$fuzzer" ] || continue
+  rm -f "build/fuzz/$fuzzer.status"
+  while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || true; done
+  run_fuzzer "$fuzzer" "$binary" "$corpus" &
+  fuzzers_run+=("$fuzzer")
+done < build/fuzz/fuzzers.txt
+wait
+for fuzzer in "${fuzzers_run[@]}"; do
+  if [ "$(cat "build/fuzz/$fuzzer.status" 2>/dev/null)" = ok ]; then
     passed=$((passed + 1))
     summary+=("fuzz $fuzzer: ok ($(grep -E 'stat::number_of_executed_units' "build/fuzz/$fuzzer.log" | awk '{print $2}') runs)")
   else
@@ -93,8 +124,7 @@ while IFS='|' read -r fuzzer binary corpus; do
     summary+=("fuzz $fuzzer: FAILED (build/fuzz/$fuzzer.log)")
     tail -40 "build/fuzz/$fuzzer.log"
   fi
-  rm -rf "$work"
-done < build/fuzz/fuzzers.txt
+done
 
 # The end of each failed test's output, just above the summary, where CI's tail shows it.
 for entry in "${failure_outputs[@]}"; do
