@@ -14,6 +14,8 @@ packages=(
   libnl-3-dev libnl-route-3-dev
   # sd_notify: the relay tells systemd when it listens (Type=notify) and feeds its watchdog
   libsystemd-dev
+  # the relays of one cluster share a room directory on Redis (--directory redis://...)
+  libhiredis-dev redis-server
   # tests and benchmarks
   libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev
   # Windows cross build (posix threads: std::thread) and its test runner; googletest's

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
-// The two RoomDirectory implementations behind one factory shape, for the typed contract
-// tests, plus helpers shared by the directory tests.
+// The RoomDirectory implementations behind one factory shape, for the typed contract tests,
+// plus helpers shared by the directory tests. unavailable(): why the implementation cannot
+// run here (the test is skipped), or null.
 #pragma once
 
 #include <chrono>
@@ -11,8 +12,10 @@
 #include <gtest/gtest.h>
 
 #include "lanparty/directory/memory_room_directory.hpp"
+#include "lanparty/directory/redis_room_directory.hpp"
 #include "lanparty/directory/room_directory.hpp"
 #include "lanparty/directory/sqlite_room_directory.hpp"
+#include "redis_server.hpp"
 
 namespace lanparty::directory::testing_support {
 
@@ -30,6 +33,7 @@ inline OwnerKey key(std::uint64_t seed) {
 
 struct SqliteImpl {
   static constexpr const char* kName = "Sqlite";
+  static const char* unavailable() { return nullptr; }
   static std::unique_ptr<RoomDirectory> make(const std::filesystem::path& dir, Limits limits) {
     auto opened = SqliteRoomDirectory::open(
         SqliteConfig{.path = dir / std::string(kRoomsFileName), .limits = limits});
@@ -43,8 +47,33 @@ struct SqliteImpl {
 
 struct MemoryImpl {
   static constexpr const char* kName = "Memory";
+  static const char* unavailable() { return nullptr; }
   static std::unique_ptr<RoomDirectory> make(const std::filesystem::path&, Limits limits) {
     return std::make_unique<MemoryRoomDirectory>(limits);
+  }
+};
+
+// A real redis-server (one per test process), each test under its own key prefix.
+struct RedisImpl {
+  static constexpr const char* kName = "Redis";
+  static const char* unavailable() {
+    return redis_server_binary().empty() ? kNoRedisMessage : nullptr;
+  }
+  static std::unique_ptr<RoomDirectory> make(const std::filesystem::path&, Limits limits) {
+    RedisServer* server = shared_redis_server();
+    if (server == nullptr) {
+      ADD_FAILURE() << "redis-server did not start";
+      return nullptr;
+    }
+    // A fresh prefix per make(): a test that calls make() again starts from no records, as
+    // with a new SQLite file.
+    auto opened = RedisRoomDirectory::open(RedisDirectoryConfig{
+        .endpoint = server->endpoint(), .prefix = unique_prefix(), .limits = limits});
+    if (!opened) {
+      ADD_FAILURE() << opened.error().describe();
+      return nullptr;
+    }
+    return std::move(*opened);
   }
 };
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// The RoomDirectory contract, run over the SQLite file and the in-memory twin alike.
+// The RoomDirectory contract, run over the SQLite file, the in-memory twin and Redis alike.
 #include <chrono>
 #include <memory>
 #include <string>
@@ -25,7 +25,10 @@ constexpr const char* kId2 = "0123456789abcdef";
 template <class Impl>
 class RoomDirectoryContract : public ::testing::Test {
  protected:
-  void SetUp() override { make({.room_ttl = kTtl, .max_room_records = 100}); }
+  void SetUp() override {
+    if (const char* why = Impl::unavailable()) GTEST_SKIP() << why;
+    make({.room_ttl = kTtl, .max_room_records = 100});
+  }
   void make(Limits limits) {
     dir_ = nullptr;
     dir_ = Impl::make(tmp_.path(), limits);
@@ -55,7 +58,8 @@ struct ImplName {
     return T::kName;
   }
 };
-using Implementations = ::testing::Types<testing_support::SqliteImpl, testing_support::MemoryImpl>;
+using Implementations = ::testing::Types<testing_support::SqliteImpl, testing_support::MemoryImpl,
+                                         testing_support::RedisImpl>;
 TYPED_TEST_SUITE(RoomDirectoryContract, Implementations, ImplName);
 
 TYPED_TEST(RoomDirectoryContract, LookupOfUnknownRoomIsNone) {
