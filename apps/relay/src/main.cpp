@@ -326,7 +326,8 @@ int run(const Options& opt, const RoomSettings& room_settings, const LimitSettin
         **loop, opt.metrics_listen,
         [&relay, &listening] {
           return relay::render_metrics(relay) +
-                 relay::render_admission_metrics(listening.admission_counters());
+                 relay::render_admission_metrics(listening.admission_counters()) +
+                 relay::render_udp_metrics(listening.udp_stats());
         },
         log);
     if (!started) return fail_with(started.error().describe());

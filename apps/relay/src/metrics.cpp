@@ -177,6 +177,39 @@ std::string render_admission_metrics(const quic::AdmissionCounters& a) {
   return out;
 }
 
+std::string render_udp_metrics(const quic::UdpStats& u) {
+  std::string out;
+  out.reserve(1536);
+  out += "# HELP lanparty_relay_udp_received_total UDP datagrams read, by socket.\n";
+  out += "# TYPE lanparty_relay_udp_received_total counter\n";
+  out += fmt::format("lanparty_relay_udp_received_total{{socket=\"main\"}} {}\n", u.rx_packets);
+  out += fmt::format("lanparty_relay_udp_received_total{{socket=\"handshake_lane\"}} {}\n",
+                     u.rx_handshake_lane_packets);
+  counter(out, "lanparty_relay_udp_sent_total", "UDP datagrams sent.", u.tx_packets);
+  out += "# HELP lanparty_relay_udp_dropped_total UDP datagrams dropped below QUIC, by reason.\n";
+  out += "# TYPE lanparty_relay_udp_dropped_total counter\n";
+  const std::array<std::pair<std::string_view, std::uint64_t>, 9> drops = {{
+      {"rx_queue_full", u.rx_queue_full},
+      {"rx_handshake_lane_queue_full", u.rx_handshake_lane_queue_full},
+      {"rx_truncated", u.rx_truncated},
+      {"rx_bad_address", u.rx_bad_address},
+      {"rx_overflow", u.rx_overflow},
+      {"tx_too_big", u.tx_dropped_too_big},
+      {"tx_unreachable", u.tx_dropped_unreachable},
+      {"tx_denied", u.tx_dropped_denied},
+      {"tx_other", u.tx_dropped_other},
+  }};
+  for (const auto& [reason, count] : drops) {
+    out += fmt::format("lanparty_relay_udp_dropped_total{{reason=\"{}\"}} {}\n", reason, count);
+  }
+  counter(out, "lanparty_relay_udp_gso_fallbacks_total",
+          "GSO trains the kernel refused, re-sent one datagram per call.", u.gso_fallbacks);
+  gauge(out, "lanparty_relay_udp_handshake_lane",
+        "1 when long-header packets are steered to a socket of their own.",
+        u.handshake_lane ? 1 : 0);
+  return out;
+}
+
 Result<std::unique_ptr<MetricsServer>> MetricsServer::start(quic::EventLoop& loop,
                                                             std::string_view listen,
                                                             const Relay& relay, obs::Logger logger,

@@ -26,6 +26,8 @@ class Relay;
 [[nodiscard]] std::string render_metrics(const Relay& relay);
 // The QUIC server's admission counters (Retry, refusals by reason), appended to it.
 [[nodiscard]] std::string render_admission_metrics(const quic::AdmissionCounters& admission);
+// The QUIC server's UDP sockets: datagrams in and out, and each drop below QUIC by reason.
+[[nodiscard]] std::string render_udp_metrics(const quic::UdpStats& udp);
 
 // Bounds that keep scrapers from costing the relay more than a little memory.
 struct MetricsServerLimits {

@@ -32,6 +32,7 @@ namespace lanparty::relay::testing {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 using namespace std::chrono_literals;
 
 // One child process with stdout and stderr on one pipe, both watched on `loop`.
@@ -441,6 +442,12 @@ TEST(RelayProcess, RetryAlwaysConnectsAndTheMetricsCountIt) {
       metrics,
       HasSubstr("lanparty_relay_handshakes_refused_total{reason=\"source_connections\"} 0"));
   EXPECT_THAT(metrics, HasSubstr("lanparty_relay_peers 1\n"));
+  // The client's Initials came in through the handshake lane, its 1-RTT packets through main.
+  EXPECT_THAT(metrics, HasSubstr("lanparty_relay_udp_handshake_lane 1\n"));
+  EXPECT_THAT(metrics,
+              Not(HasSubstr("lanparty_relay_udp_received_total{socket=\"handshake_lane\"} 0\n")));
+  EXPECT_THAT(metrics, Not(HasSubstr("lanparty_relay_udp_received_total{socket=\"main\"} 0\n")));
+  EXPECT_THAT(metrics, HasSubstr("lanparty_relay_udp_dropped_total{reason=\"rx_truncated\"} 0\n"));
   relay->send_signal(SIGTERM);
   EXPECT_EQ(relay->wait_exit(kWait), 0) << relay->output();
 }

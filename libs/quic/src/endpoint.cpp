@@ -70,6 +70,7 @@ Endpoint::Endpoint(EventLoop& loop, EndpointConfig config, ConnectionHandler& ha
 
 Endpoint::~Endpoint() {
   if (started_) loop_.remove_fd(socket_->fd());
+  if (started_ && lane_) loop_.remove_fd(lane_->fd());
   dirty_.clear();
   notify_.clear();
   dead_.clear();
@@ -81,6 +82,13 @@ Status Endpoint::start() {
   auto s = loop_.add_fd(socket_->fd(), EventLoop::kReadable,
                         [this](std::uint32_t events) { on_socket_event(events); });
   if (!s) return s;
+  if (lane_) {
+    s = loop_.add_fd(lane_->fd(), EventLoop::kReadable, [this](std::uint32_t) { on_lane_event(); });
+    if (!s) {
+      loop_.remove_fd(socket_->fd());
+      return s;
+    }
+  }
   started_ = true;
   return ok();
 }
@@ -131,16 +139,7 @@ void Endpoint::on_socket_event(std::uint32_t events) noexcept {
     for (int round = 0; round < kReceiveRounds; ++round) {
       const std::size_t n = socket_->receive();
       if (n == 0) break;
-      in_cycle_ = true;
-      for (std::size_t i = 0; i < n; ++i) {
-        RxPacket packet = socket_->packet(i);
-        // A client's socket is connected: its path is the one getsockname() named, and
-        // using it verbatim keeps ngtcp2 from seeing a "new" local address.
-        if (!config_.is_server) packet.local = &socket_->local_address();
-        on_packet(packet);
-      }
-      // Flush discipline: one write pass per received batch.
-      process_pending(false);
+      receive_batch(*socket_, n);
     }
     // A client's connected socket reports ICMP errors from the relay's address on receive.
     const SocketCounters& counters = socket_->counters();
@@ -152,6 +151,27 @@ void Endpoint::on_socket_event(std::uint32_t events) noexcept {
     }
   }
   process_pending(true);
+}
+
+void Endpoint::on_lane_event() noexcept {
+  // One batch per wake-up: the loop serves the main socket (and timers) before the next one,
+  // so a flood of Initials delays the party's frames by at most one batch of handshakes.
+  const std::size_t n = lane_->receive();
+  if (n > 0) receive_batch(*lane_, n);
+  process_pending(true);
+}
+
+void Endpoint::receive_batch(UdpSocket& socket, std::size_t count) noexcept {
+  in_cycle_ = true;
+  for (std::size_t i = 0; i < count; ++i) {
+    RxPacket packet = socket.packet(i);
+    // A client's socket is connected: its path is the one getsockname() named, and using it
+    // verbatim keeps ngtcp2 from seeing a "new" local address.
+    if (!config_.is_server) packet.local = &socket.local_address();
+    on_packet(packet);
+  }
+  // Flush discipline: one write pass per received batch.
+  process_pending(false);
 }
 
 void Endpoint::on_packet(const RxPacket& packet) noexcept {
@@ -207,7 +227,7 @@ void Endpoint::accept(const RxPacket& packet) noexcept {
   std::unique_ptr<ConnectionImpl> connection;
   try {
     connection = std::make_unique<ConnectionImpl>(*this, id, *packet.local, *packet.remote);
-    if (auto s = connection->init_server(hd, *server_tls_, validated ? &odcid : nullptr); !s) {
+    if (auto s = connection->init_server(hd, server_tls_, validated ? &odcid : nullptr); !s) {
       logger_.warn("quic.accept_failed",
                    {{"remote", packet.remote->to_string()}, {"error", s.error().describe()}});
       for (const CidKey& key : connection->routed_cids()) by_cid_.erase(key);

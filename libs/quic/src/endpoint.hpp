@@ -76,8 +76,16 @@ class Endpoint {
   Endpoint(const Endpoint&) = delete;
   Endpoint& operator=(const Endpoint&) = delete;
 
+  // Server side, before start(): the socket that long-header packets are steered to
+  // (ListeningSockets). It is read one batch per wake-up, after the main socket's batches,
+  // so established connections go first when both have packets waiting.
+  void set_handshake_lane(std::unique_ptr<UdpSocket> lane) noexcept { lane_ = std::move(lane); }
   [[nodiscard]] Status start();
-  void set_server_tls(ServerTlsContext tls) { server_tls_.emplace(std::move(tls)); }
+  // The context new connections start from. Each connection keeps the one it started with
+  // (its TLS session points into its credentials), so replacing it is safe at any time.
+  void set_server_tls(ServerTlsContext tls) {
+    server_tls_ = std::make_shared<const ServerTlsContext>(std::move(tls));
+  }
   // The key of the stateless reset tokens we issue. A server derives it from its certificate
   // key, so a restarted relay with the same key can reset its old connections at once.
   void set_static_secret(const std::array<std::uint8_t, 32>& secret) noexcept {
@@ -95,6 +103,7 @@ class Endpoint {
   [[nodiscard]] const SocketCounters& socket_counters() const noexcept {
     return socket_->counters();
   }
+  [[nodiscard]] const UdpSocket* handshake_lane() const noexcept { return lane_.get(); }
   void disable_gso() noexcept { socket_->disable_gso(); }
 
   // --- for ConnectionImpl ------------------------------------------------------------------
@@ -122,6 +131,8 @@ class Endpoint {
 
  private:
   void on_socket_event(std::uint32_t events) noexcept;
+  void on_lane_event() noexcept;
+  void receive_batch(UdpSocket& socket, std::size_t count) noexcept;
   void on_packet(const RxPacket& packet) noexcept;
   void accept(const RxPacket& packet) noexcept;
   void send_version_negotiation(const RxPacket& packet, const ngtcp2_version_cid& vc) noexcept;
@@ -146,7 +157,8 @@ class Endpoint {
   ConnectionHandler& handler_;
   obs::Logger logger_;
   std::unique_ptr<UdpSocket> socket_;
-  std::optional<ServerTlsContext> server_tls_;
+  std::unique_ptr<UdpSocket> lane_;  // server only, may be null
+  std::shared_ptr<const ServerTlsContext> server_tls_;
   std::array<std::uint8_t, 32> static_secret_{};
   std::uint64_t next_connection_id_ = 1;
   bool started_ = false;

@@ -21,6 +21,31 @@ class ServerImpl final : public Server {
   AdmissionCounters admission_counters() const noexcept override {
     return endpoint_->admission_counters();
   }
+  UdpStats udp_stats() const noexcept override {
+    const detail::SocketCounters& main = endpoint_->socket_counters();
+    UdpStats stats;
+    stats.rx_packets = main.rx_packets;
+    stats.rx_truncated = main.rx_truncated;
+    stats.rx_bad_address = main.rx_bad_address;
+    stats.rx_overflow = main.rx_overflow;
+    stats.rx_queue_full = endpoint_->socket().kernel_queue_drops();
+    stats.tx_packets = main.tx_packets;
+    stats.tx_dropped_too_big = main.tx_dropped_too_big;
+    stats.tx_dropped_unreachable = main.tx_dropped_unreachable;
+    stats.tx_dropped_denied = main.tx_dropped_denied;
+    stats.tx_dropped_other = main.tx_dropped_other;
+    stats.gso_fallbacks = main.gso_fallbacks;
+    if (const detail::UdpSocket* lane = endpoint_->handshake_lane()) {
+      const detail::SocketCounters& c = lane->counters();
+      stats.handshake_lane = true;
+      stats.rx_handshake_lane_packets = c.rx_packets;
+      stats.rx_truncated += c.rx_truncated;
+      stats.rx_bad_address += c.rx_bad_address;
+      stats.rx_overflow += c.rx_overflow;
+      stats.rx_handshake_lane_queue_full = lane->kernel_queue_drops();
+    }
+    return stats;
+  }
   void close_all(std::uint64_t app_error_code, std::string_view reason) override {
     endpoint_->close_all(app_error_code, reason);
   }
@@ -76,14 +101,14 @@ Result<std::unique_ptr<Server>> Server::create(EventLoop& loop, ServerConfig con
   auto tls = detail::ServerTlsContext::create(config.certificate, config.alpn);
   if (!tls) return tl::unexpected(tls.error());
 
-  auto socket = detail::UdpSocket::open(*listen, SocketAddress{}, logger);
-  if (!socket && listen->is_wildcard() && listen->family() == AddressFamily::kIPv6 &&
-      socket.error().code == std::errc::address_family_not_supported) {
+  auto sockets = detail::UdpSocket::open_listening(*listen, logger);
+  if (!sockets && listen->is_wildcard() && listen->family() == AddressFamily::kIPv6 &&
+      sockets.error().code == std::errc::address_family_not_supported) {
     // "443/udp" on a host without IPv6: serve IPv4 alone rather than fail.
     auto v4 = parse_listen_address("0.0.0.0:" + std::to_string(listen->port()));
-    if (v4) socket = detail::UdpSocket::open(*v4, SocketAddress{}, logger);
+    if (v4) sockets = detail::UdpSocket::open_listening(*v4, logger);
   }
-  if (!socket) return tl::unexpected(socket.error());
+  if (!sockets) return tl::unexpected(sockets.error());
 
   detail::EndpointConfig endpoint_config;
   endpoint_config.is_server = true;
@@ -100,14 +125,16 @@ Result<std::unique_ptr<Server>> Server::create(EventLoop& loop, ServerConfig con
                 "at least 1");
   }
   auto endpoint = std::make_unique<detail::Endpoint>(loop, endpoint_config, handler, logger,
-                                                     std::move(*socket));
+                                                     std::move(sockets->main));
+  endpoint->set_handshake_lane(std::move(sockets->handshake_lane));
   endpoint->set_server_tls(std::move(*tls));
   endpoint->set_static_secret(detail::derive_stateless_reset_secret(config.certificate));
   if (auto s = endpoint->start(); !s) return tl::unexpected(s.error());
   logger.info("quic.server_listening", {{"address", endpoint->local_address().to_string()},
                                         {"alpn", config.alpn},
                                         {"retry", to_string(config.admission.retry)},
-                                        {"gso", endpoint->socket_counters().gso_enabled}});
+                                        {"gso", endpoint->socket_counters().gso_enabled},
+                                        {"handshake_lane", endpoint->handshake_lane() != nullptr}});
   return std::unique_ptr<Server>(new ServerImpl(std::move(endpoint)));
 }
 

@@ -54,6 +54,18 @@ struct SocketCounters {
   bool gso_enabled = false;  // trains are being built now (false during a back-off)
 };
 
+class UdpSocket;
+
+// A server's sockets. Where the OS can steer by packet content (Linux: an SO_REUSEPORT group
+// with a classic BPF program), every long-header QUIC packet (Initial, 0-RTT, Handshake) goes
+// to handshake_lane and the short-header packets of established connections to main, so a
+// flood of Initials queues, and is dropped, in a socket of its own instead of in front of
+// the party's frames. handshake_lane is null where there is no such steering.
+struct ListeningSockets {
+  std::unique_ptr<UdpSocket> main;
+  std::unique_ptr<UdpSocket> handshake_lane;
+};
+
 class UdpSocket {
  public:
   static constexpr std::size_t kRxBatch = 64;
@@ -65,6 +77,11 @@ class UdpSocket {
   // valid, connects the socket (client side): the kernel then picks and filters the peer.
   [[nodiscard]] static Result<std::unique_ptr<UdpSocket>> open(const SocketAddress& local,
                                                                const SocketAddress& connect_to,
+                                                               obs::Logger logger);
+  // A server's sockets on local (see ListeningSockets). Fails, like open(), when anything
+  // else is bound to that address: a second relay on one port is an error, not a silent
+  // member of the first one's group.
+  [[nodiscard]] static Result<ListeningSockets> open_listening(const SocketAddress& local,
                                                                obs::Logger logger);
 
   [[nodiscard]] virtual EventLoop::Fd fd() const noexcept = 0;
@@ -90,6 +107,9 @@ class UdpSocket {
   [[nodiscard]] virtual bool tx_pending() const noexcept = 0;
 
   [[nodiscard]] virtual const SocketCounters& counters() const noexcept = 0;
+  // Datagrams the kernel dropped because this socket's receive queue was full (0 where the
+  // OS does not say). A system call: for metrics scrapes, not per packet.
+  [[nodiscard]] virtual std::uint64_t kernel_queue_drops() const noexcept = 0;
   // For tests and benchmarks: pretend the kernel has no GSO.
   virtual void disable_gso() noexcept = 0;
 };

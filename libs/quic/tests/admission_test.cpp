@@ -271,6 +271,24 @@ TEST_F(AdmissionServerTest, RetryAlwaysHoldsAFloodOfInitialsWithNoStateKept) {
   EXPECT_EQ(counters.accepted, 0u);
   EXPECT_EQ(counters.sources_tracked, 0u);
   EXPECT_EQ(counters.handshakes_in_flight, 0u);
+  // The flood came in through the handshake lane, not the socket established peers use.
+  const UdpStats udp = server->server->udp_stats();
+  ASSERT_TRUE(udp.handshake_lane);
+  EXPECT_GE(udp.rx_handshake_lane_packets + udp.rx_handshake_lane_queue_full, kFlood);
+  EXPECT_LT(udp.rx_packets, 10u);
+}
+
+TEST_F(AdmissionServerTest, AnEstablishedConnectionsPacketsUseTheMainSocket) {
+  auto server = start_server(*loop_, dir_, [](ServerConfig&) {});
+  ASSERT_TRUE(server);
+  auto client = connect_client(*loop_, *server);
+  ASSERT_TRUE(run_until([&] { return client->handler.handshakes == 1; }));
+  run_for(50ms);  // the client's acknowledgements of HANDSHAKE_DONE, in short headers
+  const UdpStats udp = server->server->udp_stats();
+  ASSERT_TRUE(udp.handshake_lane);
+  EXPECT_GE(udp.rx_handshake_lane_packets, 2u);  // the client's Initial and Handshake packets
+  EXPECT_GE(udp.rx_packets, 1u);
+  EXPECT_GE(udp.tx_packets, 2u);
 }
 
 TEST_F(AdmissionServerTest, WithoutRetryTheSameFloodIsHeldByTheSourcesHandshakeRate) {

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -457,6 +458,97 @@ TEST_P(SendDrop, FailedSendIsDroppedUnderItsReason) {
   EXPECT_EQ(c.tx_packets, 2u);
   EXPECT_EQ(c.gso_fallbacks, 0u);
   EXPECT_EQ(tags(receiver_.drain(2), 1200), range(1, 2));  // the first was the one refused
+}
+
+// --- the handshake lane ----------------------------------------------------------------------
+
+// Every datagram that waits on `socket` now: the first byte of each.
+std::vector<std::uint8_t> first_bytes(UdpSocket& socket) {
+  std::vector<std::uint8_t> got;
+  for (int idle = 0; idle < 50; ++idle) {
+    const std::size_t n = socket.receive();
+    if (n == 0) {
+      std::this_thread::sleep_for(2ms);
+      continue;
+    }
+    idle = 0;
+    for (std::size_t i = 0; i < n; ++i) got.push_back(socket.packet(i).data.front());
+  }
+  return got;
+}
+
+TEST(HandshakeLane, LongHeadersGoToTheLaneAndShortHeadersToTheMainSocket) {
+  auto sockets = UdpSocket::open_listening(loopback(0), obs::Logger{});
+  ASSERT_TRUE(sockets.has_value()) << sockets.error().describe();
+  ASSERT_NE(sockets->handshake_lane, nullptr) << "this kernel has SO_ATTACH_REUSEPORT_CBPF";
+  EXPECT_EQ(sockets->main->local_address().port(), sockets->handshake_lane->local_address().port());
+
+  // From many source ports (flows), so a steering by flow hash would scatter both kinds.
+  const SocketAddress to = sockets->main->local_address();
+  std::size_t long_sent = 0;
+  std::size_t short_sent = 0;
+  for (int flow = 0; flow < 32; ++flow) {
+    const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    ASSERT_GE(fd, 0);
+    for (const std::uint8_t first :
+         {std::uint8_t{0xc3}, std::uint8_t{0x41}, std::uint8_t{0xe0}, std::uint8_t{0x7f}}) {
+      std::array<std::uint8_t, 64> datagram{};
+      datagram[0] = first;
+      ASSERT_EQ(::sendto(fd, datagram.data(), datagram.size(), 0,
+                         static_cast<const sockaddr*>(to.data()), to.length()),
+                static_cast<ssize_t>(datagram.size()));
+      ((first & 0x80) != 0 ? long_sent : short_sent) += 1;
+    }
+    ::close(fd);
+  }
+
+  const std::vector<std::uint8_t> on_main = first_bytes(*sockets->main);
+  const std::vector<std::uint8_t> on_lane = first_bytes(*sockets->handshake_lane);
+  EXPECT_EQ(on_main.size(), short_sent);
+  EXPECT_EQ(on_lane.size(), long_sent);
+  for (const std::uint8_t b : on_main) EXPECT_EQ(b & 0x80, 0) << "long header on main";
+  for (const std::uint8_t b : on_lane) EXPECT_NE(b & 0x80, 0) << "short header on the lane";
+  EXPECT_EQ(sockets->main->kernel_queue_drops(), 0u);
+  EXPECT_EQ(sockets->handshake_lane->kernel_queue_drops(), 0u);
+}
+
+TEST(HandshakeLane, ASecondServerOnTheSamePortIsRefusedNotAddedToTheGroup) {
+  auto first = UdpSocket::open_listening(loopback(0), obs::Logger{});
+  ASSERT_TRUE(first.has_value()) << first.error().describe();
+  const SocketAddress taken = first->main->local_address();
+
+  auto second = UdpSocket::open_listening(taken, obs::Logger{});
+  ASSERT_FALSE(second.has_value());
+  EXPECT_EQ(second.error().code, std::errc::address_in_use) << second.error().describe();
+  auto plain = UdpSocket::open(taken, SocketAddress{}, obs::Logger{});
+  ASSERT_FALSE(plain.has_value());
+  EXPECT_EQ(plain.error().code, std::errc::address_in_use) << plain.error().describe();
+}
+
+TEST(HandshakeLane, AFullLaneQueueIsCountedByTheKernel) {
+  auto sockets = UdpSocket::open_listening(loopback(0), obs::Logger{});
+  ASSERT_TRUE(sockets.has_value()) << sockets.error().describe();
+  ASSERT_NE(sockets->handshake_lane, nullptr);
+  // Nobody reads the lane: a flood of Initial-sized long headers overflows its queue (the
+  // kernel caps the buffer at net.core.rmem_max), and the main socket loses nothing.
+  const SocketAddress to = sockets->main->local_address();
+  const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  std::array<std::uint8_t, 1200> initial{};
+  initial[0] = 0xc0;
+  for (int i = 0; i < 20000; ++i) {
+    (void)::sendto(fd, initial.data(), initial.size(), 0, static_cast<const sockaddr*>(to.data()),
+                   to.length());
+  }
+  std::array<std::uint8_t, 40> short_packet{};
+  short_packet[0] = 0x40;
+  ASSERT_EQ(::sendto(fd, short_packet.data(), short_packet.size(), 0,
+                     static_cast<const sockaddr*>(to.data()), to.length()),
+            static_cast<ssize_t>(short_packet.size()));
+  ::close(fd);
+  EXPECT_GT(sockets->handshake_lane->kernel_queue_drops(), 0u);
+  EXPECT_EQ(sockets->main->kernel_queue_drops(), 0u);
+  EXPECT_EQ(first_bytes(*sockets->main), std::vector<std::uint8_t>{0x40});
 }
 
 }  // namespace

@@ -3,12 +3,15 @@
 // sendmmsg. A train the kernel refuses is re-sent one datagram per call and GSO rests for a
 // back-off (gso_policy.hpp); every datagram dropped is counted under its reason.
 #include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -46,8 +49,10 @@ class FdGuard {
   ~FdGuard() {
     if (fd_ >= 0) ::close(fd_);
   }
+  FdGuard(FdGuard&& other) noexcept : fd_(other.release()) {}
   FdGuard(const FdGuard&) = delete;
   FdGuard& operator=(const FdGuard&) = delete;
+  FdGuard& operator=(FdGuard&&) = delete;
   [[nodiscard]] int get() const noexcept { return fd_; }
   int release() noexcept { return std::exchange(fd_, -1); }
 
@@ -300,6 +305,15 @@ class LinuxUdpSocket final : public UdpSocket {
 
   bool tx_pending() const noexcept override { return tx_count_ > tx_sent_; }
   const SocketCounters& counters() const noexcept override { return counters_; }
+  std::uint64_t kernel_queue_drops() const noexcept override {
+    std::array<std::uint32_t, SK_MEMINFO_VARS> meminfo{};
+    socklen_t len = sizeof(meminfo);
+    if (::getsockopt(fd_, SOL_SOCKET, SO_MEMINFO, meminfo.data(), &len) != 0 ||
+        len < (SK_MEMINFO_DROPS + 1) * sizeof(std::uint32_t)) {
+      return 0;
+    }
+    return meminfo[SK_MEMINFO_DROPS];
+  }
   void disable_gso() noexcept override {
     gso_.disable();
     counters_.gso_enabled = false;
@@ -517,9 +531,16 @@ Result<std::unique_ptr<UdpSocket>> UdpSocket::open(const SocketAddress& local,
   return open_linux_udp_socket(local, connect_to, logger, kernel_send_calls());
 }
 
-Result<std::unique_ptr<UdpSocket>> open_linux_udp_socket(const SocketAddress& local,
-                                                         const SocketAddress& connect_to,
-                                                         obs::Logger logger, SendCalls& calls) {
+namespace {
+
+struct BoundFd {
+  FdGuard fd;
+  SocketAddress address;  // after bind (the real port) and connect (the real source)
+};
+
+// A configured, bound (and, with a valid connect_to, connected) socket.
+Result<BoundFd> open_bound_fd(const SocketAddress& local, const SocketAddress& connect_to,
+                              bool reuse_port) {
   if (!local.valid()) return fail(Errc::kInvalidArgument, "UdpSocket::open: no local address");
   const bool v6 = local.family() == AddressFamily::kIPv6;
   FdGuard fd(::socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
@@ -538,13 +559,18 @@ Result<std::unique_ptr<UdpSocket>> open_linux_udp_socket(const SocketAddress& lo
   }
   set_option(fd.get(), SOL_SOCKET, SO_RCVBUF, kSocketBufferBytes);
   set_option(fd.get(), SOL_SOCKET, SO_SNDBUF, kSocketBufferBytes);
+  if (reuse_port) {
+    const int on = 1;
+    if (::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) != 0) {
+      return fail_errno(errno, "setsockopt(SO_REUSEPORT)");
+    }
+  }
 
   if (::bind(fd.get(), static_cast<const sockaddr*>(local.data()), local.length()) != 0) {
     return fail_errno(errno, fmt::format("bind({})", local.to_string()));
   }
-  const bool connected = connect_to.valid();
-  if (connected && ::connect(fd.get(), static_cast<const sockaddr*>(connect_to.data()),
-                             connect_to.length()) != 0) {
+  if (connect_to.valid() && ::connect(fd.get(), static_cast<const sockaddr*>(connect_to.data()),
+                                      connect_to.length()) != 0) {
     return fail_errno(errno, fmt::format("connect({})", connect_to.to_string()));
   }
   sockaddr_storage bound{};
@@ -554,8 +580,62 @@ Result<std::unique_ptr<UdpSocket>> open_linux_udp_socket(const SocketAddress& lo
   }
   SocketAddress actual;
   if (!actual.assign(&bound, bound_len)) return fail(Errc::kInternal, "getsockname: bad family");
+  return BoundFd{FdGuard(fd.release()), actual};
+}
+
+// The reuseport group's program: it sees the UDP payload, and its answer is the index of the
+// socket in the group (in bind order). QUIC's header form bit (RFC 9000 section 17.2) is the
+// top bit of the first byte: 1 (long header: Initial, 0-RTT, Handshake) -> socket 1, the
+// handshake lane; 0 (short header) -> socket 0. An empty payload fails the load: socket 0.
+Status attach_header_form_steering(int fd) {
+  std::array<sock_filter, 3> code = {{
+      BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 0),
+      BPF_STMT(BPF_ALU | BPF_RSH | BPF_K, 7),
+      BPF_STMT(BPF_RET | BPF_A, 0),
+  }};
+  sock_fprog program{static_cast<unsigned short>(code.size()), code.data()};
+  if (::setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &program, sizeof(program)) != 0) {
+    return fail_errno(errno, "setsockopt(SO_ATTACH_REUSEPORT_CBPF)");
+  }
+  return ok();
+}
+
+}  // namespace
+
+Result<ListeningSockets> UdpSocket::open_listening(const SocketAddress& local, obs::Logger logger) {
+  // SO_REUSEPORT would let a second relay join this one's group and steal half its traffic.
+  // A plain bind first: it fails if anything holds the address, and picks the port for :0.
+  SocketAddress address;
+  {
+    auto probe = open_bound_fd(local, SocketAddress{}, false);
+    if (!probe) return tl::unexpected(probe.error());
+    address = probe->address;
+  }
+  auto main_fd = open_bound_fd(address, SocketAddress{}, true);
+  if (!main_fd) return tl::unexpected(main_fd.error());
+  ListeningSockets sockets;
+  sockets.main.reset(new LinuxUdpSocket(main_fd->fd.release(), main_fd->address, false, logger,
+                                        kernel_send_calls()));
+  auto lane_fd = open_bound_fd(address, SocketAddress{}, true);
+  Status steering = lane_fd ? attach_header_form_steering(sockets.main->fd())
+                            : Status(tl::unexpected(lane_fd.error()));
+  if (!steering) {
+    // Old kernels (before 4.5) or a seccomp policy: one socket serves everything, as before.
+    logger.info("quic.handshake_lane_unavailable", {{"reason", steering.error().describe()}});
+    return sockets;
+  }
+  sockets.handshake_lane.reset(new LinuxUdpSocket(lane_fd->fd.release(), lane_fd->address, false,
+                                                  logger, kernel_send_calls()));
+  return sockets;
+}
+
+Result<std::unique_ptr<UdpSocket>> open_linux_udp_socket(const SocketAddress& local,
+                                                         const SocketAddress& connect_to,
+                                                         obs::Logger logger, SendCalls& calls) {
+  auto bound = open_bound_fd(local, connect_to, false);
+  if (!bound) return tl::unexpected(bound.error());
   return std::unique_ptr<UdpSocket>(
-      new LinuxUdpSocket(fd.release(), actual, connected, logger, calls));
+      new LinuxUdpSocket(bound->fd.release(), bound->address, connect_to.valid(), logger, calls));
 }
 
 }  // namespace lanparty::quic::detail

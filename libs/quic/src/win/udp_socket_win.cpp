@@ -146,6 +146,7 @@ class WindowsUdpSocket final : public UdpSocket {
 
   bool tx_pending() const noexcept override { return tx_count_ > tx_sent_; }
   const SocketCounters& counters() const noexcept override { return counters_; }
+  std::uint64_t kernel_queue_drops() const noexcept override { return 0; }
   void disable_gso() noexcept override {}
 
  private:
@@ -218,6 +219,13 @@ Result<std::unique_ptr<UdpSocket>> UdpSocket::open(const SocketAddress& local,
     return fail(Errc::kInternal, "getsockname: bad family");
   }
   return std::unique_ptr<UdpSocket>(new WindowsUdpSocket(s.release(), actual, connected, logger));
+}
+
+// Windows has no content steering between sockets of one port: one socket serves everything.
+Result<ListeningSockets> UdpSocket::open_listening(const SocketAddress& local, obs::Logger logger) {
+  auto main = open(local, SocketAddress{}, logger);
+  if (!main) return tl::unexpected(main.error());
+  return ListeningSockets{std::move(*main), nullptr};
 }
 
 }  // namespace lanparty::quic::detail

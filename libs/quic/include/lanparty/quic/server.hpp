@@ -62,6 +62,26 @@ struct AdmissionCounters {
   std::uint64_t sources_tracked = 0;       // gauge
 };
 
+// The server's UDP sockets, for metrics: what moved, and every datagram dropped below QUIC
+// by reason. Taking it costs a system call per socket (the kernel's queue drops).
+struct UdpStats {
+  std::uint64_t rx_packets = 0;                 // on the main socket
+  std::uint64_t rx_handshake_lane_packets = 0;  // long-header packets steered to the lane
+  std::uint64_t rx_truncated = 0;               // larger than the receive buffer
+  std::uint64_t rx_bad_address = 0;
+  std::uint64_t rx_overflow = 0;  // a GRO run split into more datagrams than slots
+  // Datagrams the kernel dropped because a socket's receive queue was full.
+  std::uint64_t rx_queue_full = 0;                 // main socket
+  std::uint64_t rx_handshake_lane_queue_full = 0;  // an Initial flood ends here
+  std::uint64_t tx_packets = 0;
+  std::uint64_t tx_dropped_too_big = 0;
+  std::uint64_t tx_dropped_unreachable = 0;
+  std::uint64_t tx_dropped_denied = 0;
+  std::uint64_t tx_dropped_other = 0;
+  std::uint64_t gso_fallbacks = 0;
+  bool handshake_lane = false;  // long headers are steered to a socket of their own
+};
+
 struct ServerConfig {
   std::string listen;               // parse_listen_address() forms: "443/udp", "[::]:4433", ...
   CertificateKey certificate;       // presented to every client
@@ -102,6 +122,7 @@ class Server {
   // Connections not yet fully closed, handshaking ones included.
   [[nodiscard]] virtual std::size_t connection_count() const noexcept = 0;
   [[nodiscard]] virtual AdmissionCounters admission_counters() const noexcept = 0;
+  [[nodiscard]] virtual UdpStats udp_stats() const noexcept = 0;
   // close(app_error_code, reason) on every connection.
   virtual void close_all(std::uint64_t app_error_code, std::string_view reason) = 0;
 
