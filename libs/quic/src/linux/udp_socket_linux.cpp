@@ -616,6 +616,8 @@ Result<ListeningSockets> UdpSocket::open_listening(const SocketAddress& local, o
   ListeningSockets sockets;
   sockets.main.reset(new LinuxUdpSocket(main_fd->fd.release(), main_fd->address, false, logger,
                                         kernel_send_calls()));
+  // LANPARTY_QUIC_NO_HANDSHAKE_LANE=1: one socket, as before (benchmarks compare the two).
+  if (!env_allows("LANPARTY_QUIC_NO_HANDSHAKE_LANE")) return sockets;
   auto lane_fd = open_bound_fd(address, SocketAddress{}, true);
   Status steering = lane_fd ? attach_header_form_steering(sockets.main->fd())
                             : Status(tl::unexpected(lane_fd.error()));
