@@ -40,16 +40,21 @@ set(CPACK_DEBIAN_GATEWAY_PACKAGE_NAME lanparty-gateway)
 set(CPACK_DEBIAN_GATEWAY_DESCRIPTION "softlan-vpn gateway: bridges a party host's LAN into a room
 Bridges a wired LAN interface into a softlan-vpn room on a relay, so that \
 remote players appear on the LAN. Runs as lanparty-gateway@IFACE.service \
-with CAP_NET_RAW and CAP_NET_ADMIN only.")
+with CAP_NET_RAW and CAP_NET_ADMIN only, configured in \
+/etc/lanparty/gateway.toml.")
 set(CPACK_DEBIAN_CLIENT_PACKAGE_NAME lanparty-client)
 set(CPACK_DEBIAN_CLIENT_DESCRIPTION "softlan-vpn Linux client: joins a LAN party through a relay
 Creates a TAP interface (lanparty0) that sits on the party's LAN, with an \
-invite link from the host. Runs by hand or as lanparty-client.service.")
+invite link from the host. Runs by hand or as lanparty-client.service, \
+configured in /etc/lanparty/client.toml.")
 
 # Files under /etc are the admin's: dpkg keeps their edits on upgrade (conffiles).
-set(lanparty_relay_conffiles ${CMAKE_CURRENT_BINARY_DIR}/packaging/relay/conffiles)
-file(WRITE ${lanparty_relay_conffiles} "/etc/lanparty/relay.toml\n")
-set(CPACK_DEBIAN_RELAY_PACKAGE_CONTROL_EXTRA ${lanparty_relay_conffiles})
-set(CPACK_DEBIAN_RELAY_PACKAGE_CONTROL_STRICT_PERMISSION ON)
+foreach(component relay gateway client)
+  string(TOUPPER ${component} upper)
+  set(conffiles ${CMAKE_CURRENT_BINARY_DIR}/packaging/${component}/conffiles)
+  file(WRITE ${conffiles} "/etc/lanparty/${component}.toml\n")
+  set(CPACK_DEBIAN_${upper}_PACKAGE_CONTROL_EXTRA ${conffiles})
+  set(CPACK_DEBIAN_${upper}_PACKAGE_CONTROL_STRICT_PERMISSION ON)
+endforeach()
 
 include(CPack)

@@ -35,12 +35,13 @@ void add_relay_flags(CLI::App& app, RelayFlags& flags, bool with_invite) {
                    "the host's invite link (lanparty://...): relay, room, certificate and "
                    "invite in one");
     auto* join = app.add_subcommand("join", "join a party with the host's invite link");
-    join->add_option("link", flags.invite_link, "the invite link, lanparty://...")->required();
+    join->add_option("link", flags.join_link, "the invite link, lanparty://...")->required();
     join->fallthrough();  // the other flags may follow the link
   }
 }
 
 Status apply_invite_link(RelayFlags& flags) {
+  if (!flags.join_link.empty()) flags.invite_link = flags.join_link;
   if (flags.invite_link.empty()) return ok();
   for (const auto& [given, name] : {std::pair{!flags.relay.empty(), "--relay"},
                                     {!flags.server_name.empty(), "--server-name"},

@@ -31,6 +31,7 @@ struct RelayFlags {
   // An invite link (PROTOCOL.md section 7) instead of the five flags above; apply_invite_link
   // fills them from it.
   std::string invite_link;
+  std::string join_link;  // `join LINK`: wins over an --invite (or invite = ...) from the file
   std::optional<std::array<std::uint8_t, 32>> pin_sha256;  // from the link
   std::optional<std::string> invite_token;                 // from the link
 };

@@ -95,6 +95,61 @@ ping_check c2 "$LP_LANHOST_IP" "LAN host"
 ping_check c1 "${LP_LEASE[c2]}" "client 2"
 ping_check c2 "${LP_LEASE[c1]}" "client 1"
 
+# --- 11. status ---------------------------------------------------------------------------
+# `status --json` of c1 and of the gateway while the party runs (pings just went through):
+# the room, both other sides in the peer list, an RTT to the relay and frames both ways.
+# check_status JSON_FILE WANT_MAC...: prints what is missing, nothing when all is there.
+check_status() {
+  local file=$1
+  shift
+  python3 - "$file" "$LP_ROOM" "$@" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+room, macs = sys.argv[2], sys.argv[3:]
+problems = []
+if s.get("room") != room or not s.get("in_room"): problems.append(f"not in room {room}: {s.get('state')}")
+peer_macs = [p["mac"] for p in s.get("peers", [])]
+problems += [f"peer {m} missing from {peer_macs}" for m in macs if m not in peer_macs]
+if not s.get("mtu"): problems.append("no MTU")
+if not s.get("rtt_us"): problems.append("no RTT")
+if not s.get("frames_sent") or not s.get("frames_received"): problems.append("frames not counted")
+print("; ".join(problems))
+PY
+}
+# status_summary JSON_FILE: the few fields a reader of the log wants.
+status_summary() {
+  python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print("room %s, mtu %s, rtt %.1f ms, frames %d/%d, peers %s" % (s["room"], s["mtu"], s["rtt_us"]/1000, s["frames_sent"], s["frames_received"], ",".join(p["role"]+"="+p["mac"] for p in s["peers"])))' "$1"
+}
+t0=$(lp_now_ms)
+lp_in c1 "$LP_CLIENT_BIN" --control-socket "$LP_TMP/c1.ctl.sock" status --json \
+  >"$LP_TMP/c1.status.json" 2>&1
+missing=$(check_status "$LP_TMP/c1.status.json" "$LP_GW_LAN_MAC" "${LP_CLIENT_MAC[c2]}" 2>&1)
+if [ -z "$missing" ]; then
+  pass "11. lanparty-client status --json (c1): $(status_summary "$LP_TMP/c1.status.json")"
+else
+  fail "11. lanparty-client status --json (c1): $missing: $(head -c 400 "$LP_TMP/c1.status.json")"
+fi
+lp_gateway_status() { lp_in gw "$LP_GATEWAY_BIN" --state-dir "$LP_GW_STATE" status "$@"; }
+lp_gateway_status --json >"$LP_TMP/gateway.status.json" 2>&1
+missing=$(check_status "$LP_TMP/gateway.status.json" "${LP_CLIENT_MAC[c1]}" \
+  "${LP_CLIENT_MAC[c2]}" 2>&1)
+if [ -z "$missing" ]; then
+  pass "11. lanparty-gateway status --json: $(status_summary "$LP_TMP/gateway.status.json")"
+else
+  fail "11. lanparty-gateway status --json: $missing: $(head -c 400 "$LP_TMP/gateway.status.json")"
+fi
+# The same in words, as the README shows it.
+c1_text=$(lp_in c1 "$LP_CLIENT_BIN" --control-socket "$LP_TMP/c1.ctl.sock" status 2>&1)
+gw_text=$(lp_gateway_status 2>&1)
+if [[ $c1_text == *"connected to room $LP_ROOM since"* && $c1_text == *"Relay RTT:"* &&
+  $c1_text == *"$LP_GW_LAN_MAC"* && $gw_text == *"connected to room $LP_ROOM since"* &&
+  $gw_text == *"${LP_CLIENT_MAC[c2]}"* ]]; then
+  pass "11. status in words for c1 and the gateway (in $(($(lp_now_ms) - t0)) ms):"
+  echo "$c1_text" | sed 's/^/      /'
+else
+  fail "11. status in words: c1 said: $c1_text; the gateway said: $gw_text"
+fi
+
 # --- 3. broadcast discovery ---------------------------------------------------------------
 # broadcast_check SENDER DEST BIND_DEV RECEIVER...: every receiver hears the sender's datagram.
 broadcast_check() {
@@ -480,6 +535,13 @@ for role in c1 c2; do
     pass "7. $role's TAP lanparty0 is gone with the client"
   fi
 done
+status_out=$(lp_in c1 "$LP_CLIENT_BIN" --control-socket "$LP_TMP/c1.ctl.sock" status 2>&1)
+status_code=$?
+if [ "$status_code" -eq 3 ] && [[ $status_out == *"is not running"* ]]; then
+  pass "11. lanparty-client status of the stopped c1 exits 3: $status_out"
+else
+  fail "11. lanparty-client status of the stopped c1: exit $status_code, '$status_out'"
+fi
 
 if lp_in gw ip link show lpgw0 >/dev/null 2>&1; then
   fail "7. the gateway's bridge port lpgw0 is still there after it exited"

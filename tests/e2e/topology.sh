@@ -349,7 +349,8 @@ lp_start_client() {
     LP_LINK[$role]=$(lp_invite "$role") || { echo "no invite for $role"; return 1; }
   fi
   lp_spawn "$role" "$role" "$LP_TMP/$role.log" "$LP_CLIENT_BIN" join "${LP_LINK[$role]}" \
-    --virtual-mac "${LP_CLIENT_MAC[$role]}" --identity-file "$LP_TMP/$role.identity" "$@"
+    --virtual-mac "${LP_CLIENT_MAC[$role]}" --identity-file "$LP_TMP/$role.identity" \
+    --control-socket "$LP_TMP/$role.ctl.sock" "$@"
 }
 
 # How many times each peer has reached the room (gateway: its state log; clients: stdout).

@@ -2,7 +2,10 @@
 // lanparty-client (Linux): a TAP device that puts this machine on the party LAN through the
 // relay. The TAP side stays up while the connection to the relay comes and goes.
 
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <random>
 #include <vector>
@@ -10,11 +13,14 @@
 #include <fmt/format.h>
 
 #include "app_support.hpp"
+#include "config_file.hpp"
 #include "lanparty/client_core/identity.hpp"
 #include "lanparty/client_core/runner.hpp"
 #include "lanparty/obs/status.hpp"
 #include "lanparty/proto/overlay_header.hpp"
+#include "linux/control_socket.hpp"
 #include "linux/tap_device.hpp"
+#include "status.hpp"
 #include "tap_offload.hpp"
 
 namespace {
@@ -53,6 +59,12 @@ class TapPort final : public apps::DevicePort {
                                    {"too_large", counters_.too_large},
                                    {"bad_offload", counters_.bad_offload},
                                    {"unusable", unusable_}});
+  }
+  // The TAP side's drops, for `status`.
+  [[nodiscard]] std::vector<apps::NamedCount> local_drops() const {
+    return {{"too_large", counters_.too_large},
+            {"bad_offload", counters_.bad_offload},
+            {"unusable_read", unusable_}};
   }
   // Up to 256 reads per turn, so the relay side gets its turn.
   void on_readable() override {
@@ -97,6 +109,16 @@ class TapPort final : public apps::DevicePort {
 
 int fail_with(const std::string& message) { return apps::fail_with("lanparty-client", message); }
 
+// Where `status` finds the running client: root's runtime directory (the unit's
+// RuntimeDirectory=), else the user's.
+std::string default_control_socket() {
+  if (::geteuid() == 0) return "/run/lanparty-client/ctl.sock";
+  if (const char* runtime = std::getenv("XDG_RUNTIME_DIR"); runtime != nullptr && *runtime) {
+    return std::string(runtime) + "/lanparty-client/ctl.sock";
+  }
+  return "run/client/ctl.sock";
+}
+
 // run_device's code, unless a failed handshake stopped the run or kept it from ever joining:
 // then that failure's own code (README, "Exit codes").
 int exit_code(int run_code, const client_core::Runner& runner) {
@@ -124,10 +146,24 @@ int main(int argc, char** argv) {
     app.add_flag("--no-tap-offload", no_tap_offload,
                  "read one ordinary frame per read from the TAP: no TSO super-frames or "
                  "unfinished checksums (slower; for kernels or set-ups that refuse them)");
-    try {
-      app.parse(argc, argv);
-    } catch (const CLI::ParseError& e) {
-      return app.exit(e);
+    std::string control_socket = default_control_socket();
+    app.add_option("--control-socket", control_socket,
+                   "where the running client answers `status` (0600)")
+        ->capture_default_str();
+    bool status_json = false;
+    auto* status_cmd = app.add_subcommand(
+        "status", "how the running client is doing: room, relay, MTU, peers, RTT, frames");
+    status_cmd->add_flag("--json", status_json, "the same as one JSON object, for scripts");
+    status_cmd->fallthrough();
+    apps::ConfigFileFlags config;
+    apps::add_config_file(app, config, "/etc/lanparty/client.toml", "invite = \"lanparty://...\"");
+    if (auto code = apps::parse_command_line(app, argc, argv, "lanparty-client")) return *code;
+    if (config.print) {
+      std::fputs(apps::effective_config(app).c_str(), stdout);
+      return 0;
+    }
+    if (status_cmd->parsed()) {
+      return apps::run_status_command("lanparty-client", control_socket, status_json);
     }
     if (auto st = apps::apply_invite_link(flags); !st) return fail_with(st.error().context);
     auto quic_config = apps::make_quic_config(flags);
@@ -178,6 +214,26 @@ int main(int argc, char** argv) {
                                               .software = "lanparty-client/0.1.0 (linux)",
                                               .invite = flags.invite_token}},
         port, logging.logger, apps::make_random_unit());
+    // `status`: the player's view of the party. Without it the client still plays (a second
+    // client on this machine, say), so a socket that cannot be had is only a warning.
+    const std::string tap_device = (*tap)->name();
+    auto control = apps::ControlServer::open(
+        **loop, control_socket, [&](apps::ControlServer::Request request) {
+          if (request.line() == "status") {
+            request.answer(apps::to_json(apps::collect_status("lanparty-client", runner,
+                                                              *quic_config, tap_device,
+                                                              port.local_drops(), (*loop)->now())) +
+                           "\n");
+          } else if (request.line() == "ping") {
+            request.answer("pong\n");
+          } else {
+            request.answer("error: unknown command; use status\n");
+          }
+        });
+    if (!control) {
+      logging.logger.warn("client.control_socket_unavailable",
+                          {{"path", control_socket}, {"error", control.error().describe()}});
+    }
     return exit_code(apps::run_device("lanparty-client", **loop, runner, port, (*tap)->fd()),
                      runner);
   } catch (const std::exception& e) {

@@ -15,7 +15,7 @@
 
 #include "lanparty/base/errc.hpp"
 
-namespace lanparty::gateway {
+namespace lanparty::apps {
 namespace {
 
 constexpr std::size_t kMaxRequestBytes = 512;
@@ -26,7 +26,9 @@ Result<sockaddr_un> unix_address(const std::filesystem::path& path) {
   const std::string& p = path.native();
   if (p.size() >= sizeof(addr.sun_path)) {
     return fail(Errc::kInvalidArgument,
-                fmt::format("control socket path {} is too long; use a shorter --state-dir", p));
+                fmt::format("control socket path {} is too long ({} bytes at most); choose a "
+                            "shorter one",
+                            p, sizeof(addr.sun_path) - 1));
   }
   std::memcpy(addr.sun_path, p.c_str(), p.size() + 1);
   return addr;
@@ -51,17 +53,22 @@ Result<std::unique_ptr<ControlServer>> ControlServer::open(quic::EventLoop& loop
                                                            Handler handler) {
   auto addr = unix_address(path);
   if (!addr) return tl::unexpected(addr.error());
+  // A runtime directory systemd did not make (a run by hand): only its owner may enter.
+  if (const auto parent = path.parent_path();
+      !parent.empty() && ::mkdir(parent.c_str(), 0700) != 0 && errno != EEXIST) {
+    return fail_errno(errno, fmt::format("create the directory of {}", path.string()));
+  }
   struct stat st {};
   if (::lstat(path.c_str(), &st) == 0) {
     if (!S_ISSOCK(st.st_mode)) {
       return fail(Errc::kInvalidArgument,
                   fmt::format("{} exists and is not a socket; remove it", path.string()));
     }
-    // A live gateway would answer; a stale socket from a killed one refuses the connection.
+    // A live daemon would answer; a stale socket from a killed one refuses the connection.
     if (control_request(path, "ping", std::chrono::seconds(1))) {
       return fail(
           Errc::kInvalidArgument,
-          fmt::format("another gateway is running with the state directory of {}", path.string()));
+          fmt::format("another process is running with the control socket {}", path.string()));
     }
     ::unlink(path.c_str());
   }
@@ -141,16 +148,14 @@ Result<std::string> control_request(const std::filesystem::path& path, const std
   if (::connect(fd, reinterpret_cast<const sockaddr*>(&*addr), sizeof(*addr)) != 0) {
     const int err = errno;
     ::close(fd);
-    return fail_errno(err, fmt::format("connect to the gateway at {} (is it running, with the "
-                                       "same --state-dir?)",
-                                       path.string()));
+    return fail_errno(err, fmt::format("connect to {}", path.string()));
   }
   const std::string request = line + "\n";
   if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) !=
       static_cast<ssize_t>(request.size())) {
     const int err = errno;
     ::close(fd);
-    return fail_errno(err, "send to the gateway");
+    return fail_errno(err, fmt::format("send to {}", path.string()));
   }
   std::string answer;
   std::array<char, 1024> chunk{};
@@ -163,9 +168,14 @@ Result<std::string> control_request(const std::filesystem::path& path, const std
     if (n < 0 && errno == EINTR) continue;
     const int err = errno;
     ::close(fd);
-    if (n < 0) return fail_errno(err, "no answer from the gateway");
+    if (n < 0) return fail_errno(err, fmt::format("no answer from {}", path.string()));
     return answer;
   }
 }
 
-}  // namespace lanparty::gateway
+bool nobody_listening(const Error& error) noexcept {
+  return error.code == std::errc::no_such_file_or_directory ||
+         error.code == std::errc::connection_refused;
+}
+
+}  // namespace lanparty::apps

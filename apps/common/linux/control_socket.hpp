@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
-// The running gateway's local control socket (a Unix stream socket, mode 0600, in its state
-// directory): `lanparty-gateway ctl peers|kick|revoke` talk to it. One request line in, the
-// answer's lines out, then the server closes. Only the gateway's own user can connect: the
-// socket's mode is set before anyone can reach it (bound under umask 077).
+// A running daemon's local control socket (a Unix stream socket, mode 0600, in its state or
+// runtime directory): `lanparty-gateway ctl peers|kick|revoke` and `status` of the gateway,
+// the Linux client and the relay talk to it. One request line in, the answer out, then the
+// server closes. Only the daemon's own user (and root) can connect: the socket's mode is set
+// before anyone can reach it (bound under umask 077).
 #pragma once
 
 #include <chrono>
@@ -15,7 +16,7 @@
 #include "lanparty/base/result.hpp"
 #include "lanparty/quic/event_loop.hpp"
 
-namespace lanparty::gateway {
+namespace lanparty::apps {
 
 inline constexpr std::string_view kControlSocketName = "ctl.sock";
 
@@ -41,8 +42,9 @@ class ControlServer {
   };
   using Handler = std::function<void(Request)>;
 
-  // Binds `path` (a stale socket left by a killed gateway is replaced; any other file there
-  // is refused) and serves requests on `loop`.
+  // Binds `path` (a stale socket left by a killed daemon is replaced; a live one, or any
+  // other file there, is refused) and serves requests on `loop`. A missing parent directory
+  // (not its parents) is created, mode 0700.
   [[nodiscard]] static Result<std::unique_ptr<ControlServer>> open(
       quic::EventLoop& loop, const std::filesystem::path& path, Handler handler);
   ~ControlServer();
@@ -62,9 +64,14 @@ class ControlServer {
   std::unordered_map<int, std::string> partial_;  // client fd -> bytes before the newline
 };
 
-// The `ctl` side: sends `line` to the gateway listening at `path` and returns its answer.
+// The `ctl`/`status` side: sends `line` to the daemon listening at `path` and returns its
+// answer. Nobody listening there (no socket file, or a stale one) is a system error_code
+// no_such_file_or_directory or connection_refused: see nobody_listening().
 [[nodiscard]] Result<std::string> control_request(const std::filesystem::path& path,
                                                   const std::string& line,
                                                   std::chrono::seconds timeout);
 
-}  // namespace lanparty::gateway
+// The error of control_request means that no daemon runs at that path.
+[[nodiscard]] bool nobody_listening(const Error& error) noexcept;
+
+}  // namespace lanparty::apps

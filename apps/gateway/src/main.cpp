@@ -8,6 +8,7 @@
 
 #include <cstdio>
 #include <ctime>
+#include <functional>
 #include <list>
 #include <set>
 #include <sstream>
@@ -15,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "app_support.hpp"
+#include "config_file.hpp"
 #include "invites.hpp"
 #include "lan_policy.hpp"
 #include "lanparty/client_core/runner.hpp"
@@ -27,6 +29,7 @@
 #include "linux/control_socket.hpp"
 #include "linux/packet_socket.hpp"
 #include "linux/room_key_file.hpp"
+#include "status.hpp"
 
 namespace {
 
@@ -41,6 +44,7 @@ struct GatewayFlags {
   bool keep_gro = false;
   std::string state_dir;
   std::string room_key;
+  std::string control_socket;  // empty: STATE_DIR/ctl.sock
 };
 
 std::filesystem::path default_state_dir() {
@@ -55,7 +59,8 @@ std::filesystem::path invites_path(const GatewayFlags& flags) {
   return std::filesystem::path(flags.state_dir) / "invites";
 }
 std::filesystem::path control_path(const GatewayFlags& flags) {
-  return std::filesystem::path(flags.state_dir) / gateway::kControlSocketName;
+  return flags.control_socket.empty() ? std::filesystem::path(flags.state_dir) / "ctl.sock"
+                                      : std::filesystem::path(flags.control_socket);
 }
 
 std::int64_t unix_now() {
@@ -191,13 +196,26 @@ class LanPort final : public apps::DevicePort {
     }
   }
 
-  // `ctl` requests: peers, kick PEER_ID [REASON], revoke INVITE_ID, ping.
-  void on_control_request(gateway::ControlServer::Request request) {
+  // The LAN side's drops, for `status`.
+  [[nodiscard]] std::vector<apps::NamedCount> local_drops() const {
+    return {{"too_large", counters_.too_large},
+            {"bad_offload", counters_.bad_offload},
+            {"truncated", lan_.drops().truncated},
+            {"unsupported_offload", lan_.drops().unsupported_offload},
+            {"lan_source", lan_source_drops_}};
+  }
+  // What `status` answers (the runner's report as JSON); set once the runner exists.
+  void set_status(std::function<std::string()> status) { status_ = std::move(status); }
+
+  // `ctl` requests: peers, kick PEER_ID [REASON], revoke INVITE_ID, ping; and status.
+  void on_control_request(apps::ControlServer::Request request) {
     std::istringstream words(request.line());
     std::string command;
     words >> command;
     if (command == "ping") {
       request.answer("pong\n");
+    } else if (command == "status" && status_) {
+      request.answer(status_() + "\n");
     } else if (command == "peers") {
       request.answer(describe_peers());
     } else if (command == "kick") {
@@ -314,7 +332,8 @@ class LanPort final : public apps::DevicePort {
   gateway::LanMacTable lan_macs_;
   std::uint64_t lan_source_drops_ = 0;
   std::set<std::uint16_t> kicked_;  // peers kicked for mac_on_lan on this connection
-  std::list<std::pair<std::string, gateway::ControlServer::Request>> pending_revokes_;
+  std::list<std::pair<std::string, apps::ControlServer::Request>> pending_revokes_;
+  std::function<std::string()> status_;
 };
 
 Result<quic::RoomKey> open_room_key(const GatewayFlags& flags, obs::Logger* log) {
@@ -370,10 +389,10 @@ int run_gateway(GatewayFlags& flags) {
       bridge_port ? bridge_port->bridge_mac() : (*lan)->interface_mac();
   LanPort port(**lan, **loop, std::chrono::seconds(flags.cam_refresh), cam_destination,
                invites_path(flags), logging.logger);
-  auto control = gateway::ControlServer::open(**loop, control_path(flags),
-                                              [&port](gateway::ControlServer::Request request) {
-                                                port.on_control_request(std::move(request));
-                                              });
+  auto control = apps::ControlServer::open(**loop, control_path(flags),
+                                           [&port](apps::ControlServer::Request request) {
+                                             port.on_control_request(std::move(request));
+                                           });
   if (!control) return fail_with(control.error().describe());
   client_core::Runner runner(
       **loop,
@@ -384,6 +403,10 @@ int run_gateway(GatewayFlags& flags) {
                                             .software = "lanparty-gateway/0.1.0"},
                                 .room_key = *key},
       port, logging.logger, apps::make_random_unit());
+  port.set_status([&, loop = loop->get()] {
+    return apps::to_json(apps::collect_status(std::string(kProgram), runner, *quic_config,
+                                              flags.interface, port.local_drops(), loop->now()));
+  });
   logging.logger.info("gateway.room_owner",
                       {{"room", flags.relay.room},
                        {"room_key", ctrl::base64url_encode(key->public_key()).substr(0, 8)},
@@ -442,12 +465,30 @@ int run_invite(const GatewayFlags& flags, const InviteFlags& invite) {
   return 0;
 }
 
+// The unit runs one gateway per interface, each with its state in
+// /var/lib/lanparty-gateway/IFACE: when the host names none and exactly one runs, that one.
+std::filesystem::path status_socket(const GatewayFlags& flags, bool named) {
+  auto path = control_path(flags);
+  std::error_code ec;
+  if (named || std::filesystem::exists(path, ec) ||
+      flags.state_dir != default_state_dir().string()) {
+    return path;
+  }
+  std::vector<std::filesystem::path> found;
+  for (const auto& entry : std::filesystem::directory_iterator(flags.state_dir, ec)) {
+    if (std::filesystem::exists(entry.path() / "ctl.sock", ec)) {
+      found.push_back(entry.path() / "ctl.sock");
+    }
+  }
+  return found.size() == 1 ? found.front() : path;
+}
+
 int run_ctl(const GatewayFlags& flags, const std::vector<std::string>& words) {
   if (words.empty())
     return fail_with("ctl needs a command: peers, kick PEER_ID [REASON], revoke ID");
   std::string line;
   for (const auto& w : words) line += (line.empty() ? "" : " ") + w;
-  auto answer = gateway::control_request(control_path(flags), line, std::chrono::seconds(10));
+  auto answer = apps::control_request(control_path(flags), line, std::chrono::seconds(10));
   if (!answer) return fail_with(answer.error().describe());
   std::fputs(answer->c_str(), stdout);
   return answer->starts_with("error:") ? 1 : 0;
@@ -479,6 +520,11 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     app.add_option("--room-key", flags.room_key,
                    "the room key file (default STATE_DIR/room.key; made on first use, 0600)");
+    app.add_option("--control-socket", flags.control_socket,
+                   "the running gateway's control socket, for ctl and status (default "
+                   "STATE_DIR/ctl.sock, 0600)");
+    apps::ConfigFileFlags config;
+    apps::add_config_file(app, config, "/etc/lanparty/gateway.toml", "room = \"ROOM1\"");
 
     auto* invite_cmd = app.add_subcommand(
         "invite", "print an invite link for a player (uses the room key; no relay needed)");
@@ -502,14 +548,24 @@ int main(int argc, char** argv) {
         "ctl", "talk to the running gateway: peers | kick PEER_ID [REASON] | revoke INVITE_ID");
     ctl_cmd->add_option("command", ctl_words, "the command and its arguments")->required();
     ctl_cmd->fallthrough();
+    bool status_json = false;
+    auto* status_cmd = app.add_subcommand(
+        "status", "how the running gateway is doing: room, relay, MTU, peers, RTT, frames");
+    status_cmd->add_flag("--json", status_json, "the same as one JSON object, for scripts");
+    status_cmd->fallthrough();
     app.require_subcommand(0, 1);
-    try {
-      app.parse(argc, argv);
-    } catch (const CLI::ParseError& e) {
-      return app.exit(e);
+    if (auto code = apps::parse_command_line(app, argc, argv, kProgram)) return *code;
+    if (config.print) {
+      std::fputs(apps::effective_config(app).c_str(), stdout);
+      return 0;
     }
     if (invite_cmd->parsed()) return run_invite(flags, invite);
     if (ctl_cmd->parsed()) return run_ctl(flags, ctl_words);
+    if (status_cmd->parsed()) {
+      const bool named =
+          app.get_option("--state-dir")->count() > 0 || !flags.control_socket.empty();
+      return apps::run_status_command(kProgram, status_socket(flags, named), status_json);
+    }
     return run_gateway(flags);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "lanparty-gateway: fatal: %s\n", e.what());

@@ -20,6 +20,7 @@
 #include <systemd/sd-daemon.h>
 #endif
 
+#include "config_file.hpp"
 #include "lanparty/base/errc.hpp"
 #include "lanparty/base/private_file.hpp"
 #include "lanparty/directory/sqlite_room_directory.hpp"
@@ -30,6 +31,7 @@
 #include "lanparty/quic/certificate.hpp"
 #include "lanparty/quic/event_loop.hpp"
 #include "lanparty/quic/server.hpp"
+#include "linux/control_socket.hpp"
 #include "metrics.hpp"
 #include "relay.hpp"
 #include "room_options.hpp"
@@ -54,7 +56,8 @@ struct Options {
   std::string rooms = "claimed";
   std::string room_owners;
   std::string room_ttl = "30d";
-  std::string state_dir;  // empty: default_state_dir()
+  std::string state_dir;       // empty: default_state_dir()
+  std::string control_socket;  // empty: STATE_DIR/ctl.sock where the state directory is used
   std::size_t max_room_records = directory::kDefaultMaxRoomRecords;
   // The open internet (see README "Limits").
   std::string retry = "auto";
@@ -113,6 +116,18 @@ std::filesystem::path default_state_dir() {
   return ::geteuid() == 0 ? std::filesystem::path("/var/lib/lanparty-relay")
                           : std::filesystem::path("run/state");
 }
+
+// Where `lanparty-relay status` finds the running relay: --control-socket, else ctl.sock in
+// the state directory.
+std::filesystem::path control_socket_path(const Options& opt) {
+  if (!opt.control_socket.empty()) return opt.control_socket;
+  return (opt.state_dir.empty() ? default_state_dir() : std::filesystem::path(opt.state_dir)) /
+         "ctl.sock";
+}
+
+// The certificate the relay presents: --cert/--key, or the development one (made and kept
+// beside --dev-cert-der-out on first start). Read at start and again on SIGHUP.
+Result<quic::CertificateKey> load_certificate(const Options& opt);
 
 Result<std::string> read_text_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -220,32 +235,48 @@ std::chrono::microseconds watchdog_ping_interval() {
   return std::chrono::microseconds(0);
 }
 
-// The config file: where CLI11 names only the key it could not place, find its line too.
-std::string config_error_message(const CLI::ConfigError& e, const std::string& config_file) {
-  static constexpr std::string_view kUnknown = "INI was not able to parse ";
-  std::string what = e.what();
-  if (what.rfind(kUnknown, 0) != 0) return fmt::format("--config {}: {}", config_file, what);
-  const std::string key = what.substr(kUnknown.size());
-  std::ifstream in(config_file);
-  std::string line;
-  for (int number = 1; std::getline(in, line); ++number) {
-    const auto start = line.find_first_not_of(" \t");
-    if (start != std::string::npos && line.compare(start, key.size(), key) == 0) {
-      return fmt::format(
-          "--config {}: line {}: unknown key '{}' (keys are the long flags "
-          "without --; --print-config lists them)",
-          config_file, number, key);
-    }
-  }
-  return fmt::format(
-      "--config {}: unknown key '{}' (keys are the long flags without --; "
-      "--print-config lists them)",
-      config_file, key);
-}
-
 int fail_with(const std::string& message) {
   std::fprintf(stderr, "lanparty-relay: %s\n", message.c_str());
   return 2;
+}
+
+Result<quic::CertificateKey> load_certificate(const Options& opt) {
+  if (opt.cert_pem.empty()) {
+    return load_or_create_dev_certificate(opt.dev_cert_der_out, opt.dev_cert_name);
+  }
+  auto certificate = quic::load_pem(opt.cert_pem, opt.key_pem);
+  if (!certificate) {
+    return fail(certificate.error().code,
+                fmt::format("cannot load --cert {} / --key {}: {}", opt.cert_pem, opt.key_pem,
+                            certificate.error().describe()));
+  }
+  return certificate;
+}
+
+// `lanparty-relay status`: asks the running relay on its control socket. Exit codes as
+// systemctl status: 0, 3 when no relay runs there, 1 on another failure.
+int run_status(const Options& opt, bool json_out) {
+  const auto path = control_socket_path(opt);
+  auto answer = apps::control_request(path, "status", std::chrono::seconds(5));
+  if (!answer) {
+    if (apps::nobody_listening(answer.error())) {
+      std::printf("lanparty-relay is not running (nothing answers on %s).\n", path.c_str());
+      return 3;
+    }
+    std::fprintf(stderr, "lanparty-relay: status: %s\n", answer.error().describe().c_str());
+    return 1;
+  }
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  auto text = relay::describe_status(*answer, now);
+  if (!text) {
+    std::fprintf(stderr, "lanparty-relay: status: unexpected answer from %s: %s\n", path.c_str(),
+                 text.error().context.c_str());
+    return 1;
+  }
+  std::fputs(json_out ? answer->c_str() : text->c_str(), stdout);
+  return 0;
 }
 
 int run(const Options& opt, const RoomSettings& room_settings, const LimitSettings& limits) {
@@ -261,18 +292,8 @@ int run(const Options& opt, const RoomSettings& room_settings, const LimitSettin
   sink = std::make_unique<obs::RateLimitedSink>(std::move(sink));
   obs::Logger log(sink.get(), *level);
 
-  Result<quic::CertificateKey> certificate = fail(Errc::kInvalidArgument, "no certificate");
-  if (!opt.cert_pem.empty()) {
-    certificate = quic::load_pem(opt.cert_pem, opt.key_pem);
-    if (!certificate) {
-      return fail_with(fmt::format("cannot load --cert {} / --key {}: {}", opt.cert_pem,
-                                   opt.key_pem, certificate.error().describe()));
-    }
-  } else {
-    auto dev = load_or_create_dev_certificate(opt.dev_cert_der_out, opt.dev_cert_name);
-    if (!dev) return fail_with(dev.error().describe());
-    certificate = std::move(*dev);
-  }
+  auto certificate = load_certificate(opt);
+  if (!certificate) return fail_with(certificate.error().context);
 
   // The room records: opened before the relay answers anyone, never in open mode.
   std::unique_ptr<directory::SqliteRoomDirectory> room_records;
@@ -334,11 +355,42 @@ int run(const Options& opt, const RoomSettings& room_settings, const LimitSettin
     metrics = std::move(*started);
   }
 
+  // `lanparty-relay status`. Only where the state directory is in use (or the socket is named):
+  // an open-mode relay keeps nothing on disk. Without it the relay still serves.
+  const auto started_unix = std::chrono::duration_cast<std::chrono::seconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count();
+  std::unique_ptr<apps::ControlServer> control;
+  if (owned_rooms || !opt.control_socket.empty()) {
+    quic::Server& listening = **server;
+    auto opened = apps::ControlServer::open(
+        **loop, control_socket_path(opt),
+        [&relay, &listening, started_unix](apps::ControlServer::Request request) {
+          if (request.line() == "status") {
+            request.answer(relay::render_status_json(relay, listening.local_address().to_string(),
+                                                     started_unix) +
+                           "\n");
+          } else if (request.line() == "ping") {
+            request.answer("pong\n");
+          } else {
+            request.answer("error: unknown command; use status\n");
+          }
+        });
+    if (opened) {
+      control = std::move(*opened);
+    } else {
+      log.warn("relay.control_socket_unavailable",
+               {{"path", control_socket_path(opt).string()}, {"error", opened.error().describe()}});
+    }
+  }
+
   // Signals arrive through a signalfd so the shutdown runs on the loop, not in a handler.
+  // SIGHUP reloads the certificate (a renewed one) without touching a room.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   sigprocmask(SIG_BLOCK, &signals, nullptr);
   const int signal_fd = signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC);
   if (signal_fd < 0) return fail_with("signalfd failed");
@@ -347,10 +399,37 @@ int run(const Options& opt, const RoomSettings& room_settings, const LimitSettin
   std::function<void()> shutdown_poll;
   quic::EventLoop& ev = **loop;
   quic::Server& srv = **server;
+  const auto reload = [&] {
+    notify_systemd("RELOADING=1");
+    auto renewed = load_certificate(opt);
+    if (!renewed) {
+      log.error("relay.reload_failed",
+                {{"error", renewed.error().context},
+                 {"advice",
+                  "the relay keeps presenting its previous certificate; fix the files "
+                  "and send SIGHUP again"}});
+    } else if (auto st = srv.reload_certificate(*renewed); !st) {
+      log.error("relay.reload_failed",
+                {{"error", st.error().describe()},
+                 {"advice",
+                  "the relay keeps presenting its previous certificate; fix the files "
+                  "and send SIGHUP again"}});
+    } else {
+      log.info("relay.certificate_reloaded",
+               {{"cert", opt.cert_pem.empty() ? opt.dev_cert_der_out : opt.cert_pem},
+                {"connections_kept", srv.connection_count()}});
+    }
+    notify_systemd("READY=1");
+  };
   auto status = ev.add_fd(signal_fd, EPOLLIN, [&](std::uint32_t) {
     signalfd_siginfo info{};
+    bool stop = false;
+    bool hangup = false;
     while (::read(signal_fd, &info, sizeof(info)) == sizeof(info)) {
+      (info.ssi_signo == SIGHUP ? hangup : stop) = true;
     }
+    if (hangup && !shutting_down) reload();
+    if (!stop) return;
     if (shutting_down) {
       ev.stop();  // a second signal: stop waiting for acknowledgements
       return;
@@ -498,6 +577,9 @@ int main(int argc, char** argv) {
     app.add_option("--state-dir", opt.state_dir,
                    "directory for the room records (rooms.sqlite3), created mode 0700; default "
                    "/var/lib/lanparty-relay as root, else ./run/state; unused with --rooms open");
+    app.add_option("--control-socket", opt.control_socket,
+                   "where `lanparty-relay status` asks the running relay (0600); default "
+                   "STATE_DIR/ctl.sock; with --rooms open only when given");
     app.add_option("--max-room-records", opt.max_room_records,
                    "room records kept at most; a claim beyond gets relay_full")
         ->check(CLI::Range(std::size_t{1}, std::size_t{100000000}))
@@ -536,37 +618,19 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     // Every flag above can also come from a TOML file (key = the long flag without --);
     // flags given on the command line win over the file.
-    std::string config_file = "/etc/lanparty/relay.toml";
-    bool print_config = false;
-    app.set_config("--config", config_file,
-                   "TOML file of flags (max-peers-per-room = 16); flags given here override it; "
-                   "the default is read only if it exists; --config '' reads none");
-    app.allow_config_extras(false);
-    app.add_flag("--print-config", print_config,
-                 "print the effective configuration as a config file, then exit")
-        ->configurable(false);
-    try {
-      app.parse(argc, argv);
-    } catch (const CLI::ConfigError& e) {
-      return fail_with(config_error_message(e, app.get_config_ptr()->as<std::string>()));
-    } catch (const CLI::ParseError& e) {
-      if (app.get_config_ptr()->count() > 0 && e.get_name() != "CallForHelp" &&
-          e.get_name() != "CallForAllHelp" && e.get_name() != "CallForVersion") {
-        // A bad value may come from the file; say which file was read.
-        std::fprintf(stderr, "lanparty-relay: (with --config %s)\n",
-                     app.get_config_ptr()->as<std::string>().c_str());
-      }
-      return app.exit(e);
-    }
-    if (print_config) {
-      // Unset options (key="") are left out, so that the output works as a config file.
-      std::istringstream lines(app.config_to_str(/*default_also=*/true,
-                                                 /*write_description=*/false));
-      for (std::string line; std::getline(lines, line);) {
-        if (!line.ends_with("=\"\"")) std::printf("%s\n", line.c_str());
-      }
+    bool status_json = false;
+    auto* status_cmd = app.add_subcommand(
+        "status", "ask the running relay: its rooms, their peers and the top talkers");
+    status_cmd->add_flag("--json", status_json, "the same as one JSON object, for scripts");
+    status_cmd->fallthrough();
+    apps::ConfigFileFlags config;
+    apps::add_config_file(app, config, "/etc/lanparty/relay.toml", "max-peers-per-room = 16");
+    if (auto code = apps::parse_command_line(app, argc, argv, "lanparty-relay")) return *code;
+    if (config.print) {
+      std::fputs(apps::effective_config(app).c_str(), stdout);
       return 0;
     }
+    if (status_cmd->parsed()) return run_status(opt, status_json);
     auto settings = room_settings(opt);
     if (!settings) return fail_with(settings.error().context);
     auto limits = limit_settings(opt);

@@ -9,12 +9,16 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
+#include <map>
 #include <utility>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "relay.hpp"
 
@@ -459,6 +463,161 @@ std::string MetricsServer::render_scrape_counts() const {
                                                              {"failed", counts_.failed}};
   for (const auto& [result, n] : rows) {
     out += fmt::format("lanparty_relay_metrics_scrapes_total{{result=\"{}\"}} {}\n", result, n);
+  }
+  return out;
+}
+
+// --- status -----------------------------------------------------------------------------------
+
+namespace {
+
+using nlohmann::json;
+
+std::string status_time(std::int64_t unix_seconds) {
+  const auto t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  ::gmtime_r(&t, &tm);
+  return fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+std::string status_bytes(std::uint64_t bytes) {
+  if (bytes < 10 * 1024) return fmt::format("{} B", bytes);
+  if (bytes < 10 * 1024 * 1024) return fmt::format("{} KiB", bytes / 1024);
+  if (bytes < 10ULL * 1024 * 1024 * 1024) return fmt::format("{} MiB", bytes / (1024 * 1024));
+  return fmt::format("{} GiB", bytes / (1024ULL * 1024 * 1024));
+}
+
+// A number field of `object`, 0 when absent or not a number (the report is our own).
+std::uint64_t number(const json& object, const char* key) {
+  const auto it = object.find(key);
+  return it != object.end() && it->is_number_unsigned() ? it->get<std::uint64_t>() : 0;
+}
+std::string text(const json& object, const char* key) {
+  const auto it = object.find(key);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+}  // namespace
+
+std::string render_status_json(const Relay& relay, std::string_view listen,
+                               std::int64_t started_unix) {
+  // Rooms by name, peers by id: a stable order for people and scripts.
+  std::map<std::string, std::vector<const Peer*>> rooms;
+  relay.rooms().for_each_peer([&rooms](const Peer& peer) {
+    if (peer.room != nullptr) rooms[peer.room->name].push_back(&peer);
+  });
+  json room_list = json::array();
+  for (auto& [name, peers] : rooms) {
+    std::sort(peers.begin(), peers.end(),
+              [](const Peer* a, const Peer* b) { return a->id < b->id; });
+    json peer_list = json::array();
+    for (const Peer* peer : peers) {
+      json drops = json::object();
+      peer->rx_drops.for_each_nonzero([&drops](proto::DropReason reason, std::uint64_t n) {
+        drops[std::string(proto::to_string(reason))] = n;
+      });
+      json entry = {{"id", peer->id},
+                    {"role", ctrl::to_string(peer->role)},
+                    {"mac", peer->mac.to_string()},
+                    {"name", peer->invite && peer->invite->name ? *peer->invite->name : ""},
+                    {"invite_id", peer->invite ? peer->invite->id : ""},
+                    {"software", peer->software},
+                    {"rx_frames", peer->counters.rx_frames},
+                    {"rx_bytes", peer->counters.rx_bytes},
+                    {"tx_frames", peer->counters.tx_frames},
+                    {"tx_bytes", peer->counters.tx_bytes},
+                    {"drops", std::move(drops)}};
+      if (peer->connection != nullptr) {
+        entry["address"] = peer->connection->remote_address();
+        entry["rtt_us"] = peer->connection->stats().smoothed_rtt.count();
+      }
+      peer_list.push_back(std::move(entry));
+    }
+    const Room* room = relay.rooms().find_room(name);
+    room_list.push_back({{"name", name},
+                         {"mtu", room != nullptr ? room->mtu : 0},
+                         {"peers", std::move(peer_list)}});
+  }
+  const RelayTotals& totals = relay.totals();
+  return json{{"program", "lanparty-relay"},          {"listen", listen},
+              {"since_unix", started_unix},           {"rooms", std::move(room_list)},
+              {"rx_frames", totals.frames.rx_frames}, {"tx_frames", totals.frames.tx_frames},
+              {"dropped", totals.drops.total()},      {"admitted", totals.admitted},
+              {"rejected", totals.rejected}}
+      .dump();
+}
+
+Result<std::string> describe_status(std::string_view text_in, std::int64_t now_unix) {
+  const json in = json::parse(text_in, nullptr, /*allow_exceptions=*/false);
+  if (in.is_discarded() || !in.is_object() || !in.contains("rooms") || !in["rooms"].is_array()) {
+    return fail(Errc::kInvalidArgument, "the answer is not the relay's status report");
+  }
+  struct Talker {
+    std::string room;
+    std::uint64_t id;
+    std::string who;
+    std::uint64_t bytes;
+  };
+  std::vector<Talker> talkers;
+  std::size_t peer_total = 0;
+  std::string rooms_text;
+  for (const auto& room : in["rooms"]) {
+    if (!room.is_object() || !room.contains("peers") || !room["peers"].is_array()) continue;
+    const auto& peers = room["peers"];
+    peer_total += peers.size();
+    rooms_text += fmt::format("  Room {} (MTU {}, {} peer{}):\n", text(room, "name"),
+                              number(room, "mtu"), peers.size(), peers.size() == 1 ? "" : "s");
+    rooms_text += fmt::format("    {:<6} {:<8} {:<18} {:<12} {:<22} {:>9} {:>16} {:>16}\n", "PEER",
+                              "ROLE", "MAC", "NAME", "ADDRESS", "RTT", "FROM IT", "TO IT");
+    for (const auto& peer : peers) {
+      const std::string name = text(peer, "name");
+      const std::string rtt = peer.contains("rtt_us") && peer["rtt_us"].is_number()
+                                  ? fmt::format("{:.1f} ms", peer["rtt_us"].get<double>() / 1000.0)
+                                  : std::string("-");
+      rooms_text += fmt::format("    {:<6} {:<8} {:<18} {:<12} {:<22} {:>9} {:>16} {:>16}\n",
+                                number(peer, "id"), text(peer, "role"), text(peer, "mac"),
+                                name.empty() ? "-" : name,
+                                text(peer, "address").empty() ? "-" : text(peer, "address"), rtt,
+                                fmt::format("{} fr, {}", number(peer, "rx_frames"),
+                                            status_bytes(number(peer, "rx_bytes"))),
+                                fmt::format("{} fr, {}", number(peer, "tx_frames"),
+                                            status_bytes(number(peer, "tx_bytes"))));
+      if (const auto drops = peer.find("drops");
+          drops != peer.end() && drops->is_object() && !drops->empty()) {
+        std::string list;
+        for (const auto& [reason, n] : drops->items()) {
+          list += fmt::format("{}{} {}", list.empty() ? "" : ", ", n.is_number() ? n.dump() : "?",
+                              reason);
+        }
+        rooms_text += fmt::format("           dropped from it: {}\n", list);
+      }
+      talkers.push_back(Talker{
+          .room = text(room, "name"),
+          .id = number(peer, "id"),
+          .who = name.empty() ? fmt::format("{} {}", text(peer, "role"), text(peer, "mac")) : name,
+          .bytes = number(peer, "rx_bytes")});
+    }
+  }
+  const auto since = static_cast<std::int64_t>(number(in, "since_unix"));
+  std::string out =
+      fmt::format("lanparty-relay: up since {} ({} min), listening on {}; {} room{}, {} peer{}.\n",
+                  status_time(since), std::max<std::int64_t>(now_unix - since, 0) / 60,
+                  text(in, "listen"), in["rooms"].size(), in["rooms"].size() == 1 ? "" : "s",
+                  peer_total, peer_total == 1 ? "" : "s");
+  out += fmt::format("  Frames: {} in, {} out, {} dropped; {} peers admitted, {} refused.\n",
+                     number(in, "rx_frames"), number(in, "tx_frames"), number(in, "dropped"),
+                     number(in, "admitted"), number(in, "rejected"));
+  out += rooms_text;
+  std::stable_sort(talkers.begin(), talkers.end(),
+                   [](const Talker& a, const Talker& b) { return a.bytes > b.bytes; });
+  while (!talkers.empty() && talkers.back().bytes == 0) talkers.pop_back();
+  if (!talkers.empty()) {
+    out += "  Top talkers (bytes each peer sent into its room):\n";
+    for (std::size_t i = 0; i < std::min<std::size_t>(talkers.size(), 5); ++i) {
+      out += fmt::format("    {}. {}, room {} (peer {}): {}\n", i + 1, talkers[i].who,
+                         talkers[i].room, talkers[i].id, status_bytes(talkers[i].bytes));
+    }
   }
   return out;
 }

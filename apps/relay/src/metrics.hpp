@@ -29,6 +29,14 @@ class Relay;
 // The QUIC server's UDP sockets: datagrams in and out, and each drop below QUIC by reason.
 [[nodiscard]] std::string render_udp_metrics(const quic::UdpStats& udp);
 
+// `lanparty-relay status`: what the running relay answers on its control socket (JSON, from
+// the room table: every room and peer with its frame and byte counters), and the same in
+// plain words with the top talkers. `listen` and `started_unix` are the process's own.
+[[nodiscard]] std::string render_status_json(const Relay& relay, std::string_view listen,
+                                             std::int64_t started_unix);
+// kInvalidArgument when `json` is not such an answer.
+[[nodiscard]] Result<std::string> describe_status(std::string_view json, std::int64_t now_unix);
+
 // Bounds that keep scrapers from costing the relay more than a little memory.
 struct MetricsServerLimits {
   // Connections served at once; more are accepted and closed at once (result "refused").

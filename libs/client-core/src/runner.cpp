@@ -105,8 +105,14 @@ void Runner::start() {
   connect();
 }
 
+std::optional<quic::ConnectionStats> Runner::connection_stats() const noexcept {
+  if (client_ == nullptr || !client_->connection().handshake_completed()) return std::nullopt;
+  return client_->connection().stats();
+}
+
 void Runner::connect() {
   ++generation_;
+  joined_at_.reset();
   client_.reset();  // never inside its own callbacks: connect() runs from start() or a timer
   session_.reset();
   control_stream_ = -1;
@@ -277,6 +283,7 @@ void Runner::on_joined() {
   const ctrl::Welcome& welcome = *session_.welcome();
   backoff_.reset();
   ++counters_.joins;
+  joined_at_ = loop_.now();
   log_.info("client.joined", {{"room", welcome.room},
                               {"peer_id", welcome.peer_id},
                               {"mtu", welcome.mtu},
@@ -305,6 +312,7 @@ void Runner::on_datagram(quic::Connection& /*conn*/, std::span<const std::uint8_
     case Inbound::Kind::kFrame:
       ++counters_.frames_from_relay;
       port_.deliver_frame(in.frame);
+      if (!batch_end_.armed()) batch_end_.arm(loop_.now());
       break;
     case Inbound::Kind::kProbeReply:
       log_.debug("client.probe_reply", {{"bytes", in.probe_bytes}, {"rtt_us", in.rtt.count()}});
@@ -333,6 +341,7 @@ void Runner::on_closed(quic::Connection& /*conn*/, const quic::CloseInfo& info) 
     *timer = 0;
   }
   const bool was_rejected = session_.phase() == Phase::kRejected;
+  joined_at_.reset();
   log_.info("client.connection_closed",
             {{"kind", quic::to_string(info.kind)}, {"code", info.code}, {"reason", info.reason}});
   if (stopping_) {

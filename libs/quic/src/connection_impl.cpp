@@ -231,7 +231,8 @@ ngtcp2_path ConnectionImpl::path_of(const SocketAddress& local,
   return path;
 }
 
-Status ConnectionImpl::init_server(const ngtcp2_pkt_hd& hd, const ServerTlsContext& tls,
+Status ConnectionImpl::init_server(const ngtcp2_pkt_hd& hd,
+                                   std::shared_ptr<const ServerTlsContext> tls,
                                    const ngtcp2_cid* retry_odcid) {
   ngtcp2_cid scid;
   endpoint_.new_cid(scid);
@@ -262,7 +263,8 @@ Status ConnectionImpl::init_server(const ngtcp2_pkt_hd& hd, const ServerTlsConte
     return fail(make_quic_error(rv), "ngtcp2_conn_server_new");
   }
   conn_.reset(conn);
-  auto session = tls.new_session(anchor_);
+  server_tls_ = std::move(tls);
+  auto session = server_tls_->new_session(anchor_);
   if (!session) return tl::unexpected(session.error());
   session_ = std::move(*session);
   ngtcp2_conn_set_tls_native_handle(conn, session_.native());

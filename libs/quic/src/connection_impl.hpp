@@ -97,7 +97,8 @@ class ConnectionImpl final : public Connection {
   ~ConnectionImpl() override;
 
   // `retry_odcid`: the client's original DCID when its Initial carried a valid Retry token.
-  [[nodiscard]] Status init_server(const ngtcp2_pkt_hd& hd, const ServerTlsContext& tls,
+  [[nodiscard]] Status init_server(const ngtcp2_pkt_hd& hd,
+                                   std::shared_ptr<const ServerTlsContext> tls,
                                    const ngtcp2_cid* retry_odcid = nullptr);
   // Server side: where the connection comes from, and whether a Retry token proved it.
   void set_source(const SourcePrefix& source, bool validated) noexcept {
@@ -210,6 +211,10 @@ class ConnectionImpl final : public Connection {
   const std::uint64_t id_;
   SocketAddress local_;
   SocketAddress remote_;
+  // A server connection's TLS context, kept for the connection's life: session_ uses its
+  // credentials, and a certificate reload must not free them under it. Declared before
+  // session_, so it is destroyed after it.
+  std::shared_ptr<const ServerTlsContext> server_tls_;
   TlsAnchor anchor_;
   UniqueConn conn_;
   TlsSession session_;

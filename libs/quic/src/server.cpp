@@ -13,8 +13,8 @@ namespace {
 
 class ServerImpl final : public Server {
  public:
-  explicit ServerImpl(std::unique_ptr<detail::Endpoint> endpoint) noexcept
-      : endpoint_(std::move(endpoint)) {}
+  ServerImpl(std::unique_ptr<detail::Endpoint> endpoint, std::string alpn) noexcept
+      : endpoint_(std::move(endpoint)), alpn_(std::move(alpn)) {}
 
   SocketAddress local_address() const override { return endpoint_->local_address(); }
   std::size_t connection_count() const noexcept override { return endpoint_->connection_count(); }
@@ -49,9 +49,17 @@ class ServerImpl final : public Server {
   void close_all(std::uint64_t app_error_code, std::string_view reason) override {
     endpoint_->close_all(app_error_code, reason);
   }
+  Status reload_certificate(const CertificateKey& certificate) override {
+    auto tls = detail::ServerTlsContext::create(certificate, alpn_);
+    if (!tls) return tl::unexpected(tls.error());
+    endpoint_->set_server_tls(std::move(*tls));
+    endpoint_->set_static_secret(detail::derive_stateless_reset_secret(certificate));
+    return ok();
+  }
 
  private:
   std::unique_ptr<detail::Endpoint> endpoint_;
+  std::string alpn_;
 };
 
 }  // namespace
@@ -135,7 +143,7 @@ Result<std::unique_ptr<Server>> Server::create(EventLoop& loop, ServerConfig con
                                         {"retry", to_string(config.admission.retry)},
                                         {"gso", endpoint->socket_counters().gso_enabled},
                                         {"handshake_lane", endpoint->handshake_lane() != nullptr}});
-  return std::unique_ptr<Server>(new ServerImpl(std::move(endpoint)));
+  return std::unique_ptr<Server>(new ServerImpl(std::move(endpoint), config.alpn));
 }
 
 }  // namespace lanparty::quic

@@ -30,6 +30,10 @@ class LocalPort {
   virtual ~LocalPort() = default;
   // An Ethernet frame from the room, to write to the TAP device or the LAN unchanged.
   virtual void deliver_frame(std::span<const std::uint8_t> frame) = 0;
+  // The end of a batch of frames from the relay (the loop turn that delivered them, after
+  // every datagram it read): a port that holds frames back to write them together (merged
+  // TCP segments, one sendmmsg) writes them now, so no frame waits for a later one.
+  virtual void end_of_batch() {}
   // Joined (or re-joined): the room's MTU and peers are known.
   virtual void on_joined(const ctrl::Welcome& /*welcome*/) {}
   // Every state change, with the sentence a player reads.
@@ -94,6 +98,11 @@ class Runner final : public quic::ConnectionHandler {
   [[nodiscard]] const Session& session() const noexcept { return session_; }
   [[nodiscard]] const RunnerCounters& counters() const noexcept { return counters_; }
   [[nodiscard]] bool joined() const noexcept { return session_.phase() == Phase::kJoined; }
+  // When the current connection joined the room (the loop's clock); nullopt while not in it.
+  [[nodiscard]] std::optional<Timestamp> joined_at() const noexcept { return joined_at_; }
+  // The current connection's QUIC statistics (ngtcp2's smoothed RTT among them); nullopt
+  // before a handshake completed.
+  [[nodiscard]] std::optional<quic::ConnectionStats> connection_stats() const noexcept;
   // The failed handshake the process should exit with (obs::exit_code): the permanent one that
   // stopped the runner (a certificate, ALPN or version problem), or the latest one of a run
   // that never joined the room (so "nothing answers" shows in the exit code of a player who
@@ -136,12 +145,16 @@ class Runner final : public quic::ConnectionHandler {
   // The latest attempt's failed handshake; cleared when a handshake completes.
   std::optional<obs::HandshakeFailure> handshake_failure_;
   Timestamp hello_deadline_{};
+  std::optional<Timestamp> joined_at_;
   quic::EventLoop::TimerId reconnect_timer_ = 0;
   quic::EventLoop::TimerId hello_timer_ = 0;
   quic::EventLoop::TimerId probe_timer_ = 0;
   std::vector<std::uint8_t> scratch_;
   RunnerCounters counters_;
   std::unordered_map<std::uint16_t, std::string> peer_names_;  // invite names, for status lines
+  // Armed (zero delay) by the first frame of a batch: fires once the loop has dispatched every
+  // ready fd, i.e. after the receive batch, and calls LocalPort::end_of_batch.
+  quic::EventLoop::Timer batch_end_{loop_, [this] { port_.end_of_batch(); }};
 };
 
 }  // namespace lanparty::client_core

@@ -125,6 +125,11 @@ class Server {
   [[nodiscard]] virtual UdpStats udp_stats() const noexcept = 0;
   // close(app_error_code, reason) on every connection.
   virtual void close_all(std::uint64_t app_error_code, std::string_view reason) = 0;
+  // A renewed certificate: handshakes from now on present `certificate`; connections already
+  // made keep theirs (each holds the credentials it started with until it ends). On an error
+  // (a key that does not match, a chain TLS cannot use) nothing changes. Stateless reset
+  // tokens issued from now on derive from the new key, as a restart with it would.
+  [[nodiscard]] virtual Status reload_certificate(const CertificateKey& certificate) = 0;
 
  protected:
   Server() = default;
