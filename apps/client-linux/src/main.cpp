@@ -17,11 +17,11 @@
 #include "lanparty/client_core/identity.hpp"
 #include "lanparty/client_core/runner.hpp"
 #include "lanparty/obs/status.hpp"
+#include "lanparty/proto/offload.hpp"
 #include "lanparty/proto/overlay_header.hpp"
 #include "linux/control_socket.hpp"
 #include "linux/tap_device.hpp"
 #include "status.hpp"
-#include "tap_offload.hpp"
 
 namespace {
 
@@ -29,7 +29,7 @@ using namespace lanparty;
 
 // TAP <-> relay. Frames read from the TAP land 4 bytes into the buffer, so the overlay
 // header is written in front of them without a copy. With offloads, super-frames are cut and
-// partial checksums completed (tap_offload.hpp) on the way out.
+// partial checksums completed (proto::LocalFrameFinisher) on the way out.
 class TapPort final : public apps::DevicePort {
  public:
   TapPort(client_linux::TapDevice& tap, obs::Logger log)
@@ -53,11 +53,12 @@ class TapPort final : public apps::DevicePort {
   }
   void on_relay_stats(const ctrl::Stats& /*stats*/) override {
     if (!tap_.vnet_header()) return;
-    log_.info("client.tap_stats", {{"checksum_completed", counters_.checksum_completed},
-                                   {"super_frames", counters_.super_frames},
-                                   {"segments", counters_.segments},
-                                   {"too_large", counters_.too_large},
-                                   {"bad_offload", counters_.bad_offload},
+    const auto& counters = finisher_.counters();
+    log_.info("client.tap_stats", {{"checksum_completed", counters.checksum_completed},
+                                   {"super_frames", counters.super_frames},
+                                   {"segments", counters.segments},
+                                   {"too_large", counters.too_large},
+                                   {"bad_offload", counters.bad_offload},
                                    {"unusable", unusable_}});
   }
   // The TAP side's drops, for `status`.
@@ -85,15 +86,13 @@ class TapPort final : public apps::DevicePort {
         runner_->send_frame(datagram);  // counted as dropped_not_joined; no MTU to cut to yet
         continue;
       }
-      const auto verdict = client_linux::finish_tap_frame(
-          datagram, got->offload, room_mtu_, segment_buffer_, counters_,
-          [this](std::span<std::uint8_t> out) { runner_->send_frame(out); });
-      if (verdict != client_linux::TapVerdict::kSend) {
-        log_.debug("client.tap_frame_dropped",
-                   {{"reason",
-                     verdict == client_linux::TapVerdict::kTooLarge ? "too_large" : "bad_offload"},
-                    {"bytes", got->size},
-                    {"room_mtu", room_mtu_}});
+      const auto verdict =
+          finisher_.finish(datagram, got->offload, room_mtu_,
+                           [this](std::span<std::uint8_t> out) { runner_->send_frame(out); });
+      if (verdict != proto::FinishVerdict::kSent) {
+        log_.debug("client.tap_frame_dropped", {{"reason", proto::to_string(verdict)},
+                                                {"bytes", got->size},
+                                                {"room_mtu", room_mtu_}});
       }
     }
   }
@@ -101,9 +100,8 @@ class TapPort final : public apps::DevicePort {
  private:
   client_linux::TapDevice& tap_;
   std::vector<std::uint8_t> read_buffer_;
-  std::vector<std::uint8_t> segment_buffer_;
+  proto::LocalFrameFinisher finisher_{proto::kOverlayHeaderSize};
   std::size_t room_mtu_ = 0;
-  client_linux::TapOffloadCounters counters_;
   std::uint64_t unusable_ = 0;  // reads the TAP described with offloads we never enabled
 };
 

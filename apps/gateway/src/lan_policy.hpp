@@ -26,27 +26,15 @@ enum class LanVerdict : std::uint8_t {
   kBadOffload,  // the kernel's checksum/GSO metadata does not fit the frame: dropped
 };
 
-// What the gateway did to LAN frames on their way to the room; logged with each relay stats
-// message (gateway.lan_stats).
-struct LanCounters {
-  std::uint64_t checksum_completed = 0;  // CHECKSUM_PARTIAL frames finished here
-  std::uint64_t super_frames = 0;        // GSO super-frames cut into segments
-  std::uint64_t segments = 0;            // frames made from them
-  std::uint64_t too_large = 0;           // above the room MTU (or a UDP segment that is)
-  std::uint64_t bad_offload = 0;         // offload metadata that does not fit the frame
-};
-
 // One LAN frame on its way to the room: `datagram` holds it from byte 4 on (headroom for the
 // overlay header). Frames not for the room are left alone (checksums of LAN-only traffic are
-// never touched, nor are complete ones); the rest are finished (checksum completed, GSO
-// super-frames cut to the room MTU into `scratch`, which grows once to the largest segment)
-// and each result goes to send(span with the same 4 bytes of headroom). Returns the verdict
-// for the frame as received.
+// never touched, nor are complete ones); the rest go through `finisher` (checksum completed,
+// GSO super-frames cut to the room MTU, frames above it refused) and each result goes to
+// send(span with the same 4 bytes of headroom). Returns the verdict for the frame as received.
 template <class Send>
 LanVerdict forward_lan_frame(std::span<std::uint8_t> datagram, const proto::OffloadInfo& offload,
                              const client_core::RemotePeers& peers, std::size_t room_mtu,
-                             std::vector<std::uint8_t>& scratch, LanCounters& counters,
-                             Send&& send);
+                             proto::LocalFrameFinisher& finisher, Send&& send);
 
 // PROTOCOL.md section 7, gateway MAC safety: the source MACs seen on the LAN port in the last
 // 300 s. A remote client claiming one of them is never CAM-refreshed, its frames with that
@@ -91,50 +79,23 @@ inline constexpr std::uint16_t kCamRefreshEtherType = 0x88b5;  // IEEE local exp
 template <class Send>
 LanVerdict forward_lan_frame(std::span<std::uint8_t> datagram, const proto::OffloadInfo& offload,
                              const client_core::RemotePeers& peers, std::size_t room_mtu,
-                             std::vector<std::uint8_t>& scratch, LanCounters& counters,
-                             Send&& send) {
-  constexpr std::size_t kHeadroom = proto::kOverlayHeaderSize;
-  auto frame = datagram.subspan(kHeadroom);
-  auto header = proto::parse_ethernet(frame);
+                             proto::LocalFrameFinisher& finisher, Send&& send) {
+  auto header = proto::parse_ethernet(datagram.subspan(proto::kOverlayHeaderSize));
   if (!header) return LanVerdict::kRunt;
   if (!header->destination.is_multicast() && !peers.contains_mac(header->destination)) {
     return LanVerdict::kNotForRoom;
   }
-  const std::size_t limit = room_mtu + header->header_size;
-  if (offload.gso_type != proto::GsoType::kNone) {
-    auto segmenter = proto::Segmenter::create(frame, offload, limit);
-    if (!segmenter) {
-      if (segmenter.error() == proto::OffloadError::kSegmentTooLarge) {
-        ++counters.too_large;
-        return LanVerdict::kTooLarge;
-      }
-      ++counters.bad_offload;
-      return LanVerdict::kBadOffload;
-    }
-    if (scratch.size() < kHeadroom + segmenter->max_frame_size()) {
-      scratch.resize(kHeadroom + segmenter->max_frame_size());
-    }
-    ++counters.super_frames;
-    for (std::size_t i = 0; i < segmenter->count(); ++i) {
-      const std::size_t n = segmenter->write(i, std::span(scratch).subspan(kHeadroom));
-      ++counters.segments;
-      send(std::span(scratch).first(kHeadroom + n));
-    }
-    return LanVerdict::kSend;
+  switch (finisher.finish(datagram, offload, room_mtu, std::forward<Send>(send))) {
+    case proto::FinishVerdict::kSent:
+      return LanVerdict::kSend;
+    case proto::FinishVerdict::kRunt:
+      return LanVerdict::kRunt;
+    case proto::FinishVerdict::kTooLarge:
+      return LanVerdict::kTooLarge;
+    case proto::FinishVerdict::kBadOffload:
+      break;
   }
-  if (frame.size() > limit) {
-    ++counters.too_large;
-    return LanVerdict::kTooLarge;
-  }
-  if (offload.needs_checksum) {
-    if (!proto::complete_checksum(frame, offload.checksum_start, offload.checksum_offset)) {
-      ++counters.bad_offload;
-      return LanVerdict::kBadOffload;
-    }
-    ++counters.checksum_completed;
-  }
-  send(datagram);
-  return LanVerdict::kSend;
+  return LanVerdict::kBadOffload;
 }
 
 }  // namespace lanparty::gateway

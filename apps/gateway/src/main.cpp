@@ -128,11 +128,12 @@ class LanPort final : public apps::DevicePort {
     log_.info("gateway.state", {{"state", obs::to_string(state)}, {"message", sentence}});
   }
   void on_relay_stats(const ctrl::Stats& /*stats*/) override {
-    log_.info("gateway.lan_stats", {{"checksum_completed", counters_.checksum_completed},
-                                    {"super_frames", counters_.super_frames},
-                                    {"segments", counters_.segments},
-                                    {"too_large", counters_.too_large},
-                                    {"bad_offload", counters_.bad_offload},
+    const auto& counters = finisher_.counters();
+    log_.info("gateway.lan_stats", {{"checksum_completed", counters.checksum_completed},
+                                    {"super_frames", counters.super_frames},
+                                    {"segments", counters.segments},
+                                    {"too_large", counters.too_large},
+                                    {"bad_offload", counters.bad_offload},
                                     {"truncated", lan_.drops().truncated},
                                     {"unsupported_offload", lan_.drops().unsupported_offload},
                                     {"lan_source", lan_source_drops_},
@@ -183,8 +184,8 @@ class LanPort final : public apps::DevicePort {
       }
       if (!runner_->joined()) continue;
       const auto verdict = gateway::forward_lan_frame(
-          datagram, (*frame)->offload, runner_->session().peers(), room_mtu_, segment_buffer_,
-          counters_, [this](std::span<std::uint8_t> out) { runner_->send_frame(out); });
+          datagram, (*frame)->offload, runner_->session().peers(), room_mtu_, finisher_,
+          [this](std::span<std::uint8_t> out) { runner_->send_frame(out); });
       if (verdict == gateway::LanVerdict::kTooLarge ||
           verdict == gateway::LanVerdict::kBadOffload) {
         log_.debug(
@@ -327,8 +328,7 @@ class LanPort final : public apps::DevicePort {
   std::size_t room_mtu_ = 0;
   quic::EventLoop::TimerId cam_timer_ = 0;
   std::vector<std::uint8_t> read_buffer_;
-  std::vector<std::uint8_t> segment_buffer_;
-  gateway::LanCounters counters_;
+  proto::LocalFrameFinisher finisher_{proto::kOverlayHeaderSize};
   gateway::LanMacTable lan_macs_;
   std::uint64_t lan_source_drops_ = 0;
   std::set<std::uint16_t> kicked_;  // peers kicked for mac_on_lan on this connection

@@ -35,7 +35,7 @@ client_core::RemotePeers peers_with_client() {
 struct Forwarded {
   LanVerdict verdict;
   std::vector<std::vector<std::uint8_t>> sent;  // frames handed to the runner, headroom cut
-  LanCounters counters;
+  proto::OffloadCounters counters;
 };
 
 // Runs forward_lan_frame on a copy of `f` placed behind 4 bytes of headroom.
@@ -43,13 +43,14 @@ Forwarded forward(const std::vector<std::uint8_t>& f, const client_core::RemoteP
                   std::size_t room_mtu, proto::OffloadInfo offload = {}) {
   std::vector<std::uint8_t> datagram(4, 0);
   datagram.insert(datagram.end(), f.begin(), f.end());
-  std::vector<std::uint8_t> scratch;
+  proto::LocalFrameFinisher finisher(4);
   Forwarded out{};
-  out.verdict = forward_lan_frame(datagram, offload, peers, room_mtu, scratch, out.counters,
+  out.verdict = forward_lan_frame(datagram, offload, peers, room_mtu, finisher,
                                   [&](std::span<std::uint8_t> d) {
                                     EXPECT_GE(d.size(), 4u);
                                     out.sent.emplace_back(d.begin() + 4, d.end());
                                   });
+  out.counters = finisher.counters();
   return out;
 }
 

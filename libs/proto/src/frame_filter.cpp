@@ -5,24 +5,12 @@
 
 #include <optional>
 
+#include "lanparty/proto/ip.hpp"
 #include "lanparty/proto/wire_bytes.hpp"
 
 namespace lanparty::proto {
 namespace {
 
-constexpr std::uint8_t kIpProtoHopByHop = 0;
-constexpr std::uint8_t kIpProtoUdp = 17;
-constexpr std::uint8_t kIpProtoRouting = 43;
-constexpr std::uint8_t kIpProtoFragment = 44;
-constexpr std::uint8_t kIpProtoEsp = 50;
-constexpr std::uint8_t kIpProtoAh = 51;
-constexpr std::uint8_t kIpProtoIcmpv6 = 58;
-constexpr std::uint8_t kIpProtoNoNextHeader = 59;
-constexpr std::uint8_t kIpProtoDestOptions = 60;
-
-constexpr std::size_t kIpv4MinHeader = 20;
-constexpr std::size_t kIpv6Header = 40;
-constexpr std::size_t kUdpHeader = 8;
 constexpr std::size_t kFragmentHeader = 8;
 
 constexpr std::uint16_t kDhcpv4ServerPort = 67;

@@ -8,25 +8,11 @@
 #include <cstring>
 
 #include "lanparty/proto/ethernet.hpp"
+#include "lanparty/proto/ip.hpp"
 #include "lanparty/proto/wire_bytes.hpp"
 
 namespace lanparty::proto {
-namespace {
 
-constexpr std::uint8_t kIpProtoTcp = 6;
-constexpr std::uint8_t kIpProtoUdp = 17;
-constexpr std::size_t kIpv4MinHeader = 20;
-constexpr std::size_t kIpv6Header = 40;
-constexpr std::size_t kTcpMinHeader = 20;
-constexpr std::size_t kUdpHeader = 8;
-constexpr std::size_t kTcpChecksumField = 16;
-constexpr std::size_t kUdpChecksumField = 6;
-constexpr std::uint8_t kTcpFin = 0x01;
-constexpr std::uint8_t kTcpPsh = 0x08;
-constexpr std::uint8_t kTcpCwr = 0x80;
-
-// Sum of the pseudo-header (RFC 793 / RFC 8200 section 8.1) for an L4 segment of `l4_length`
-// bytes; `l3` starts at the IP header.
 std::uint64_t pseudo_header_sum(std::span<const std::uint8_t> l3, bool ipv4, std::uint8_t proto,
                                 std::size_t l4_length) noexcept {
   std::array<std::uint8_t, 8> tail{};
@@ -44,8 +30,6 @@ std::uint64_t pseudo_header_sum(std::span<const std::uint8_t> l3, bool ipv4, std
   return checksum_add(tail, sum);
 }
 
-}  // namespace
-
 std::string_view to_string(OffloadError error) noexcept {
   switch (error) {
     case OffloadError::kBadChecksumOffsets:
@@ -57,6 +41,23 @@ std::string_view to_string(OffloadError error) noexcept {
   }
   return "unknown";
 }
+
+std::string_view to_string(FinishVerdict verdict) noexcept {
+  switch (verdict) {
+    case FinishVerdict::kSent:
+      return "sent";
+    case FinishVerdict::kRunt:
+      return "runt";
+    case FinishVerdict::kTooLarge:
+      return "too_large";
+    case FinishVerdict::kBadOffload:
+      return "bad_offload";
+  }
+  return "unknown";
+}
+
+LocalFrameFinisher::LocalFrameFinisher(std::size_t headroom)
+    : headroom_(headroom), scratch_(headroom + kMaxFinishedFrameBytes) {}
 
 std::uint64_t checksum_add(std::span<const std::uint8_t> bytes, std::uint64_t sum) noexcept {
   // Native-order words: the one's-complement sum commutes with byte swapping (RFC 1071

@@ -107,6 +107,20 @@ def main():
     for name, data in seeds.items():
         write("overlay_header", name, data)
 
+    # coalesce: mode byte 0x01 + an offload seed (a kernel super-frame, cut into segments that
+    # are offered in turn); 0x2b also damages byte 10 of segment 1. Mode 0x00: frames as
+    # [length(2)][bytes], here the non-GSO kernel frames one after another.
+    offload = sorted((HERE / "corpus" / "offload").iterdir())
+    raw = b""
+    for path in offload:
+        data = path.read_bytes()
+        if "_gso_" in path.name:
+            write("coalesce", path.name, bytes([0x01]) + data)
+            write("coalesce", path.name + "_damaged", bytes([0x2B]) + data)
+        else:
+            raw += struct.pack("!H", len(data) - 10) + data[10:]
+    write("coalesce", "kernel_frames_raw", bytes([0x00]) + raw)
+
 
 if __name__ == "__main__":
     main()

@@ -1,176 +1,21 @@
 // SPDX-License-Identifier: MIT
-// Checksum completion and segmentation against frames the Linux kernel made
-// (tests/kernel_frames, captured by capture_offload_frames.py from a veth with its default
-// offloads), tagged by hand where the capturing kernel had no 802.1Q, and checked by a
-// checksum written here independently: byte by byte, no shared code with src/offload.cpp.
+// Checksum completion, segmentation and the finisher both apps use, against frames the Linux
+// kernel made (kernel_frames.hpp), checked by a verifier that shares no code with
+// src/offload.cpp.
 #include "lanparty/proto/offload.hpp"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
+
+#include "kernel_frames.hpp"
 
 namespace lanparty::proto {
 namespace {
 
-using Bytes = std::vector<std::uint8_t>;
-
-struct KernelFrame {
-  std::string name;
-  OffloadInfo info;
-  std::uint16_t hdr_len = 0;
-  Bytes frame;
-};
-
-// virtio_net_hdr gso_type values (include/uapi/linux/virtio_net.h).
-GsoType gso_from_virtio(int type) {
-  switch (type & 0x7f) {
-    case 1:
-      return GsoType::kTcpV4;
-    case 4:
-      return GsoType::kTcpV6;
-    case 5:
-      return GsoType::kUdpL4;
-    default:
-      return GsoType::kNone;
-  }
-}
-
-std::vector<KernelFrame> load_kernel_frames() {
-  std::vector<KernelFrame> out;
-  for (const auto& entry : std::filesystem::directory_iterator(LANPARTY_PROTO_KERNEL_FRAMES_DIR)) {
-    if (entry.path().extension() != ".frame") continue;
-    std::ifstream in(entry.path());
-    std::string comment, meta, hex;
-    std::getline(in, comment);
-    std::getline(in, meta);
-    std::getline(in, hex);
-    KernelFrame k;
-    k.name = entry.path().stem().string();
-    int flags = 0, gso = 0, hdr = 0, size = 0, start = 0, offset = 0;
-    EXPECT_EQ(std::sscanf(meta.c_str(),
-                          "flags=%d gso_type=%d hdr_len=%d gso_size=%d csum_start=%d "
-                          "csum_offset=%d",
-                          &flags, &gso, &hdr, &size, &start, &offset),
-              6)
-        << entry.path();
-    k.info = {.needs_checksum = (flags & 1) != 0,
-              .checksum_start = static_cast<std::uint16_t>(start),
-              .checksum_offset = static_cast<std::uint16_t>(offset),
-              .gso_type = gso_from_virtio(gso),
-              .gso_size = static_cast<std::uint16_t>(size)};
-    k.hdr_len = static_cast<std::uint16_t>(hdr);
-    for (std::size_t i = 0; i + 1 < hex.size(); i += 2) {
-      k.frame.push_back(static_cast<std::uint8_t>(std::stoi(hex.substr(i, 2), nullptr, 16)));
-    }
-    out.push_back(std::move(k));
-  }
-  std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.name < b.name; });
-  return out;
-}
-
-// Inserts an 802.1Q tag (VLAN 5, priority 3) after the MACs, as the gateway does with the tag
-// the kernel reports in PACKET_AUXDATA.
-KernelFrame tagged(KernelFrame k) {
-  const Bytes tag = {0x81, 0x00, 0x60, 0x05};
-  k.frame.insert(k.frame.begin() + 12, tag.begin(), tag.end());
-  k.info.checksum_start = static_cast<std::uint16_t>(k.info.checksum_start + 4);
-  k.name += "_tagged";
-  return k;
-}
-
-// --- an independent reference: RFC 1071 the slow way ------------------------------------
-std::uint16_t reference_sum(const Bytes& data) {
-  std::uint32_t sum = 0;
-  for (std::size_t i = 0; i < data.size(); i += 2) {
-    const std::uint32_t hi = data[i];
-    const std::uint32_t lo = i + 1 < data.size() ? data[i + 1] : 0;
-    sum += (hi << 8) | lo;
-    sum = (sum & 0xffff) + (sum >> 16);
-  }
-  return static_cast<std::uint16_t>(sum);
-}
-std::uint16_t rd16(const Bytes& b, std::size_t at) {
-  return static_cast<std::uint16_t>((b[at] << 8) | b[at + 1]);
-}
-std::uint32_t rd32(const Bytes& b, std::size_t at) {
-  return (std::uint32_t{b[at]} << 24) | (std::uint32_t{b[at + 1]} << 16) |
-         (std::uint32_t{b[at + 2]} << 8) | b[at + 3];
-}
-
-struct Parsed {
-  std::size_t l3 = 0, l4 = 0, l4_end = 0, header_end = 0;
-  bool ipv4 = false, tcp = false;
-};
-
-// Parses a finished frame, checks every length and checksum a receiving kernel would check,
-// and says where its payload is.
-::testing::AssertionResult verify_frame(const Bytes& f, Parsed* out = nullptr) {
-  Parsed p;
-  p.l3 = rd16(f, 12) == 0x8100 ? 18 : 14;
-  const std::uint16_t type = rd16(f, p.l3 - 2);
-  p.ipv4 = type == 0x0800;
-  std::uint8_t proto = 0;
-  Bytes pseudo;
-  if (p.ipv4) {
-    const std::size_t ihl = (f[p.l3] & 0xf) * 4u;
-    if (rd16(f, p.l3 + 2) != f.size() - p.l3)
-      return ::testing::AssertionFailure()
-             << "IPv4 total length " << rd16(f, p.l3 + 2) << " for " << f.size() - p.l3 << " bytes";
-    Bytes header(f.begin() + static_cast<std::ptrdiff_t>(p.l3),
-                 f.begin() + static_cast<std::ptrdiff_t>(p.l3 + ihl));
-    if (reference_sum(header) != 0xffff)
-      return ::testing::AssertionFailure() << "IPv4 header checksum wrong";
-    proto = f[p.l3 + 9];
-    p.l4 = p.l3 + ihl;
-    pseudo.assign(f.begin() + static_cast<std::ptrdiff_t>(p.l3 + 12),
-                  f.begin() + static_cast<std::ptrdiff_t>(p.l3 + 20));
-    const auto len = f.size() - p.l4;
-    pseudo.insert(pseudo.end(),
-                  {0, proto, static_cast<std::uint8_t>(len >> 8), static_cast<std::uint8_t>(len)});
-  } else {
-    if (rd16(f, p.l3 + 4) != f.size() - p.l3 - 40)
-      return ::testing::AssertionFailure() << "IPv6 payload length wrong";
-    proto = f[p.l3 + 6];
-    p.l4 = p.l3 + 40;
-    pseudo.assign(f.begin() + static_cast<std::ptrdiff_t>(p.l3 + 8),
-                  f.begin() + static_cast<std::ptrdiff_t>(p.l3 + 40));
-    const auto len = f.size() - p.l4;
-    pseudo.insert(
-        pseudo.end(),
-        {static_cast<std::uint8_t>(len >> 24), static_cast<std::uint8_t>(len >> 16),
-         static_cast<std::uint8_t>(len >> 8), static_cast<std::uint8_t>(len), 0, 0, 0, proto});
-  }
-  p.tcp = proto == 6;
-  if (!p.tcp && proto != 17) return ::testing::AssertionFailure() << "not TCP/UDP";
-  if (!p.tcp) {
-    if (rd16(f, p.l4 + 4) != f.size() - p.l4)
-      return ::testing::AssertionFailure() << "UDP length wrong";
-    if (rd16(f, p.l4 + 6) == 0)
-      return ::testing::AssertionFailure() << "UDP checksum 0: no checksum where one was made";
-  }
-  p.header_end = p.l4 + (p.tcp ? (f[p.l4 + 12] >> 4) * 4u : 8u);
-  Bytes all = pseudo;
-  all.insert(all.end(), f.begin() + static_cast<std::ptrdiff_t>(p.l4), f.end());
-  if (reference_sum(all) != 0xffff)
-    return ::testing::AssertionFailure() << (p.tcp ? "TCP" : "UDP") << " checksum wrong";
-  if (out) *out = p;
-  return ::testing::AssertionSuccess();
-}
-
-// Every kernel frame, untagged as captured and tagged by hand.
-std::vector<KernelFrame> all_frames() {
-  std::vector<KernelFrame> out;
-  for (auto& k : load_kernel_frames()) {
-    out.push_back(tagged(k));
-    out.push_back(std::move(k));
-  }
-  return out;
-}
+using namespace test_support;
 
 TEST(KernelFrames, CorpusHasEveryShape) {
   const auto frames = load_kernel_frames();
@@ -429,6 +274,134 @@ TEST(Segmenter, RefusesHeadersThatDoNotHoldTogether) {
   f[12] = 0x08;
   f[13] = 0x06;  // ARP
   expect_bad(f, k.info, "not IP");
+}
+
+// --- LocalFrameFinisher: the one path both apps send local frames through ----------------
+
+constexpr std::size_t kHead = 4;  // the overlay header's room
+
+struct Finished {
+  FinishVerdict verdict;
+  std::vector<Bytes> sent;  // frames handed on, headroom cut
+  OffloadCounters counters;
+};
+
+Finished finish(const Bytes& frame, const OffloadInfo& info, std::size_t room_mtu) {
+  Bytes datagram(kHead, 0xee);
+  datagram.insert(datagram.end(), frame.begin(), frame.end());
+  LocalFrameFinisher finisher(kHead);
+  Finished out;
+  out.verdict = finisher.finish(datagram, info, room_mtu, [&](std::span<std::uint8_t> d) {
+    EXPECT_GE(d.size(), kHead);
+    EXPECT_TRUE(std::all_of(d.begin(), d.begin() + kHead, [](auto b) { return b == 0xee; }) ||
+                d.data() != datagram.data())
+        << "the headroom of a frame finished in place is the caller's";
+    out.sent.emplace_back(d.begin() + kHead, d.end());
+  });
+  out.counters = finisher.counters();
+  return out;
+}
+
+TEST(LocalFrameFinisher, SuperFramesBecomeValidFramesWithinTheRoomMtu) {
+  int checked = 0;
+  for (const std::size_t mtu : {std::size_t{1500}, std::size_t{1280}, std::size_t{600}}) {
+    for (const auto& k : all_frames()) {
+      if (k.info.gso_type == GsoType::kNone) continue;
+      const bool udp = k.info.gso_type == GsoType::kUdpL4;
+      const std::size_t eth = k.name.ends_with("_tagged") ? 18 : 14;
+      const auto r = finish(k.frame, k.info, mtu);
+      if (udp && mtu + eth < k.hdr_len + (eth - 14) + k.info.gso_size) {
+        // A UDP datagram's size is the sender's: larger than the room, it cannot be cut.
+        EXPECT_EQ(r.verdict, FinishVerdict::kTooLarge) << k.name;
+        EXPECT_TRUE(r.sent.empty()) << k.name;
+        EXPECT_EQ(r.counters.too_large, 1u) << k.name;
+        continue;
+      }
+      ASSERT_EQ(r.verdict, FinishVerdict::kSent) << k.name << " mtu " << mtu;
+      EXPECT_GE(r.sent.size(), 2u) << k.name;
+      EXPECT_EQ(r.counters.super_frames, 1u);
+      EXPECT_EQ(r.counters.segments, r.sent.size());
+      for (const auto& seg : r.sent) {
+        EXPECT_LE(seg.size(), mtu + eth) << k.name << " mtu " << mtu;
+        EXPECT_TRUE(verify_frame(seg)) << k.name << " mtu " << mtu;
+        EXPECT_TRUE(std::equal(seg.begin(), seg.begin() + static_cast<std::ptrdiff_t>(eth),
+                               k.frame.begin()))
+            << "MACs and tag kept: " << k.name;
+      }
+      ++checked;
+    }
+  }
+  EXPECT_GE(checked, 24);
+}
+
+TEST(LocalFrameFinisher, PartialChecksumsAreCompletedInPlace) {
+  int checked = 0;
+  for (const auto& k : all_frames()) {
+    if (k.info.gso_type != GsoType::kNone || !k.info.needs_checksum) continue;
+    EXPECT_FALSE(verify_frame(k.frame)) << "captured unfinished: " << k.name;
+    const auto r = finish(k.frame, k.info, 1500);
+    ASSERT_EQ(r.verdict, FinishVerdict::kSent) << k.name;
+    ASSERT_EQ(r.sent.size(), 1u);
+    EXPECT_EQ(r.sent[0].size(), k.frame.size());
+    EXPECT_TRUE(verify_frame(r.sent[0])) << k.name;
+    EXPECT_EQ(r.counters.checksum_completed, 1u);
+    ++checked;
+  }
+  EXPECT_GE(checked, 16);
+}
+
+TEST(LocalFrameFinisher, FinishedFramesGoUnchangedAndLargerOnesAreRefused) {
+  for (const std::size_t size : {std::size_t{14}, std::size_t{60}, std::size_t{1514}}) {
+    Bytes f(size);
+    for (std::size_t i = 0; i < size; ++i) f[i] = static_cast<std::uint8_t>(i * 7);
+    f[12] = 0x08;
+    f[13] = 0x00;
+    const auto r = finish(f, OffloadInfo{}, 1500);
+    EXPECT_EQ(r.verdict, FinishVerdict::kSent);
+    ASSERT_EQ(r.sent.size(), 1u);
+    EXPECT_EQ(r.sent[0], f);
+  }
+  const auto big = finish(Bytes(1515, 0), OffloadInfo{}, 1500);
+  EXPECT_EQ(big.verdict, FinishVerdict::kTooLarge);
+  EXPECT_TRUE(big.sent.empty());
+  EXPECT_EQ(big.counters.too_large, 1u);
+}
+
+TEST(LocalFrameFinisher, MetadataThatDoesNotFitIsDroppedAndCounted) {
+  const auto frames = load_kernel_frames();
+  const auto partial = std::find_if(frames.begin(), frames.end(), [](const KernelFrame& k) {
+    return k.info.needs_checksum && k.info.gso_type == GsoType::kNone;
+  });
+  const auto gso = std::find_if(frames.begin(), frames.end(), [](const KernelFrame& k) {
+    return k.info.gso_type == GsoType::kTcpV4;
+  });
+  ASSERT_NE(partial, frames.end());
+  ASSERT_NE(gso, frames.end());
+
+  auto info = partial->info;
+  info.checksum_start = static_cast<std::uint16_t>(partial->frame.size());
+  auto r = finish(partial->frame, info, 1500);
+  EXPECT_EQ(r.verdict, FinishVerdict::kBadOffload);
+  EXPECT_TRUE(r.sent.empty());
+  EXPECT_EQ(r.counters.bad_offload, 1u);
+
+  info = gso->info;
+  info.gso_type = GsoType::kTcpV6;  // an IPv4 frame described as IPv6
+  r = finish(gso->frame, info, 1500);
+  EXPECT_EQ(r.verdict, FinishVerdict::kBadOffload);
+  EXPECT_TRUE(r.sent.empty());
+  EXPECT_EQ(r.counters.bad_offload, 1u);
+
+  r = finish(Bytes(10, 0), partial->info, 1500);
+  EXPECT_EQ(r.verdict, FinishVerdict::kRunt);
+  EXPECT_TRUE(r.sent.empty());
+}
+
+TEST(LocalFrameFinisher, VerdictNames) {
+  EXPECT_EQ(to_string(FinishVerdict::kSent), "sent");
+  EXPECT_EQ(to_string(FinishVerdict::kRunt), "runt");
+  EXPECT_EQ(to_string(FinishVerdict::kTooLarge), "too_large");
+  EXPECT_EQ(to_string(FinishVerdict::kBadOffload), "bad_offload");
 }
 
 }  // namespace

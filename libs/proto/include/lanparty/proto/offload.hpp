@@ -5,12 +5,16 @@
 // and the Linux client finish them here before the frame goes to the relay.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string_view>
+#include <vector>
 
 #include <tl/expected.hpp>
+
+#include "lanparty/proto/ethernet.hpp"
 
 namespace lanparty::proto {
 
@@ -29,6 +33,9 @@ struct OffloadInfo {
   std::uint16_t checksum_offset = 0;  // from checksum_start to the 16-bit checksum field
   GsoType gso_type = GsoType::kNone;
   std::uint16_t gso_size = 0;  // L4 payload bytes per segment (the sender's MSS for TCP)
+  // Bytes from the frame's start through the L4 header (virtio hdr_len); set by the
+  // Coalescer on what it builds, 0 = not known (the Segmenter finds it itself).
+  std::uint16_t header_size = 0;
 };
 
 enum class OffloadError : std::uint8_t {
@@ -44,6 +51,12 @@ enum class OffloadError : std::uint8_t {
                                          std::uint64_t sum = 0) noexcept;
 // Folds a checksum_add() result to 16 bits (not complemented).
 [[nodiscard]] std::uint16_t checksum_fold(std::uint64_t sum) noexcept;
+
+// Sum (checksum_add style, not folded) of the TCP/UDP pseudo-header (RFC 9293 section 3.1,
+// RFC 8200 section 8.1) for `l4_length` bytes of protocol `proto`; `l3` starts at the IPv4
+// header (at least 20 bytes) or the IPv6 header (at least 40).
+[[nodiscard]] std::uint64_t pseudo_header_sum(std::span<const std::uint8_t> l3, bool ipv4,
+                                              std::uint8_t proto, std::size_t l4_length) noexcept;
 
 // Fills in the L4 checksum of a CHECKSUM_PARTIAL frame: the field at start + offset already
 // holds the pseudo-header sum, as the kernel leaves it for the NIC, so the result is the
@@ -92,5 +105,95 @@ class Segmenter {
   bool ipv4_ = false;
   bool tcp_ = false;
 };
+
+// What LocalFrameFinisher did to the frames that went through it; the apps log these.
+struct OffloadCounters {
+  std::uint64_t checksum_completed = 0;  // CHECKSUM_PARTIAL frames finished here
+  std::uint64_t super_frames = 0;        // GSO super-frames cut into segments
+  std::uint64_t segments = 0;            // frames made from them
+  std::uint64_t too_large = 0;           // above the room MTU (or a UDP segment that is)
+  std::uint64_t bad_offload = 0;         // offload metadata that does not fit the frame
+};
+
+enum class FinishVerdict : std::uint8_t {
+  kSent,        // sent as it was, or finished and sent (a super-frame as its segments)
+  kRunt,        // shorter than an Ethernet header
+  kTooLarge,    // above the room MTU, or a UDP super-frame whose datagrams are
+  kBadOffload,  // the kernel's checksum/GSO metadata does not fit the frame
+};
+// "sent", "runt", "too_large", "bad_offload": the reason names the apps log.
+[[nodiscard]] std::string_view to_string(FinishVerdict verdict) noexcept;
+
+// The largest frame finish() ever builds in its scratch buffer: a segment of a room whose MTU
+// is the most an IPv4/IPv6 length field can say, behind an Ethernet header and one tag.
+inline constexpr std::size_t kMaxFinishedFrameBytes = 65535 + kEthernetHeaderSize + kVlanTagSize;
+
+// Finishes the frames a local kernel hands over unfinished (the Linux client's TAP, the
+// gateway's packet socket) before they go to the room: a partial checksum is completed in
+// place, a GSO super-frame is cut to the room MTU (Segmenter) into a scratch buffer made once
+// at construction, a finished frame goes as it is. Nothing is allocated per frame.
+class LocalFrameFinisher {
+ public:
+  // `headroom`: bytes the caller keeps in front of each frame (the overlay header).
+  explicit LocalFrameFinisher(std::size_t headroom);
+
+  // `datagram` holds the frame from byte headroom on; each resulting frame goes to
+  // send(std::span<std::uint8_t>) with the same headroom in front (the caller's own buffer
+  // when finished in place, else the scratch buffer, valid only during the call). Frames
+  // above room_mtu + their Ethernet header are refused (kTooLarge), except TCP super-frames,
+  // which are cut smaller instead. Returns the verdict for the frame as received.
+  template <class Send>
+  FinishVerdict finish(std::span<std::uint8_t> datagram, const OffloadInfo& offload,
+                       std::size_t room_mtu, Send&& send);
+
+  [[nodiscard]] const OffloadCounters& counters() const noexcept { return counters_; }
+
+ private:
+  std::size_t headroom_;
+  std::vector<std::uint8_t> scratch_;  // headroom_ + kMaxFinishedFrameBytes
+  OffloadCounters counters_;
+};
+
+template <class Send>
+FinishVerdict LocalFrameFinisher::finish(std::span<std::uint8_t> datagram,
+                                         const OffloadInfo& offload, std::size_t room_mtu,
+                                         Send&& send) {
+  auto frame = datagram.subspan(headroom_);
+  auto header = parse_ethernet(frame);
+  if (!header) return FinishVerdict::kRunt;
+  const std::size_t limit = room_mtu + header->header_size;
+  if (offload.gso_type != GsoType::kNone) {
+    auto segmenter = Segmenter::create(frame, offload, std::min(limit, kMaxFinishedFrameBytes));
+    if (!segmenter) {
+      if (segmenter.error() == OffloadError::kSegmentTooLarge) {
+        ++counters_.too_large;
+        return FinishVerdict::kTooLarge;
+      }
+      ++counters_.bad_offload;
+      return FinishVerdict::kBadOffload;
+    }
+    ++counters_.super_frames;
+    auto out = std::span(scratch_);
+    for (std::size_t i = 0; i < segmenter->count(); ++i) {
+      const std::size_t n = segmenter->write(i, out.subspan(headroom_));
+      ++counters_.segments;
+      send(out.first(headroom_ + n));
+    }
+    return FinishVerdict::kSent;
+  }
+  if (frame.size() > limit) {
+    ++counters_.too_large;
+    return FinishVerdict::kTooLarge;
+  }
+  if (offload.needs_checksum) {
+    if (!complete_checksum(frame, offload.checksum_start, offload.checksum_offset)) {
+      ++counters_.bad_offload;
+      return FinishVerdict::kBadOffload;
+    }
+    ++counters_.checksum_completed;
+  }
+  send(datagram);
+  return FinishVerdict::kSent;
+}
 
 }  // namespace lanparty::proto
