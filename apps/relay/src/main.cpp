@@ -23,6 +23,7 @@
 #include "config_file.hpp"
 #include "lanparty/base/errc.hpp"
 #include "lanparty/base/private_file.hpp"
+#include "lanparty/directory/redis_room_directory.hpp"
 #include "lanparty/directory/sqlite_room_directory.hpp"
 #include "lanparty/directory/state_dir.hpp"
 #include "lanparty/obs/rate_limited_sink.hpp"
@@ -59,6 +60,11 @@ struct Options {
   std::string state_dir;       // empty: default_state_dir()
   std::string control_socket;  // empty: STATE_DIR/ctl.sock where the state directory is used
   std::size_t max_room_records = directory::kDefaultMaxRoomRecords;
+  // Where the room records live: sqlite:PATH (default STATE_DIR/rooms.sqlite3) or a Redis
+  // shared by the relays of a cluster (redis://HOST:PORT/DB; docs/architecture.md).
+  std::string directory;
+  std::string directory_password_file;
+  std::string directory_prefix = std::string(directory::kDefaultRedisPrefix);
   // The open internet (see README "Limits").
   std::string retry = "auto";
   std::size_t max_handshakes = quic::AdmissionLimits{}.max_handshakes;
@@ -136,6 +142,30 @@ Result<std::string> read_text_file(const std::filesystem::path& path) {
   text << in.rdbuf();
   if (in.bad()) return fail_errno(errno, fmt::format("cannot read {}", path.string()));
   return text.str();
+}
+
+// --directory-password-file: the first line, which must be non-empty; the file must not be
+// readable by group or others (it grants the whole cluster's room records).
+Result<std::string> read_password_file(const std::string& path) {
+  std::error_code ec;
+  const auto mode = std::filesystem::status(path, ec).permissions();
+  if (ec) return fail(ec, fmt::format("--directory-password-file {}: {}", path, ec.message()));
+  using std::filesystem::perms;
+  if ((mode & (perms::group_read | perms::others_read)) != perms::none) {
+    return fail(Errc::kInvalidArgument,
+                fmt::format("--directory-password-file {} is readable by group or others; "
+                            "chmod 600 it",
+                            path));
+  }
+  auto text = read_text_file(path);
+  if (!text) return fail(text.error().code, "--directory-password-file " + text.error().context);
+  std::string password = text->substr(0, text->find('\n'));
+  if (!password.empty() && password.back() == '\r') password.pop_back();
+  if (password.empty()) {
+    return fail(Errc::kInvalidArgument,
+                fmt::format("--directory-password-file {}: the first line is empty", path));
+  }
+  return password;
 }
 
 // Checks the section 7 flags against each other; a message saying what to change otherwise.
@@ -296,14 +326,33 @@ int run(const Options& opt, const RoomSettings& room_settings, const LimitSettin
   if (!certificate) return fail_with(certificate.error().context);
 
   // The room records: opened before the relay answers anyone, never in open mode.
-  std::unique_ptr<directory::SqliteRoomDirectory> room_records;
+  std::unique_ptr<directory::RoomDirectory> room_records;
   const bool owned_rooms = room_settings.mode != relay::RoomMode::kOpen;
-  if (owned_rooms) {
+  const bool redis_records = opt.directory.starts_with("redis");
+  if (owned_rooms && redis_records) {
+    auto endpoint = directory::parse_redis_url(opt.directory);
+    if (!endpoint) return fail_with("--directory: " + endpoint.error().context);
+    if (!opt.directory_password_file.empty()) {
+      auto password = read_password_file(opt.directory_password_file);
+      if (!password) return fail_with(password.error().context);
+      endpoint->password = std::move(*password);
+    }
+    auto opened = directory::RedisRoomDirectory::open(directory::RedisDirectoryConfig{
+        .endpoint = *endpoint,
+        .prefix = opt.directory_prefix,
+        .limits = {.room_ttl = room_settings.ttl, .max_room_records = opt.max_room_records}});
+    if (!opened) return fail_with("--directory: " + opened.error().describe());
+    room_records = std::move(*opened);
+    log.info("relay.directory",
+             {{"directory", endpoint->describe()}, {"prefix", opt.directory_prefix}});
+  } else if (owned_rooms) {
     if (auto st = directory::ensure_state_dir(room_settings.state_dir); !st) {
       return fail_with(fmt::format("--state-dir {}: {}", room_settings.state_dir.string(),
                                    st.error().describe()));
     }
-    const auto path = room_settings.state_dir / directory::kRoomsFileName;
+    const auto path = opt.directory.starts_with("sqlite:")
+                          ? std::filesystem::path(opt.directory.substr(7))
+                          : room_settings.state_dir / directory::kRoomsFileName;
     auto opened = directory::SqliteRoomDirectory::open(directory::SqliteConfig{
         .path = path,
         .limits = {.room_ttl = room_settings.ttl, .max_room_records = opt.max_room_records}});
@@ -318,6 +367,14 @@ int run(const Options& opt, const RoomSettings& room_settings, const LimitSettin
 
   auto loop = quic::EventLoop::create();
   if (!loop) return fail_with("event loop: " + loop.error().describe());
+  // A networked directory is called from its own thread: a slow or restarting Redis delays
+  // joins, never forwarding. Declared before the relay, so it outlives it.
+  std::unique_ptr<relay::DirectoryWorker> directory_worker;
+  if (room_records && redis_records) {
+    auto started = relay::DirectoryWorker::start(**loop, std::move(room_records));
+    if (!started) return fail_with("directory worker: " + started.error().describe());
+    directory_worker = std::move(*started);
+  }
 
   relay::Relay relay(
       **loop,
@@ -331,7 +388,7 @@ int run(const Options& opt, const RoomSettings& room_settings, const LimitSettin
                          .rooms = room_settings.mode,
                          .room_owners = room_settings.owners,
                          .owner_touch_interval = relay::owner_touch_interval(room_settings.ttl)},
-      log, room_records.get());
+      log, room_records.get(), directory_worker.get());
   auto server = quic::Server::create(**loop,
                                      quic::ServerConfig{.listen = opt.listen,
                                                         .certificate = std::move(*certificate),
@@ -580,6 +637,29 @@ int main(int argc, char** argv) {
     app.add_option("--control-socket", opt.control_socket,
                    "where `lanparty-relay status` asks the running relay (0600); default "
                    "STATE_DIR/ctl.sock; with --rooms open only when given");
+    app.add_option("--directory", opt.directory,
+                   "where the room records live: sqlite:PATH (one relay; default "
+                   "sqlite:STATE_DIR/rooms.sqlite3) or redis://HOST:PORT/DB, a Redis shared by "
+                   "the relays of a cluster (redis+unix:///PATH?db=N for a local socket; no "
+                   "rediss:// in this build)")
+        ->check([](const std::string& v) -> std::string {
+          if (v.starts_with("sqlite:") && v.size() > 7) return {};
+          if (v.starts_with("redis")) {
+            auto parsed = directory::parse_redis_url(v);
+            return parsed ? std::string() : parsed.error().context;
+          }
+          return "expected sqlite:PATH or redis://HOST:PORT/DB, e.g. redis://127.0.0.1:6379/0";
+        });
+    app.add_option("--directory-password-file", opt.directory_password_file,
+                   "with --directory redis://: file holding the Redis password (AUTH), one "
+                   "line; it must not be readable by group or others");
+    app.add_option("--directory-prefix", opt.directory_prefix,
+                   "with --directory redis://: key prefix shared by the relays of one cluster")
+        ->check([](const std::string& v) -> std::string {
+          auto ok = directory::check_redis_prefix(v);
+          return ok ? std::string() : ok.error().context;
+        })
+        ->capture_default_str();
     app.add_option("--max-room-records", opt.max_room_records,
                    "room records kept at most; a claim beyond gets relay_full")
         ->check(CLI::Range(std::size_t{1}, std::size_t{100000000}))

@@ -130,12 +130,15 @@ std::string_view to_string(KickCause cause) noexcept {
 }
 
 Relay::Relay(quic::EventLoop& loop, RelayConfig config, obs::Logger logger,
-             directory::RoomDirectory* room_records)
-    : loop_(loop),
-      config_(std::move(config)),
-      log_(logger),
-      records_(config_.rooms == RoomMode::kOpen ? nullptr : room_records),
-      rooms_(config_.limits) {
+             directory::RoomDirectory* room_records, DirectoryExecutor* executor)
+    : loop_(loop), config_(std::move(config)), log_(logger), rooms_(config_.limits) {
+  if (config_.rooms != RoomMode::kOpen) {
+    if (executor == nullptr && room_records != nullptr) {
+      inline_records_ = std::make_unique<InlineDirectory>(*room_records);
+      executor = inline_records_.get();
+    }
+    records_ = executor;
+  }
   LANPARTY_CHECK(config_.rooms == RoomMode::kOpen || records_ != nullptr);
   probe_reply_.reserve(65536);
   if (records_ != nullptr) schedule_records_expiry();
@@ -297,14 +300,55 @@ void Relay::handle_hello(Session& session, const ctrl::Hello& hello) {
            "--max-rooms-per-source");
     return;
   }
-  // Section 7's checks sit between check 5 (done above) and check 6 (rooms_.admit).
+  if (config_.rooms == RoomMode::kOpen) {
+    continue_hello(session, *valid, AuthGrant{}, std::nullopt, records_now());
+    return;
+  }
+  // Section 7's checks sit between check 5 (done above) and check 6 (rooms_.admit). They need
+  // the room's record, read by the directory executor: at once for SQLite, on the worker
+  // thread for Redis, where the session waits (kAwaitingDirectory) and frames behind the
+  // hello stay buffered.
   const directory::Seconds now = records_now();
-  auto grant = authorize(session, *valid, now);
-  if (!grant) return;
+  session.state = SessionState::kAwaitingDirectory;
+  const std::uint64_t conn_id = session.conn->id();
+  records_->submit([this, conn_id, hello = *valid, now](directory::RoomDirectory& dir) mutable {
+    auto record = dir.lookup(hello.room, now);  // on the worker thread: nothing of the relay
+    return std::function<void()>(
+        [this, conn_id, hello = std::move(hello), now, record = std::move(record)]() mutable {
+          Session* s = awaiting_directory(conn_id);
+          if (s == nullptr) return;
+          s->state = SessionState::kAwaitingHello;
+          PrefetchedRecord prefetched(hello.room, std::move(record));
+          auto grant = authorize(*s, hello, now, prefetched);
+          if (!grant) return;
+          const std::optional<OwnerKey> known_owner = prefetched.owner();
+          continue_hello(*s, hello, std::move(*grant), known_owner, now);
+          resume_control(conn_id);
+        });
+  });
+}
+
+Relay::Session* Relay::awaiting_directory(std::uint64_t conn_id) {
+  const auto it = sessions_.find(conn_id);
+  if (it == sessions_.end()) return nullptr;  // closed meanwhile
+  Session& s = *it->second;
+  return s.state == SessionState::kAwaitingDirectory ? &s : nullptr;
+}
+
+void Relay::resume_control(std::uint64_t conn_id) {
+  // Inline, the drain that delivered the hello goes on by itself.
+  if (!records_->deferred()) return;
+  const auto it = sessions_.find(conn_id);
+  if (it != sessions_.end()) drain_control(*it->second);
+}
+
+void Relay::continue_hello(Session& session, const ctrl::ValidHello& valid_hello, AuthGrant grant,
+                           std::optional<OwnerKey> known_owner, directory::Seconds now) {
+  const ctrl::ValidHello* valid = &valid_hello;
   auto admitted = rooms_.admit(
       AdmissionInput{.hello = *valid,
                      .peer_max_datagram_frame_size = session.conn->peer_max_datagram_frame_size(),
-                     .invite = std::move(grant->invite)});
+                     .invite = std::move(grant.invite)});
   if (!admitted) {
     reject(session, admitted.error(), reject_text(admitted.error(), &*valid, rooms_));
     return;
@@ -324,13 +368,16 @@ void Relay::handle_hello(Session& session, const ctrl::Hello& hello) {
   }
   // Only a gateway that passed every check claims: the record is written (durably) now,
   // before its welcome goes out.
-  if (grant->owner_key && !record_claim(session, *valid, peer, *grant->owner_key, now)) return;
+  if (grant.owner_key) {
+    record_claim(session, *valid, peer, *grant.owner_key, known_owner, now);
+    return;
+  }
   admit(session, peer);
 }
 
 std::optional<Relay::AuthGrant> Relay::authorize(Session& session, const ctrl::ValidHello& hello,
-                                                 directory::Seconds now) {
-  if (config_.rooms == RoomMode::kOpen) return AuthGrant{};
+                                                 directory::Seconds now,
+                                                 directory::RoomDirectory& records) {
   tl::expected<AuthGrant, AuthReject> checked = tl::unexpected(AuthReject{});
   if (hello.role == ctrl::Role::kGateway) {
     auto ekm = session.conn->export_keying_material(ctrl::kRoomClaimExporterLabel);
@@ -343,11 +390,11 @@ std::optional<Relay::AuthGrant> Relay::authorize(Session& session, const ctrl::V
       return std::nullopt;
     }
     const OwnerKeys* listed = config_.rooms == RoomMode::kOwners ? &config_.room_owners : nullptr;
-    checked = check_gateway_claim(hello, *ekm, listed, *records_, now).transform([](OwnerKey key) {
+    checked = check_gateway_claim(hello, *ekm, listed, records, now).transform([](OwnerKey key) {
       return AuthGrant{.owner_key = key, .invite = std::nullopt};
     });
   } else {
-    checked = check_client_invite(hello, *records_, now).transform([](InviteGrant grant) {
+    checked = check_client_invite(hello, records, now).transform([](InviteGrant grant) {
       return AuthGrant{.owner_key = std::nullopt,
                        .invite = InviteInfo{.id = std::move(grant.invite_id),
                                             .name = std::move(grant.name),
@@ -367,8 +414,9 @@ std::optional<Relay::AuthGrant> Relay::authorize(Session& session, const ctrl::V
   return std::nullopt;
 }
 
-bool Relay::record_claim(Session& session, const ctrl::ValidHello& hello, Peer& peer,
-                         const OwnerKey& key, directory::Seconds now) {
+void Relay::record_claim(Session& session, const ctrl::ValidHello& hello, Peer& peer,
+                         const OwnerKey& key, std::optional<OwnerKey> known_owner,
+                         directory::Seconds now) {
   const quic::SourcePrefix source = session.conn->remote_source();
   const auto steady_now = loop_.now();
   auto budget = new_room_budget_.find(source);
@@ -377,9 +425,8 @@ bool Relay::record_claim(Session& session, const ctrl::ValidHello& hello, Peer& 
     budget = new_room_budget_.emplace(source, TokenBucket(per_hour / 3600.0, per_hour)).first;
   }
   if (!budget->second.holds(steady_now)) {
-    // Spent: only a returning owner may still claim (the lookup only happens here).
-    auto existing = records_->lookup(hello.room, now);
-    const bool returning = existing && existing->has_value() && (*existing)->owner_key == key;
+    // Spent: only a returning owner may still claim (its record was read for the checks).
+    const bool returning = known_owner && *known_owner == key;
     if (!returning) {
       rooms_.remove(&peer);
       ++totals_.new_rooms_refused;
@@ -387,12 +434,35 @@ bool Relay::record_claim(Session& session, const ctrl::ValidHello& hello, Peer& 
              "your address opened too many new rooms on this relay in the last hour; try again "
              "later",
              "new room records per source per hour");
-      return false;
+      return;
     }
   }
-  const auto outcome = records_->claim(hello.room, key, now);
-  if (outcome && *outcome == directory::ClaimOutcome::kClaimed) {
-    (void)budget->second.take(steady_now);
+  // The peer sits in the room table, not yet welcomed, while the claim is written; a close
+  // meanwhile removes it (on_closed).
+  session.state = SessionState::kAwaitingDirectory;
+  session.pending_peer = &peer;
+  const std::uint64_t conn_id = session.conn->id();
+  records_->submit([this, conn_id, hello, key, now](directory::RoomDirectory& dir) {
+    auto outcome = dir.claim(hello.room, key, now);  // on the worker thread
+    return std::function<void()>([this, conn_id, hello, key, outcome = std::move(outcome)] {
+      Session* s = awaiting_directory(conn_id);
+      if (s == nullptr) return;
+      Peer& pending = *std::exchange(s->pending_peer, nullptr);
+      s->state = SessionState::kAwaitingHello;
+      if (!finish_claim(*s, hello, pending, key, outcome)) return;
+      admit(*s, pending);
+      resume_control(conn_id);
+    });
+  });
+}
+
+bool Relay::finish_claim(Session& session, const ctrl::ValidHello& hello, Peer& peer,
+                         const OwnerKey& key, const Result<directory::ClaimOutcome>& outcome) {
+  const quic::SourcePrefix source = session.conn->remote_source();
+  auto budget = new_room_budget_.find(source);
+  if (outcome && *outcome == directory::ClaimOutcome::kClaimed &&
+      budget != new_room_budget_.end()) {
+    (void)budget->second.take(loop_.now());
   }
   if (!outcome || *outcome == directory::ClaimOutcome::kOwnedByOther ||
       *outcome == directory::ClaimOutcome::kFull) {
@@ -542,18 +612,30 @@ void Relay::handle_revoke(Session& owner, const ctrl::Revoke& revoke) {
   }
   std::optional<directory::Seconds> exp;
   if (revoke.exp) exp = directory::Seconds(std::chrono::seconds(*revoke.exp));
-  const auto recorded = records_->revoke(room.name, revoke.invite_id, exp, records_now());
-  if (!recorded) note_records_error("revoke", recorded.error());
+  const std::uint64_t owner_conn = owner.conn->id();
+  records_->submit([this, owner_conn, room_name = room.name, revoke, exp,
+                    now = records_now()](directory::RoomDirectory& dir) {
+    Status recorded = dir.revoke(room_name, revoke.invite_id, exp, now);  // worker thread
+    return std::function<void()>(
+        [this, owner_conn, room_name, revoke, recorded = std::move(recorded)] {
+          finish_revoke(owner_conn, room_name, revoke, recorded);
+        });
+  });
+}
 
+void Relay::finish_revoke(std::uint64_t owner_conn, const std::string& room_name,
+                          const ctrl::Revoke& revoke, const Status& recorded) {
+  if (!recorded) note_records_error("revoke", recorded.error());
   std::vector<Session*> targets;
-  for (Peer* peer : room.peers) {
-    if (peer->invite && peer->invite->id == revoke.invite_id && peer->connection != nullptr) {
-      if (auto* target = static_cast<Session*>(peer->connection->user_data())) {
-        if (target->state == SessionState::kAdmitted) targets.push_back(target);
+  if (const Room* room = rooms_.find_room(room_name)) {
+    for (Peer* peer : room->peers) {
+      if (peer->invite && peer->invite->id == revoke.invite_id && peer->connection != nullptr) {
+        if (auto* target = static_cast<Session*>(peer->connection->user_data())) {
+          if (target->state == SessionState::kAdmitted) targets.push_back(target);
+        }
       }
     }
   }
-  const std::string room_name = room.name;  // the room outlives the kicks: its owner stays
   for (Session* target : targets) kick_client(*target, KickCause::kRevoked, "invite_revoked");
   if (recorded) ++totals_.revocations;
   log_.info("relay.invite_revoked", {{"room", room_name},
@@ -563,8 +645,10 @@ void Relay::handle_revoke(Session& owner, const ctrl::Revoke& revoke) {
                                      {"recorded", recorded.has_value()}});
   // `revoked` promises a durable revocation; without one the owner hears nothing and the
   // operator finds the error in the log.
-  if (recorded) {
-    send_control(owner, ctrl::Revoked{.invite_id = revoke.invite_id, .kicked = targets.size()});
+  const auto it = sessions_.find(owner_conn);
+  if (recorded && it != sessions_.end() && it->second->state == SessionState::kAdmitted) {
+    send_control(*it->second,
+                 ctrl::Revoked{.invite_id = revoke.invite_id, .kicked = targets.size()});
   }
 }
 
@@ -599,17 +683,20 @@ void Relay::schedule_owner_touch(Session& session) {
 }
 
 void Relay::touch_owner(Session& session) {
-  const std::string& room = session.peer->room->name;
-  auto touched = records_->touch(room, *session.owner_key, records_now());
-  if (touched) return;
-  if (touched.error().code == Errc::kNotFound) {
-    // The record was forgotten or re-claimed behind our back (a clock jump, another
-    // process): the gateway stays, the next claim decides.
-    log_.warn("relay.owner_record_missing",
-              {{"room", room}, {"key", key_fingerprint(*session.owner_key)}});
-    return;
-  }
-  note_records_error("touch", touched.error());
+  records_->submit([this, room = session.peer->room->name, key = *session.owner_key,
+                    now = records_now()](directory::RoomDirectory& dir) {
+    Status touched = dir.touch(room, key, now);  // worker thread
+    return std::function<void()>([this, room, key, touched = std::move(touched)] {
+      if (touched) return;
+      if (touched.error().code == Errc::kNotFound) {
+        // The record was forgotten or re-claimed behind our back (a clock jump, another
+        // process): the gateway stays, the next claim decides.
+        log_.warn("relay.owner_record_missing", {{"room", room}, {"key", key_fingerprint(key)}});
+        return;
+      }
+      note_records_error("touch", touched.error());
+    });
+  });
 }
 
 void Relay::schedule_records_expiry() {
@@ -618,12 +705,17 @@ void Relay::schedule_records_expiry() {
     // A source whose budget is whole again is indistinguishable from a new one.
     std::erase_if(new_room_budget_,
                   [now = loop_.now()](const auto& entry) { return entry.second.full_at(now); });
-    if (auto purged = records_->expire(records_now()); !purged) {
-      note_records_error("expire", purged.error());
-    } else if (purged->rooms != 0 || purged->revocations != 0) {
-      log_.info("relay.room_records_expired",
-                {{"rooms", purged->rooms}, {"revocations", purged->revocations}});
-    }
+    records_->submit([this, now = records_now()](directory::RoomDirectory& dir) {
+      auto purged = dir.expire(now);  // worker thread
+      return std::function<void()>([this, purged = std::move(purged)] {
+        if (!purged) {
+          note_records_error("expire", purged.error());
+        } else if (purged->rooms != 0 || purged->revocations != 0) {
+          log_.info("relay.room_records_expired",
+                    {{"rooms", purged->rooms}, {"revocations", purged->revocations}});
+        }
+      });
+    });
     schedule_records_expiry();
   });
 }
@@ -798,6 +890,9 @@ void Relay::on_closed(quic::Connection& conn, const quic::CloseInfo& info) {
   if (session == nullptr) return;
   // Admitted peers, and peers the relay was closing at shutdown, leave now.
   if (session->peer != nullptr) leave(*session, leave_reason_for(info, session->sent_disconnect));
+  // Closed while its claim was being written: it was never welcomed, nobody heard of it.
+  if (session->pending_peer != nullptr)
+    rooms_.remove(std::exchange(session->pending_peer, nullptr));
   if (session->hello_timer != 0) loop_.cancel_timer(session->hello_timer);
   if (session->stats_timer != 0) loop_.cancel_timer(session->stats_timer);
   if (session->touch_timer != 0) loop_.cancel_timer(session->touch_timer);
@@ -818,7 +913,11 @@ void Relay::shutdown() {
       send_control(*session, ctrl::Disconnect{"shutdown"});
       session->state = SessionState::kClosing;
       session->conn->close_after_ack(kAppShutdown, "shutdown", kShutdownLinger);
-    } else if (session->state == SessionState::kAwaitingHello) {
+    } else if (session->state == SessionState::kAwaitingHello ||
+               session->state == SessionState::kAwaitingDirectory) {
+      if (session->pending_peer != nullptr) {
+        rooms_.remove(std::exchange(session->pending_peer, nullptr));
+      }
       session->state = SessionState::kClosing;
       session->conn->close(kAppShutdown, "shutdown");
     }

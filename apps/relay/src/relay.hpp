@@ -15,6 +15,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "directory_worker.hpp"
 #include "lanparty/base/token_bucket.hpp"
 #include "lanparty/ctrl/codec.hpp"
 #include "lanparty/directory/room_directory.hpp"
@@ -108,10 +109,12 @@ struct RelayTotals {
 
 class Relay final : public quic::ConnectionHandler {
  public:
-  // `room_records` (not owned; must outlive the relay) is required unless config.rooms is
-  // kOpen, where it is never used.
+  // The room records (not owned; must outlive the relay) are required unless config.rooms is
+  // kOpen, where they are never used: `room_records`, called inline on the loop (SQLite, a
+  // local file), or `executor`, which runs each call where it likes (DirectoryWorker: on its
+  // own thread, for Redis) and hands the completion back to the loop.
   Relay(quic::EventLoop& loop, RelayConfig config, obs::Logger logger,
-        directory::RoomDirectory* room_records = nullptr);
+        directory::RoomDirectory* room_records = nullptr, DirectoryExecutor* executor = nullptr);
   ~Relay() override;
   Relay(const Relay&) = delete;
   Relay& operator=(const Relay&) = delete;
@@ -132,7 +135,15 @@ class Relay final : public quic::ConnectionHandler {
   [[nodiscard]] std::size_t session_count() const noexcept { return sessions_.size(); }
 
  private:
-  enum class SessionState : std::uint8_t { kAwaitingHello, kAdmitted, kRejected, kClosing };
+  // kAwaitingDirectory: the hello is being checked against (or a claim written to) the room
+  // records; control frames behind it stay buffered until the answer comes.
+  enum class SessionState : std::uint8_t {
+    kAwaitingHello,
+    kAwaitingDirectory,
+    kAdmitted,
+    kRejected,
+    kClosing
+  };
   struct Session {
     quic::Connection* conn = nullptr;
     SessionState state = SessionState::kAwaitingHello;
@@ -148,6 +159,7 @@ class Relay final : public quic::ConnectionHandler {
     bool sent_disconnect = false;               // the peer said `disconnect`: its leave is "closed"
     quic::EventLoop::TimerId unread_timer = 0;  // close_unread()'s deferred close
     std::optional<OwnerKey> owner_key;          // an admitted gateway of a claimed room: its key
+    Peer* pending_peer = nullptr;  // in the room table, its claim being written (not welcomed)
   };
 
   Session& session_for(quic::Connection& conn);
@@ -160,10 +172,23 @@ class Relay final : public quic::ConnectionHandler {
     std::optional<InviteInfo> invite;   // client
   };
   std::optional<AuthGrant> authorize(Session& session, const ctrl::ValidHello& hello,
-                                     directory::Seconds now);
-  // Writes the gateway's claim; false (the hello rejected, the admission undone) on failure.
-  bool record_claim(Session& session, const ctrl::ValidHello& hello, Peer& peer,
-                    const OwnerKey& key, directory::Seconds now);
+                                     directory::Seconds now, directory::RoomDirectory& records);
+  // Checks 6-11 and the welcome, after section 7's checks passed; a gateway then claims.
+  void continue_hello(Session& session, const ctrl::ValidHello& hello, AuthGrant grant,
+                      std::optional<OwnerKey> known_owner, directory::Seconds now);
+  // The session of `conn_id` if it still waits for the room records, else null.
+  Session* awaiting_directory(std::uint64_t conn_id);
+  // After a deferred directory answer: reads control frames that came behind the hello.
+  void resume_control(std::uint64_t conn_id);
+  // Writes the gateway's claim (`known_owner`: the record's owner read for the checks), then
+  // admits it, or rejects it with the admission undone.
+  void record_claim(Session& session, const ctrl::ValidHello& hello, Peer& peer,
+                    const OwnerKey& key, std::optional<OwnerKey> known_owner,
+                    directory::Seconds now);
+  bool finish_claim(Session& session, const ctrl::ValidHello& hello, Peer& peer,
+                    const OwnerKey& key, const Result<directory::ClaimOutcome>& outcome);
+  void finish_revoke(std::uint64_t owner_conn, const std::string& room_name,
+                     const ctrl::Revoke& revoke, const Status& recorded);
   void reject(Session& session, ctrl::RejectCode code, std::string message,
               std::string_view why = {});
   void violation(Session& session, std::string_view why);
@@ -199,7 +224,8 @@ class Relay final : public quic::ConnectionHandler {
   quic::EventLoop& loop_;
   RelayConfig config_;
   obs::Logger log_;
-  directory::RoomDirectory* records_;  // null in open mode
+  std::unique_ptr<InlineDirectory> inline_records_;  // room_records given without an executor
+  DirectoryExecutor* records_ = nullptr;             // null in open mode
   quic::EventLoop::TimerId expire_timer_ = 0;
   quic::EventLoop::TimerId trim_timer_ = 0;
   RoomTable rooms_;

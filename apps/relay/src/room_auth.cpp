@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "lanparty/base/errc.hpp"
 #include "lanparty/ctrl/base64url.hpp"
 #include "lanparty/quic/room_key.hpp"
 
@@ -97,5 +98,37 @@ tl::expected<InviteGrant, AuthReject> check_client_invite(const ctrl::ValidHello
   }
   return InviteGrant{.room_key = room.owner_key, .invite_id = payload.id, .name = payload.name};
 }
+
+namespace {
+auto not_prefetched() {
+  return fail(Errc::kInternal, "PrefetchedRecord answers lookup() of its one room only");
+}
+}  // namespace
+
+std::optional<OwnerKey> PrefetchedRecord::owner() const {
+  if (!record_ || !*record_) return std::nullopt;
+  return (*record_)->owner_key;
+}
+
+Result<std::optional<directory::RoomRecord>> PrefetchedRecord::lookup(std::string_view room,
+                                                                      directory::Seconds) {
+  if (room != room_) return not_prefetched();
+  return record_;
+}
+Result<directory::ClaimOutcome> PrefetchedRecord::claim(std::string_view, const OwnerKey&,
+                                                        directory::Seconds) {
+  return not_prefetched();
+}
+Status PrefetchedRecord::touch(std::string_view, const OwnerKey&, directory::Seconds) {
+  return not_prefetched();
+}
+Status PrefetchedRecord::revoke(std::string_view, std::string_view,
+                                std::optional<directory::Seconds>, directory::Seconds) {
+  return not_prefetched();
+}
+Result<bool> PrefetchedRecord::is_revoked(std::string_view, std::string_view, directory::Seconds) {
+  return not_prefetched();
+}
+Result<directory::Purged> PrefetchedRecord::expire(directory::Seconds) { return not_prefetched(); }
 
 }  // namespace lanparty::relay

@@ -52,4 +52,30 @@ struct InviteGrant {
 [[nodiscard]] tl::expected<InviteGrant, AuthReject> check_client_invite(
     const ctrl::ValidHello& hello, directory::RoomDirectory& records, directory::Seconds now);
 
+// The one room record that section 7's checks read, fetched beforehand (on the directory's
+// worker thread) and served to check_gateway_claim / check_client_invite on the loop. Only
+// lookup() of that room answers; anything else is a bug and fails with kInternal.
+class PrefetchedRecord final : public directory::RoomDirectory {
+ public:
+  PrefetchedRecord(std::string room, Result<std::optional<directory::RoomRecord>> record)
+      : room_(std::move(room)), record_(std::move(record)) {}
+
+  // The record's owner key, when the fetch found one.
+  [[nodiscard]] std::optional<OwnerKey> owner() const;
+
+  Result<std::optional<directory::RoomRecord>> lookup(std::string_view room,
+                                                      directory::Seconds now) override;
+  Result<directory::ClaimOutcome> claim(std::string_view, const OwnerKey&,
+                                        directory::Seconds) override;
+  Status touch(std::string_view, const OwnerKey&, directory::Seconds) override;
+  Status revoke(std::string_view, std::string_view, std::optional<directory::Seconds>,
+                directory::Seconds) override;
+  Result<bool> is_revoked(std::string_view, std::string_view, directory::Seconds) override;
+  Result<directory::Purged> expire(directory::Seconds) override;
+
+ private:
+  std::string room_;
+  Result<std::optional<directory::RoomRecord>> record_;
+};
+
 }  // namespace lanparty::relay

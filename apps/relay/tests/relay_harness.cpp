@@ -433,8 +433,14 @@ std::unique_ptr<RelayHarness> RelayHarness::start(HarnessOptions options) {
     h->records_ = std::move(*records);
     h->records_in_use_ = h->records_.get();
   }
-  h->relay_ = std::make_unique<Relay>(
-      *h->loop_, options.relay, obs::Logger(&h->log_, obs::Level::kDebug), h->records_in_use_);
+  if (options.executor_factory) {
+    h->executor_ = options.executor_factory(*h->loop_);
+    if (!h->executor_) return nullptr;
+    h->records_in_use_ = nullptr;
+  }
+  h->relay_ =
+      std::make_unique<Relay>(*h->loop_, options.relay, obs::Logger(&h->log_, obs::Level::kDebug),
+                              h->records_in_use_, h->executor_.get());
   quic::ServerConfig config;
   config.listen = "127.0.0.1:0";
   config.certificate = std::move(*certificate);

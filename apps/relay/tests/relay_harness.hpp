@@ -256,6 +256,9 @@ struct HarnessOptions {
   directory::Limits room_records = {};
   // Used instead of SQLite when set (not owned; outlives the harness): a fake that fails.
   directory::RoomDirectory* records_override = nullptr;
+  // Used instead of both when set: makes the executor the relay calls its records through
+  // (a DirectoryWorker over Redis), on the harness's loop; the harness owns it.
+  std::function<std::unique_ptr<DirectoryExecutor>(quic::EventLoop&)> executor_factory = {};
   quic::StreamLimits server_streams = quic::ServerConfig{}.streams;  // what peers may use
   // Every peer of a test comes from 127.0.0.1: per-source limits off unless a test sets them
   // (libs/quic's admission tests cover them; RelayLimits tests the relay's use of them).
@@ -305,6 +308,7 @@ class RelayHarness {
   std::unique_ptr<quic::EventLoop> loop_;
   std::unique_ptr<directory::SqliteRoomDirectory> records_;  // before relay_: outlives it
   directory::RoomDirectory* records_in_use_ = nullptr;       // records_ or the override
+  std::unique_ptr<DirectoryExecutor> executor_;              // before relay_: outlives it
   std::unique_ptr<Relay> relay_;
   std::unique_ptr<quic::Server> server_;  // after relay_: destroyed before its handler
 };
