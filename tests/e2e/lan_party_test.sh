@@ -8,6 +8,7 @@
 # Usage: lan_party_test.sh RELAY_BIN GATEWAY_BIN CLIENT_BIN   (root; exit 77 = skipped)
 #   LP_E2E_CLIENT_FLAGS="--no-tap-offload"  extra flags for both clients (ctest runs it twice:
 #   TAP offloads on, the default, and off)
+#   LP_E2E_GATEWAY_FLAGS="--no-lan-offload"  extra flags for the gateway (likewise)
 set -uo pipefail
 
 if [ $# -ne 3 ]; then
@@ -45,9 +46,13 @@ test_start_ms=$(lp_now_ms)
 LP_RELAY_EXTRA_FLAGS=(--stats-interval 5)
 # shellcheck disable=SC2034 # read by topology.sh
 LP_GATEWAY_EXTRA_FLAGS=(--cam-refresh 1)
+read -r -a gateway_flags <<<"${LP_E2E_GATEWAY_FLAGS:-}"
+LP_GATEWAY_EXTRA_FLAGS+=("${gateway_flags[@]}")
 read -r -a LP_CLIENT_EXTRA_FLAGS <<<"${LP_E2E_CLIENT_FLAGS:-}"
 tap_offload=1
 [[ " ${LP_CLIENT_EXTRA_FLAGS[*]} " == *" --no-tap-offload "* ]] && tap_offload=0
+lan_offload=1
+[[ " ${gateway_flags[*]} " == *" --no-lan-offload "* ]] && lan_offload=0
 if lp_start_party; then
   pass "setup: relay, gateway and both clients joined room $LP_ROOM" \
     "in $(($(lp_now_ms) - test_start_ms)) ms"
@@ -275,11 +280,18 @@ iperf_listening() { lp_in "$1" ss -ltn | grep -q ":5201 "; }
 
 # lan_stats_field LOG FIELD: the FIELD of the last gateway.lan_stats line in LOG (0 if none).
 lan_stats_field() {
-  grep "gateway.lan_stats" "$1" | tail -n 1 | grep -o "$2=[0-9]*" | cut -d= -f2 | grep . || echo 0
+  grep "gateway.lan_stats" "$1" | tail -n 1 | grep -o " $2=[0-9]*" | cut -d= -f2 | grep . || echo 0
 }
-# wait_lan_stats LOG: until a lan_stats line shows both kinds of offload work done.
+# wait_lan_stats LOG: until a lan_stats line shows both kinds of offload work done, and (unless
+# --no-lan-offload) TCP segments from c1 merged into super-frames for the LAN.
 lan_stats_show_offloads() {
-  (($(lan_stats_field "$1" checksum_completed) > 0 && $(lan_stats_field "$1" super_frames) > 0))
+  (($(lan_stats_field "$1" checksum_completed) > 0 && $(lan_stats_field "$1" super_frames) > 0 &&
+    (lan_offload == 0) == ($(lan_stats_field "$1" coalesced_super_frames) == 0)))
+}
+# tcp_checksum_errors ROLE: the kernel's count of TCP segments it dropped for a bad checksum.
+tcp_checksum_errors() {
+  lp_in "$1" cat /proc/net/snmp | awk '/^Tcp:/ { if (!h) { for (i = 1; i <= NF; i++)
+    if ($i == "InCsumErrors") c = i; h = 1 } else print $c }'
 }
 
 tcp_check 8 c1 lanhost "$LP_LANHOST_IP" "LAN host"
@@ -287,28 +299,40 @@ if lp_poll 7 0.2 lan_stats_show_offloads "$LP_TMP/gateway.log"; then
   pass "8. the gateway finished the LAN host's frames: $(grep gateway.lan_stats \
     "$LP_TMP/gateway.log" | tail -n 1 | sed 's/.*gateway.lan_stats //')"
 else
-  fail "8. no gateway.lan_stats line with checksum_completed > 0 and super_frames > 0"
+  fail "8. no gateway.lan_stats line with checksum_completed > 0 and super_frames > 0" \
+    "(and coalesced_super_frames $( ((lan_offload)) && echo "> 0" || echo "= 0"))"
 fi
 # The same on the client's side: with TAP offloads on, c1's kernel handed its TAP TCP
 # super-frames and open checksums, which c1 finished (client.tap_stats, with each relay stats).
 tap_stats_field() {
-  grep "client.tap_stats" "$1" | tail -n 1 | grep -o "$2=[0-9]*" | cut -d= -f2 | grep . || echo 0
+  grep "client.tap_stats" "$1" | tail -n 1 | grep -o " $2=[0-9]*" | cut -d= -f2 | grep . || echo 0
 }
+# With offloads c1 also merged the LAN host's segments into super-frames for its TAP.
 tap_stats_show_offloads() {
-  (($(tap_stats_field "$1" checksum_completed) > 0 && $(tap_stats_field "$1" super_frames) > 0))
+  (($(tap_stats_field "$1" checksum_completed) > 0 && $(tap_stats_field "$1" super_frames) > 0 &&
+    $(tap_stats_field "$1" coalesced_super_frames) > 0))
 }
 if ((tap_offload)); then
   if lp_poll 7 0.2 tap_stats_show_offloads "$LP_TMP/c1.log"; then
     pass "8. c1 finished its TAP's offloaded frames: $(grep client.tap_stats "$LP_TMP/c1.log" |
       tail -n 1 | sed 's/.*client.tap_stats //')"
   else
-    fail "8. no client.tap_stats line in c1's log with checksum_completed > 0 and super_frames > 0"
+    fail "8. no client.tap_stats line in c1's log with checksum_completed, super_frames and" \
+      "coalesced_super_frames > 0"
   fi
 elif grep -q "client.tap_opened .*vnet_header=false" "$LP_TMP/c1.log" &&
   ! grep -q "client.tap_stats" "$LP_TMP/c1.log"; then
   pass "8. c1 read plain frames from its TAP (--no-tap-offload)"
 else
   fail "8. c1 runs with --no-tap-offload but its TAP has a vnet header or logged client.tap_stats"
+fi
+# No segment reached a TCP stack with a wrong checksum (what was merged carries the checksum
+# the kernel finishes itself; the rest the kernels checked).
+csum_errors="$(tcp_checksum_errors c1)/$(tcp_checksum_errors lanhost)"
+if [ "$csum_errors" = "0/0" ]; then
+  pass "8. no TCP checksum errors counted at c1 or the LAN host (InCsumErrors 0/0)"
+else
+  fail "8. TCP checksum errors (c1/LAN host InCsumErrors): $csum_errors"
 fi
 
 # --- 10. the room belongs to its host (PROTOCOL.md section 7) --------------------------------

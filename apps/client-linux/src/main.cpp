@@ -21,6 +21,7 @@
 #include "lanparty/proto/overlay_header.hpp"
 #include "linux/control_socket.hpp"
 #include "linux/tap_device.hpp"
+#include "linux/tap_writer.hpp"
 #include "status.hpp"
 
 namespace {
@@ -29,17 +30,21 @@ using namespace lanparty;
 
 // TAP <-> relay. Frames read from the TAP land 4 bytes into the buffer, so the overlay
 // header is written in front of them without a copy. With offloads, super-frames are cut and
-// partial checksums completed (proto::LocalFrameFinisher) on the way out.
+// partial checksums completed (proto::LocalFrameFinisher) on the way out, and TCP segments
+// from the room are merged into super-frames on the way in (TapWriter).
 class TapPort final : public apps::DevicePort {
  public:
   TapPort(client_linux::TapDevice& tap, obs::Logger log)
       : DevicePort("lanparty-client", log),
         tap_(tap),
-        read_buffer_(proto::kOverlayHeaderSize + client_linux::TapDevice::kMaxReadBytes) {}
+        read_buffer_(proto::kOverlayHeaderSize + client_linux::TapDevice::kMaxReadBytes),
+        writer_(tap) {}
 
-  void deliver_frame(std::span<const std::uint8_t> frame) override {
-    if (auto st = tap_.write_frame(frame); !st) {
-      log_.debug("client.tap_write_failed", {{"error", st.error().describe()}});
+  void deliver_frame(std::span<const std::uint8_t> frame) override { writer_.write(frame); }
+  void end_of_batch() override {
+    writer_.end_of_batch();
+    if (auto error = writer_.take_error()) {
+      log_.debug("client.tap_write_failed", {{"error", error->describe()}});
     }
   }
   void on_joined(const ctrl::Welcome& welcome) override {
@@ -54,17 +59,24 @@ class TapPort final : public apps::DevicePort {
   void on_relay_stats(const ctrl::Stats& /*stats*/) override {
     if (!tap_.vnet_header()) return;
     const auto& counters = finisher_.counters();
+    const auto coalesced = writer_.coalesce_counters() != nullptr ? *writer_.coalesce_counters()
+                                                                  : proto::CoalesceCounters{};
     log_.info("client.tap_stats", {{"checksum_completed", counters.checksum_completed},
                                    {"super_frames", counters.super_frames},
                                    {"segments", counters.segments},
                                    {"too_large", counters.too_large},
                                    {"bad_offload", counters.bad_offload},
-                                   {"unusable", unusable_}});
+                                   {"unusable", unusable_},
+                                   {"coalesced_super_frames", coalesced.super_frames},
+                                   {"coalesced_segments", coalesced.merged},
+                                   {"bad_checksum_from_room", coalesced.bad_checksum},
+                                   {"write_errors", writer_.write_errors()}});
   }
   // The TAP side's drops, for `status`.
   [[nodiscard]] std::vector<apps::NamedCount> local_drops() const {
-    return {{"too_large", counters_.too_large},
-            {"bad_offload", counters_.bad_offload},
+    const auto& counters = finisher_.counters();
+    return {{"too_large", counters.too_large},
+            {"bad_offload", counters.bad_offload},
             {"unusable_read", unusable_}};
   }
   // Up to 256 reads per turn, so the relay side gets its turn.
@@ -90,9 +102,9 @@ class TapPort final : public apps::DevicePort {
           finisher_.finish(datagram, got->offload, room_mtu_,
                            [this](std::span<std::uint8_t> out) { runner_->send_frame(out); });
       if (verdict != proto::FinishVerdict::kSent) {
-        log_.debug("client.tap_frame_dropped", {{"reason", proto::to_string(verdict)},
-                                                {"bytes", got->size},
-                                                {"room_mtu", room_mtu_}});
+        log_.debug(
+            "client.tap_frame_dropped",
+            {{"reason", proto::to_string(verdict)}, {"bytes", got->size}, {"room_mtu", room_mtu_}});
       }
     }
   }
@@ -101,6 +113,7 @@ class TapPort final : public apps::DevicePort {
   client_linux::TapDevice& tap_;
   std::vector<std::uint8_t> read_buffer_;
   proto::LocalFrameFinisher finisher_{proto::kOverlayHeaderSize};
+  client_linux::TapWriter writer_;
   std::size_t room_mtu_ = 0;
   std::uint64_t unusable_ = 0;  // reads the TAP described with offloads we never enabled
 };

@@ -42,6 +42,7 @@ struct GatewayFlags {
   std::string interface;
   unsigned cam_refresh = 30;
   bool keep_gro = false;
+  bool no_lan_offload = false;
   std::string state_dir;
   std::string room_key;
   std::string control_socket;  // empty: STATE_DIR/ctl.sock
@@ -82,15 +83,15 @@ int fail_with(std::string_view message) { return apps::fail_with(kProgram, messa
 class LanPort final : public apps::DevicePort {
  public:
   LanPort(gateway::PacketSocket& lan, quic::EventLoop& loop, std::chrono::seconds cam_refresh,
-          proto::MacAddress cam_destination, std::filesystem::path invites_file, obs::Logger log)
+          proto::MacAddress cam_destination, std::filesystem::path invites_file, obs::Logger log,
+          bool lan_offload)
       : DevicePort(std::string(kProgram), log),
         lan_(lan),
         loop_(loop),
         cam_refresh_(cam_refresh),
         cam_destination_(cam_destination),
-        invites_file_(std::move(invites_file)) {
-    read_buffer_.resize(proto::kOverlayHeaderSize + gateway::PacketSocket::kMaxFrameBytes + 4);
-  }
+        invites_file_(std::move(invites_file)),
+        writer_(lan, lan_offload) {}
   ~LanPort() override {
     if (cam_timer_ != 0) loop_.cancel_timer(cam_timer_);
   }
@@ -104,9 +105,14 @@ class LanPort final : public apps::DevicePort {
       log_.debug("gateway.frame_dropped", {{"reason", "lan_source"}});
       return;
     }
-    // Every other frame from the relay goes onto the LAN unchanged.
-    if (auto st = lan_.write_frame(frame); !st) {
-      log_.debug("gateway.lan_write_failed", {{"error", st.error().describe()}});
+    // Every other frame from the relay goes onto the LAN: TCP segments merged into
+    // super-frames, the rest batched (LanWriter), all sent by end_of_batch().
+    writer_.write(frame);
+  }
+  void end_of_batch() override {
+    writer_.end_of_batch();
+    if (auto error = writer_.take_error()) {
+      log_.debug("gateway.lan_write_failed", {{"error", error->describe()}});
     }
   }
   void on_joined(const ctrl::Welcome& welcome) override {
@@ -129,6 +135,8 @@ class LanPort final : public apps::DevicePort {
   }
   void on_relay_stats(const ctrl::Stats& /*stats*/) override {
     const auto& counters = finisher_.counters();
+    const auto coalesced = writer_.coalesce_counters() != nullptr ? *writer_.coalesce_counters()
+                                                                  : proto::CoalesceCounters{};
     log_.info("gateway.lan_stats", {{"checksum_completed", counters.checksum_completed},
                                     {"super_frames", counters.super_frames},
                                     {"segments", counters.segments},
@@ -136,6 +144,10 @@ class LanPort final : public apps::DevicePort {
                                     {"bad_offload", counters.bad_offload},
                                     {"truncated", lan_.drops().truncated},
                                     {"unsupported_offload", lan_.drops().unsupported_offload},
+                                    {"send_failed", lan_.drops().send_failed},
+                                    {"coalesced_super_frames", coalesced.super_frames},
+                                    {"coalesced_segments", coalesced.merged},
+                                    {"bad_checksum_from_room", coalesced.bad_checksum},
                                     {"lan_source", lan_source_drops_},
                                     {"lan_macs", lan_macs_.size()}});
   }
@@ -162,47 +174,51 @@ class LanPort final : public apps::DevicePort {
   }
 
   // Up to 256 frames per turn, so the relay side gets its turn too.
+  // Up to 8 batches of frames per turn (one recvmmsg each), so the relay side gets its turn.
   void on_readable() override {
     const auto now = loop_.now();
-    for (int i = 0; i < 256; ++i) {
-      auto frame = lan_.read_frame(read_buffer_, proto::kOverlayHeaderSize);
-      if (!frame) {
-        log_.warn("gateway.lan_read_failed", {{"error", frame.error().describe()}});
+    for (int round = 0; round < 8; ++round) {
+      auto read = lan_.receive();
+      if (!read) {
+        log_.warn("gateway.lan_read_failed", {{"error", read.error().describe()}});
         return;
       }
-      if (!*frame) return;
-      auto datagram = std::span(read_buffer_)
-                          .subspan((*frame)->offset - proto::kOverlayHeaderSize,
-                                   proto::kOverlayHeaderSize + (*frame)->size);
-      if ((*frame)->size >= 12) {
-        const auto source = proto::MacAddress::from_bytes(
-            datagram.subspan(proto::kOverlayHeaderSize + 6).first<6>());
-        lan_macs_.saw(source, now);
-        if (runner_->joined() && runner_->session().peers().contains_mac(source)) {
-          kick_owner_of(source);
-        }
+      if (*read == 0) return;
+      for (const auto& frame : lan_.frames()) on_lan_frame(frame, now);
+    }
+  }
+  void on_lan_frame(const gateway::PacketSocket::Frame& frame,
+                    quic::EventLoop::Clock::time_point now) {
+    const std::size_t size = frame.datagram.size() - proto::kOverlayHeaderSize;
+    if (size >= 12) {
+      const auto source = proto::MacAddress::from_bytes(
+          frame.datagram.subspan(proto::kOverlayHeaderSize + 6).first<6>());
+      lan_macs_.saw(source, now);
+      if (runner_->joined() && runner_->session().peers().contains_mac(source)) {
+        kick_owner_of(source);
       }
-      if (!runner_->joined()) continue;
-      const auto verdict = gateway::forward_lan_frame(
-          datagram, (*frame)->offload, runner_->session().peers(), room_mtu_, finisher_,
-          [this](std::span<std::uint8_t> out) { runner_->send_frame(out); });
-      if (verdict == gateway::LanVerdict::kTooLarge ||
-          verdict == gateway::LanVerdict::kBadOffload) {
-        log_.debug(
-            "gateway.lan_frame_dropped",
-            {{"reason", verdict == gateway::LanVerdict::kTooLarge ? "too_large" : "bad_offload"},
-             {"bytes", (*frame)->size},
-             {"room_mtu", room_mtu_}});
-      }
+    }
+    if (!runner_->joined()) return;
+    const auto verdict = gateway::forward_lan_frame(
+        frame.datagram, frame.offload, runner_->session().peers(), room_mtu_, finisher_,
+        [this](std::span<std::uint8_t> out) { runner_->send_frame(out); });
+    if (verdict == gateway::LanVerdict::kTooLarge || verdict == gateway::LanVerdict::kBadOffload) {
+      log_.debug(
+          "gateway.lan_frame_dropped",
+          {{"reason", verdict == gateway::LanVerdict::kTooLarge ? "too_large" : "bad_offload"},
+           {"bytes", size},
+           {"room_mtu", room_mtu_}});
     }
   }
 
   // The LAN side's drops, for `status`.
   [[nodiscard]] std::vector<apps::NamedCount> local_drops() const {
-    return {{"too_large", counters_.too_large},
-            {"bad_offload", counters_.bad_offload},
+    const auto& counters = finisher_.counters();
+    return {{"too_large", counters.too_large},
+            {"bad_offload", counters.bad_offload},
             {"truncated", lan_.drops().truncated},
             {"unsupported_offload", lan_.drops().unsupported_offload},
+            {"send_failed", lan_.drops().send_failed},
             {"lan_source", lan_source_drops_}};
   }
   // What `status` answers (the runner's report as JSON); set once the runner exists.
@@ -327,8 +343,8 @@ class LanPort final : public apps::DevicePort {
   std::filesystem::path invites_file_;
   std::size_t room_mtu_ = 0;
   quic::EventLoop::TimerId cam_timer_ = 0;
-  std::vector<std::uint8_t> read_buffer_;
   proto::LocalFrameFinisher finisher_{proto::kOverlayHeaderSize};
+  gateway::LanWriter writer_;
   gateway::LanMacTable lan_macs_;
   std::uint64_t lan_source_drops_ = 0;
   std::set<std::uint16_t> kicked_;  // peers kicked for mac_on_lan on this connection
@@ -367,7 +383,7 @@ int run_gateway(GatewayFlags& flags) {
     bridge_port.emplace(std::move(*port));
     socket_interface = bridge_port->gateway_end();
   }
-  auto lan = gateway::PacketSocket::open(socket_interface);
+  auto lan = gateway::PacketSocket::open(socket_interface, proto::kOverlayHeaderSize);
   if (!lan) return fail_with(lan.error().describe());
   std::optional<gateway::ReceiveOffloadGuard> gro_guard;
   if (!flags.keep_gro && !bridge_port) {
@@ -388,7 +404,7 @@ int run_gateway(GatewayFlags& flags) {
   const proto::MacAddress cam_destination =
       bridge_port ? bridge_port->bridge_mac() : (*lan)->interface_mac();
   LanPort port(**lan, **loop, std::chrono::seconds(flags.cam_refresh), cam_destination,
-               invites_path(flags), logging.logger);
+               invites_path(flags), logging.logger, !flags.no_lan_offload);
   auto control = apps::ControlServer::open(**loop, control_path(flags),
                                            [&port](apps::ControlServer::Request request) {
                                              port.on_control_request(std::move(request));
@@ -515,6 +531,9 @@ int main(int argc, char** argv) {
     app.add_flag("--keep-gro", flags.keep_gro,
                  "leave generic receive offload on (the gateway then cuts merged frames back "
                  "into segments itself, at some CPU cost)");
+    app.add_flag("--no-lan-offload", flags.no_lan_offload,
+                 "write frames from the room to the LAN one by one as they came: no merged TCP "
+                 "super-frames for the kernel or NIC to cut (for set-ups that mishandle them)");
     app.add_option("--state-dir", flags.state_dir,
                    "the room key, issued invites and the control socket (created 0700)")
         ->capture_default_str();

@@ -15,6 +15,7 @@
 
 #include <fmt/format.h>
 
+#include "lanparty/base/check.hpp"
 #include "lanparty/base/errc.hpp"
 #include "vnet_header.hpp"
 
@@ -148,12 +149,16 @@ Result<TapRead> TapDevice::read_frame(std::span<std::uint8_t> buffer) {
   return got;
 }
 
-Status TapDevice::write_frame(std::span<const std::uint8_t> frame) {
-  // A zero header: an ordinary, finished frame. The kernel checks its checksums as it would
-  // on any NIC without receive offload.
-  static constexpr VnetHeader kPlain{};
-  iovec iov[2] = {{const_cast<VnetHeader*>(&kPlain), sizeof(kPlain)},
-                  {const_cast<std::uint8_t*>(frame.data()), frame.size()}};
+Status TapDevice::write_frame(std::span<const std::uint8_t> frame,
+                              const proto::OffloadInfo& offload) {
+  LANPARTY_DCHECK(vnet_header_ ||
+                  (!offload.needs_checksum && offload.gso_type == proto::GsoType::kNone));
+  // A zero header is an ordinary, finished frame: the kernel checks its checksums as it would
+  // on any NIC without receive offload. A super-frame's header makes the kernel take it as
+  // one GSO packet whose checksum it trusts (the Coalescer merged only segments whose own
+  // checksums held).
+  VnetHeader vnet = vnet_from_offload(offload);
+  iovec iov[2] = {{&vnet, sizeof(vnet)}, {const_cast<std::uint8_t*>(frame.data()), frame.size()}};
   const ssize_t n = vnet_header_ ? ::writev(fd_, iov, 2) : ::write(fd_, frame.data(), frame.size());
   if (n < 0) return fail_errno(errno, fmt::format("write {}", name_));
   return ok();

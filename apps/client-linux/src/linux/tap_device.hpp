@@ -52,8 +52,11 @@ class TapDevice {
   // One frame (a super-frame with offloads: give kMaxReadBytes), or size 0 when none is
   // waiting (EAGAIN); an error otherwise.
   [[nodiscard]] Result<TapRead> read_frame(std::span<std::uint8_t> buffer);
-  // One ordinary frame (with offloads, behind a virtio_net_hdr that asks for nothing).
-  [[nodiscard]] Status write_frame(std::span<const std::uint8_t> frame);
+  // One frame. With offloads it goes behind a virtio_net_hdr made from `offload`: empty for
+  // a finished frame, or a TCP super-frame (proto::Coalescer) for the kernel to take whole.
+  // Without offloads `offload` must be empty.
+  [[nodiscard]] Status write_frame(std::span<const std::uint8_t> frame,
+                                   const proto::OffloadInfo& offload = {});
 
   [[nodiscard]] bool vnet_header() const noexcept { return vnet_header_; }
   [[nodiscard]] const TapOffloads& offloads() const noexcept { return offloads_; }

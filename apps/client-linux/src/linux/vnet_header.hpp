@@ -66,4 +66,32 @@ inline constexpr std::uint8_t kVnetGsoEcn = 0x80;
   return info;
 }
 
+// The header that hands the kernel a frame to finish: a CHECKSUM_PARTIAL frame or a TCP
+// super-frame (proto::Coalescer's output); all zero for a finished frame. The byte swap is
+// its own inverse, so vnet_le16 also makes the little-endian field.
+[[nodiscard]] inline VnetHeader vnet_from_offload(const proto::OffloadInfo& info) noexcept {
+  VnetHeader vnet{};
+  if (info.needs_checksum) {
+    vnet.flags = kVnetNeedsCsum;
+    vnet.csum_start = vnet_le16(info.checksum_start);
+    vnet.csum_offset = vnet_le16(info.checksum_offset);
+  }
+  switch (info.gso_type) {
+    case proto::GsoType::kNone:
+      return vnet;
+    case proto::GsoType::kTcpV4:
+      vnet.gso_type = kVnetGsoTcpV4;
+      break;
+    case proto::GsoType::kTcpV6:
+      vnet.gso_type = kVnetGsoTcpV6;
+      break;
+    case proto::GsoType::kUdpL4:
+      vnet.gso_type = kVnetGsoUdpL4;
+      break;
+  }
+  vnet.hdr_len = vnet_le16(info.header_size);
+  vnet.gso_size = vnet_le16(info.gso_size);
+  return vnet;
+}
+
 }  // namespace lanparty::client_linux
