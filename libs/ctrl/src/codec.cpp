@@ -13,6 +13,7 @@
 #include "frame_internal.hpp"
 #include "json_internal.hpp"
 #include "lanparty/base/errc.hpp"
+#include "lanparty/ctrl/invite_link.hpp"
 
 namespace lanparty::ctrl {
 namespace {
@@ -203,12 +204,20 @@ tl::expected<Message, FrameError> decode_welcome(InObject& object, DecodeOptions
   return welcome;
 }
 
+// Our redirect extension: a relay only with code "redirect", and a real HOST:PORT.
+bool is_valid_redirect(const Reject& reject) {
+  return reject.relay && reject.code == to_string(RejectCode::kRedirect) &&
+         reject.relay->size() <= kMaxRedirectRelayBytes && parse_relay_address(*reject.relay);
+}
+
 tl::expected<Message, FrameError> decode_reject(InObject& object) {
   FieldReader fields(object);
   Reject reject;
   reject.code = fields.string("code");
   reject.message = fields.optional_string("message").value_or(std::string());
+  reject.relay = fields.optional_string("relay");
   if (!fields.ok()) return frame_error(FrameError::kMalformed);
+  if (reject.relay && !is_valid_redirect(reject)) return frame_error(FrameError::kMalformed);
   return reject;
 }
 
@@ -372,6 +381,10 @@ struct EncodeVisitor {
     json["type"] = "reject";
     json["code"] = reject.code;
     json["message"] = reject.message;
+    if (reject.relay) {
+      if (!is_valid_redirect(reject)) return std::nullopt;
+      json["relay"] = *reject.relay;
+    }
     return json;
   }
   std::optional<OutJson> operator()(const PeerJoined& joined) const {

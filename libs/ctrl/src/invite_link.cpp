@@ -258,6 +258,28 @@ void append_escaped(std::string& out, std::string_view text) {
 
 }  // namespace
 
+Result<RelayAddress> parse_relay_address(std::string_view text) {
+  if (text.empty() || text.find_first_of("/?#") != std::string_view::npos) {
+    return broken(
+        fmt::format("\"{}\" is not a relay address (expected HOST:PORT, like "
+                    "relay.example:4433 or [2001:db8::1]:4433)",
+                    text));
+  }
+  auto authority = parse_authority(text);
+  if (!authority) {
+    return broken(
+        fmt::format("\"{}\" is not a relay address: {}", text, authority.error().context));
+  }
+  return RelayAddress{.host = std::move(authority->host), .port = authority->port};
+}
+
+std::string format_relay_address(const RelayAddress& address) {
+  if (address.host.find(':') != std::string::npos) {
+    return fmt::format("[{}]:{}", address.host, address.port);
+  }
+  return fmt::format("{}:{}", address.host, address.port);
+}
+
 Result<InviteLink> parse_invite_link(std::string_view text) {
   text = trim(text);
   if (text.empty()) return broken("the link is empty; paste the whole link the host sent");

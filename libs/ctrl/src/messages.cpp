@@ -10,15 +10,15 @@ namespace {
 
 // Indexed by enumerator value; parse is a linear scan (a dozen short names, cold path).
 constexpr std::array<std::string_view, 2> kRoleNames = {"client", "gateway"};
-constexpr std::array<std::string_view, 16> kRejectCodeNames = {
-    "unsupported_protocol", "malformed_hello", "invalid_role",          "invalid_room",
-    "invalid_mac",          "gateway_exists",  "duplicate_mac",         "room_full",
-    "relay_full",           "mtu_too_small",   "datagrams_unsupported", "auth_required",
-    "auth_failed",          "room_owned",      "invite_expired",        "invite_revoked"};
+constexpr std::array<std::string_view, 17> kRejectCodeNames = {
+    "unsupported_protocol",  "malformed_hello", "invalid_role", "invalid_room", "invalid_mac",
+    "gateway_exists",        "duplicate_mac",   "room_full",    "relay_full",   "mtu_too_small",
+    "datagrams_unsupported", "auth_required",   "auth_failed",  "room_owned",   "invite_expired",
+    "invite_revoked",        "redirect"};
 constexpr std::array<std::string_view, 4> kLeaveReasonNames = {"closed", "timeout", "kicked",
                                                                "lost"};
 
-static_assert(static_cast<std::size_t>(RejectCode::kInviteRevoked) + 1 == kRejectCodeNames.size());
+static_assert(static_cast<std::size_t>(RejectCode::kRedirect) + 1 == kRejectCodeNames.size());
 static_assert(static_cast<std::size_t>(LeaveReason::kLost) + 1 == kLeaveReasonNames.size());
 static_assert(static_cast<std::size_t>(Role::kGateway) + 1 == kRoleNames.size());
 

@@ -30,6 +30,7 @@ const std::vector<std::pair<RejectCode, std::string_view>> kRejectSpellings = {
     {RejectCode::kRoomOwned, "room_owned"},
     {RejectCode::kInviteExpired, "invite_expired"},
     {RejectCode::kInviteRevoked, "invite_revoked"},
+    {RejectCode::kRedirect, "redirect"},  // our extension (docs/protocol.md)
 };
 
 TEST(RejectCode, EveryCodeHasProtocolSpellingBothWays) {

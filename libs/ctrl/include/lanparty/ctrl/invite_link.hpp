@@ -28,6 +28,17 @@ struct InviteLink {
   friend bool operator==(const InviteLink&, const InviteLink&) = default;
 };
 
+// A relay's address as links, `reject.relay` and `--relay` write it: "HOST:PORT", an IPv6
+// host in brackets ("[::1]:4433"), HOST a DNS name or dotted IPv4 as in the link.
+struct RelayAddress {
+  std::string host;  // IPv6 without brackets
+  std::uint16_t port = 0;
+  friend bool operator==(const RelayAddress&, const RelayAddress&) = default;
+};
+// Fails with Errc::kParseError and a sentence saying what is wrong.
+[[nodiscard]] Result<RelayAddress> parse_relay_address(std::string_view text);
+[[nodiscard]] std::string format_relay_address(const RelayAddress& address);
+
 // Parses a link as pasted. Rules where PROTOCOL.md is silent:
 // - ASCII whitespace around the link is trimmed; whitespace, control bytes or non-ASCII
 //   inside it are refused (a link broken over two lines).

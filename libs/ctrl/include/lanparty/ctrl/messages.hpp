@@ -77,6 +77,9 @@ enum class RejectCode : std::uint8_t {
   kRoomOwned,             // "room_owned": the room belongs to another owner key
   kInviteExpired,         // "invite_expired": the invite's exp <= the relay's clock
   kInviteRevoked,         // "invite_revoked": the owner revoked the invite's id
+  // Our extension (docs/protocol.md; PROTOCOL.md has no such code): the room lives on another
+  // relay of the cluster, named in reject.relay; the peer connects there instead.
+  kRedirect,  // "redirect"
 };
 [[nodiscard]] std::string_view to_string(RejectCode code) noexcept;
 [[nodiscard]] std::optional<RejectCode> parse_reject_code(std::string_view text) noexcept;
@@ -151,6 +154,10 @@ struct Welcome {
 struct Reject {
   std::string code;
   std::string message;  // for people; decoded as "" when absent
+  // Our extension, only with code "redirect": the relay to connect to, "HOST:PORT" (an IPv6
+  // host in brackets), at most kMaxRedirectRelayBytes; checked by parse_relay_address. A
+  // reject carrying it with another code, or an invalid one, is malformed both ways.
+  std::optional<std::string> relay = std::nullopt;
 
   // The code if this build knows its spelling.
   [[nodiscard]] std::optional<RejectCode> reject_code() const noexcept {
@@ -158,6 +165,8 @@ struct Reject {
   }
   friend bool operator==(const Reject&, const Reject&) = default;
 };
+
+inline constexpr std::size_t kMaxRedirectRelayBytes = 255;
 
 [[nodiscard]] inline Reject make_reject(RejectCode code, std::string message) {
   return Reject{.code = std::string(to_string(code)), .message = std::move(message)};
