@@ -29,6 +29,7 @@ class RecordingPort final : public client_core::LocalPort {
   void deliver_frame(std::span<const std::uint8_t> frame) override {
     frames.emplace_back(frame.begin(), frame.end());
   }
+  void end_of_batch() override { batch_ends.push_back(frames.size()); }
   void on_joined(const ctrl::Welcome& w) override { welcomes.push_back(w); }
   void on_state(obs::ConnectionState s, std::string_view sentence) override {
     states.push_back(s);
@@ -38,6 +39,7 @@ class RecordingPort final : public client_core::LocalPort {
   void on_message(const ctrl::Message& m) override { messages.push_back(m); }
 
   std::vector<std::vector<std::uint8_t>> frames;
+  std::vector<std::size_t> batch_ends;  // frames.size() at each end_of_batch()
   std::vector<ctrl::Welcome> welcomes;
   std::vector<obs::ConnectionState> states;
   std::vector<std::string> sentences;
@@ -207,6 +209,31 @@ TEST_F(RunnerRelayTest, FramesFlowBothWaysIncludingFullSize) {
   // The client learned the LAN host's MAC from the frame's source.
   EXPECT_TRUE(cl.session().peers().contains_mac(*proto::MacAddress::parse("00:aa:bb:cc:dd:ee")));
   EXPECT_EQ(cl.counters().frames_to_relay, 1u);
+}
+
+// A port that holds frames back (merging TCP segments) is told when each receive batch ends:
+// once after the last frame of a turn, never with nothing new delivered.
+TEST_F(RunnerRelayTest, EndOfBatchFollowsTheFramesOfEachLoopTurn) {
+  RecordingPort gw_port;
+  RecordingPort cl_port;
+  auto& gw = add_runner(ctrl::Role::kGateway, kGatewayMac, gw_port);
+  auto& cl = add_runner(ctrl::Role::kClient, kClientMac, cl_port);
+  ASSERT_TRUE(run_until([&] { return gw.joined() && cl.joined(); }));
+  for (int round = 1; round <= 3; ++round) {
+    for (int i = 0; i < 20; ++i) {
+      auto unicast = frame(kClientMac, "00:aa:bb:cc:dd:ee", 600);
+      gw.send_frame(unicast);
+    }
+    const std::size_t want = static_cast<std::size_t>(round) * 20;
+    ASSERT_TRUE(run_until([&] {
+      return cl_port.frames.size() == want && !cl_port.batch_ends.empty() &&
+             cl_port.batch_ends.back() == want;
+    })) << "round "
+        << round << ": " << cl_port.frames.size() << " frames";
+  }
+  for (std::size_t i = 1; i < cl_port.batch_ends.size(); ++i) {
+    EXPECT_GT(cl_port.batch_ends[i], cl_port.batch_ends[i - 1]) << "a batch end without frames";
+  }
 }
 
 TEST_F(RunnerRelayTest, ReconnectsAfterRelayRestart) {
