@@ -40,11 +40,11 @@ Result<directory::Purged> UnavailableDirectory::expire(directory::Seconds) {
 
 Result<std::unique_ptr<DirectoryWorker>> DirectoryWorker::start(
     quic::EventLoop& loop, std::unique_ptr<directory::RoomDirectory> directory,
-    DirectoryWorkerConfig config) {
+    DirectoryWorkerConfig config, std::unique_ptr<directory::RedisRoomHoming> homing) {
   const int fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (fd < 0) return fail_errno(errno, "eventfd for the directory worker");
   std::unique_ptr<DirectoryWorker> worker(
-      new DirectoryWorker(loop, std::move(directory), config, fd));
+      new DirectoryWorker(loop, std::move(directory), std::move(homing), config, fd));
   DirectoryWorker* raw = worker.get();
   if (auto s =
           loop.add_fd(fd, quic::EventLoop::kReadable, [raw](std::uint32_t) { raw->on_wake(); });
@@ -56,9 +56,11 @@ Result<std::unique_ptr<DirectoryWorker>> DirectoryWorker::start(
 
 DirectoryWorker::DirectoryWorker(quic::EventLoop& loop,
                                  std::unique_ptr<directory::RoomDirectory> directory,
+                                 std::unique_ptr<directory::RedisRoomHoming> homing,
                                  DirectoryWorkerConfig config, int event_fd)
     : loop_(loop),
       directory_(std::move(directory)),
+      homing_(std::move(homing)),
       config_(config),
       event_fd_(event_fd),
       thread_([this] { run(); }) {}
@@ -75,11 +77,18 @@ DirectoryWorker::~DirectoryWorker() {
 }
 
 void DirectoryWorker::submit(DirectoryCall call) {
-  const auto now = Clock::now();
+  enqueue(Job{.call = std::move(call), .homing_call = {}, .submitted = Clock::now()});
+}
+
+void DirectoryWorker::submit_homing(HomingCall call) {
+  enqueue(Job{.call = {}, .homing_call = std::move(call), .submitted = Clock::now()});
+}
+
+void DirectoryWorker::enqueue(Job job) {
   {
     const std::lock_guard lock(mutex_);
     if (jobs_.size() < config_.max_queued) {
-      jobs_.push_back(Job{std::move(call), now});
+      jobs_.push_back(std::move(job));
       stats_.queued = jobs_.size();
       wake_worker_.notify_one();
       return;
@@ -87,14 +96,33 @@ void DirectoryWorker::submit(DirectoryCall call) {
     ++stats_.queue_full;
   }
   // Overloaded: answered at once, on the loop, with an error (never blocks the loop).
+  if (job.homing_call) {
+    job.homing_call(nullptr)();
+    return;
+  }
   UnavailableDirectory unavailable(
       fmt::format("room directory: {} calls already waiting", config_.max_queued));
-  call(unavailable)();
+  job.call(unavailable)();
 }
 
 DirectoryWorkerStats DirectoryWorker::stats() const {
   const std::lock_guard lock(mutex_);
   return stats_;
+}
+
+std::function<void()> DirectoryWorker::run_job(Job& job) {
+  const bool expired = Clock::now() - job.submitted > config_.max_queue_wait;
+  if (expired) {
+    const std::lock_guard lock(mutex_);
+    ++stats_.queue_expired;
+  }
+  if (job.homing_call) return job.homing_call(expired ? nullptr : homing_.get());
+  if (expired) {
+    UnavailableDirectory unavailable(fmt::format(
+        "room directory: no answer within {} ms (is it down?)", config_.max_queue_wait.count()));
+    return job.call(unavailable);
+  }
+  return job.call(*directory_);
 }
 
 void DirectoryWorker::run() {
@@ -103,21 +131,12 @@ void DirectoryWorker::run() {
     {
       std::unique_lock lock(mutex_);
       wake_worker_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
-      if (stopping_) return;
+      if (stopping_) break;
       job = std::move(jobs_.front());
       jobs_.pop_front();
       stats_.queued = jobs_.size();
     }
-    std::function<void()> completion;
-    if (Clock::now() - job.submitted > config_.max_queue_wait) {
-      UnavailableDirectory unavailable(fmt::format(
-          "room directory: no answer within {} ms (is it down?)", config_.max_queue_wait.count()));
-      completion = job.call(unavailable);
-      const std::lock_guard lock(mutex_);
-      ++stats_.queue_expired;
-    } else {
-      completion = job.call(*directory_);
-    }
+    std::function<void()> completion = run_job(job);
     {
       const std::lock_guard lock(mutex_);
       ++stats_.calls;
@@ -126,6 +145,16 @@ void DirectoryWorker::run() {
     const std::uint64_t one = 1;
     // EAGAIN only when the counter is about to overflow: the loop is waking anyway.
     (void)!::write(event_fd_, &one, sizeof one);
+  }
+  // Stopping: the homing calls left (a shutdown's unregister) still run, each bounded by the
+  // endpoint's timeouts; their completions would find no relay and are dropped.
+  std::deque<Job> left;
+  {
+    const std::lock_guard lock(mutex_);
+    left.swap(jobs_);
+  }
+  for (Job& job : left) {
+    if (job.homing_call && homing_ != nullptr) (void)job.homing_call(homing_.get());
   }
 }
 

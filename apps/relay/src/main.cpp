@@ -21,9 +21,12 @@
 #endif
 
 #include "config_file.hpp"
+#include "directory_metrics.hpp"
 #include "lanparty/base/errc.hpp"
 #include "lanparty/base/private_file.hpp"
+#include "lanparty/ctrl/invite_link.hpp"
 #include "lanparty/directory/redis_room_directory.hpp"
+#include "lanparty/directory/redis_room_homing.hpp"
 #include "lanparty/directory/sqlite_room_directory.hpp"
 #include "lanparty/directory/state_dir.hpp"
 #include "lanparty/obs/rate_limited_sink.hpp"
@@ -65,6 +68,8 @@ struct Options {
   std::string directory;
   std::string directory_password_file;
   std::string directory_prefix = std::string(directory::kDefaultRedisPrefix);
+  // With redis://: this relay's public HOST:PORT, where peers of its rooms are redirected.
+  std::string advertise;
   // The open internet (see README "Limits").
   std::string retry = "auto";
   std::size_t max_handshakes = quic::AdmissionLimits{}.max_handshakes;
@@ -201,6 +206,20 @@ Result<RoomSettings> room_settings(const Options& opt) {
   auto ttl = relay::parse_room_ttl(opt.room_ttl);
   if (!ttl) return tl::unexpected(ttl.error());
   settings.ttl = *ttl;
+  // A relay of a cluster tells peers where a room lives by its public address.
+  const bool clustered =
+      opt.directory.starts_with("redis") && settings.mode != relay::RoomMode::kOpen;
+  if (clustered && opt.advertise.empty()) {
+    return fail(Errc::kInvalidArgument,
+                "--directory redis:// needs --advertise HOST:PORT: this relay's address as "
+                "players reach it (the relays of a cluster send a room's peers to the relay "
+                "that serves it), e.g. --advertise relay-2.example:4433");
+  }
+  if (!clustered && !opt.advertise.empty()) {
+    return fail(Errc::kInvalidArgument,
+                "--advertise only applies to a relay of a cluster (--directory redis:// with "
+                "--rooms claimed or owners): drop it, or add --directory redis://HOST:PORT/DB");
+  }
   settings.state_dir =
       opt.state_dir.empty() ? default_state_dir() : std::filesystem::path(opt.state_dir);
   return settings;
@@ -327,6 +346,7 @@ int run(const Options& opt, const RoomSettings& room_settings, const LimitSettin
 
   // The room records: opened before the relay answers anyone, never in open mode.
   std::unique_ptr<directory::RoomDirectory> room_records;
+  std::unique_ptr<directory::RedisRoomHoming> room_homing;  // a relay of a Redis cluster
   const bool owned_rooms = room_settings.mode != relay::RoomMode::kOpen;
   const bool redis_records = opt.directory.starts_with("redis");
   if (owned_rooms && redis_records) {
@@ -343,8 +363,13 @@ int run(const Options& opt, const RoomSettings& room_settings, const LimitSettin
         .limits = {.room_ttl = room_settings.ttl, .max_room_records = opt.max_room_records}});
     if (!opened) return fail_with("--directory: " + opened.error().describe());
     room_records = std::move(*opened);
-    log.info("relay.directory",
-             {{"directory", endpoint->describe()}, {"prefix", opt.directory_prefix}});
+    auto homing = directory::RedisRoomHoming::open(directory::RedisHomingConfig{
+        .endpoint = *endpoint, .prefix = opt.directory_prefix, .relay_id = opt.advertise});
+    if (!homing) return fail_with("--advertise: " + homing.error().describe());
+    room_homing = std::move(*homing);
+    log.info("relay.directory", {{"directory", endpoint->describe()},
+                                 {"prefix", opt.directory_prefix},
+                                 {"advertise", opt.advertise}});
   } else if (owned_rooms) {
     if (auto st = directory::ensure_state_dir(room_settings.state_dir); !st) {
       return fail_with(fmt::format("--state-dir {}: {}", room_settings.state_dir.string(),
@@ -371,23 +396,28 @@ int run(const Options& opt, const RoomSettings& room_settings, const LimitSettin
   // joins, never forwarding. Declared before the relay, so it outlives it.
   std::unique_ptr<relay::DirectoryWorker> directory_worker;
   if (room_records && redis_records) {
-    auto started = relay::DirectoryWorker::start(**loop, std::move(room_records));
+    auto started =
+        relay::DirectoryWorker::start(**loop, std::move(room_records), {}, std::move(room_homing));
     if (!started) return fail_with("directory worker: " + started.error().describe());
     directory_worker = std::move(*started);
   }
 
   relay::Relay relay(
       **loop,
-      relay::RelayConfig{.limits = {.max_mtu = opt.max_mtu,
-                                    .max_peers_per_room = opt.max_peers_per_room,
-                                    .max_rooms = opt.max_rooms},
-                         .stats_interval = std::chrono::seconds(opt.stats_interval),
-                         .peer_rate = limits.peer_rate,
-                         .peer_broadcast_rate = limits.peer_broadcast_rate,
-                         .max_rooms_per_source = opt.max_rooms_per_source,
-                         .rooms = room_settings.mode,
-                         .room_owners = room_settings.owners,
-                         .owner_touch_interval = relay::owner_touch_interval(room_settings.ttl)},
+      relay::RelayConfig{
+          .limits = {.max_mtu = opt.max_mtu,
+                     .max_peers_per_room = opt.max_peers_per_room,
+                     .max_rooms = opt.max_rooms},
+          .stats_interval = std::chrono::seconds(opt.stats_interval),
+          .peer_rate = limits.peer_rate,
+          .peer_broadcast_rate = limits.peer_broadcast_rate,
+          .max_rooms_per_source = opt.max_rooms_per_source,
+          .rooms = room_settings.mode,
+          .room_owners = room_settings.owners,
+          .owner_touch_interval = relay::owner_touch_interval(room_settings.ttl),
+          .homing = directory_worker != nullptr
+                        ? std::optional(relay::HomingSettings{.advertise = opt.advertise})
+                        : std::nullopt},
       log, room_records.get(), directory_worker.get());
   auto server = quic::Server::create(**loop,
                                      quic::ServerConfig{.listen = opt.listen,
@@ -405,7 +435,8 @@ int run(const Options& opt, const RoomSettings& room_settings, const LimitSettin
         [&relay, &listening] {
           return relay::render_metrics(relay) +
                  relay::render_admission_metrics(listening.admission_counters()) +
-                 relay::render_udp_metrics(listening.udp_stats());
+                 relay::render_udp_metrics(listening.udp_stats()) +
+                 relay::render_cluster_metrics(relay);
         },
         log);
     if (!started) return fail_with(started.error().describe());
@@ -660,6 +691,16 @@ int main(int argc, char** argv) {
           return ok ? std::string() : ok.error().context;
         })
         ->capture_default_str();
+    app.add_option("--advertise", opt.advertise,
+                   "with --directory redis://: this relay's HOST:PORT as peers reach it (its id "
+                   "in the cluster; peers of the rooms it serves are redirected there), e.g. "
+                   "relay-2.example:4433")
+        ->check([](const std::string& v) -> std::string {
+          auto parsed = ctrl::parse_relay_address(v);
+          if (!parsed) return parsed.error().context;
+          if (v.size() > ctrl::kMaxRedirectRelayBytes) return "at most 255 bytes";
+          return {};
+        });
     app.add_option("--max-room-records", opt.max_room_records,
                    "room records kept at most; a claim beyond gets relay_full")
         ->check(CLI::Range(std::size_t{1}, std::size_t{100000000}))

@@ -12,6 +12,7 @@
 #include "lanparty/base/errc.hpp"
 #include "lanparty/ctrl/hello.hpp"
 #include "lanparty/ctrl/invite.hpp"
+#include "lanparty/ctrl/invite_link.hpp"
 #include "lanparty/obs/frame_event.hpp"
 #include "lanparty/proto/mtu.hpp"
 #include "lanparty/proto/overlay_header.hpp"
@@ -80,6 +81,8 @@ std::string reject_text(ctrl::RejectCode code, const ctrl::ValidHello* hello,
       return "this invite has expired";
     case RejectCode::kInviteRevoked:
       return "the host has revoked this invite";
+    case RejectCode::kRedirect:
+      return "the room is served by another relay of this cluster";
   }
   return "rejected";
 }
@@ -140,6 +143,11 @@ Relay::Relay(quic::EventLoop& loop, RelayConfig config, obs::Logger logger,
     records_ = executor;
   }
   LANPARTY_CHECK(config_.rooms == RoomMode::kOpen || records_ != nullptr);
+  if (config_.homing) {
+    homing_ = records_ != nullptr ? records_->homing() : nullptr;
+    LANPARTY_CHECK(homing_ != nullptr);
+    schedule_homing_refresh(std::chrono::milliseconds(0));  // registers before any hello
+  }
   probe_reply_.reserve(65536);
   if (records_ != nullptr) schedule_records_expiry();
   schedule_memory_trim();
@@ -154,6 +162,7 @@ Relay::~Relay() {
   }
   if (expire_timer_ != 0) loop_.cancel_timer(expire_timer_);
   if (trim_timer_ != 0) loop_.cancel_timer(trim_timer_);
+  if (homing_timer_ != 0) loop_.cancel_timer(homing_timer_);
 }
 
 Relay::Session& Relay::session_for(quic::Connection& conn) {
@@ -322,10 +331,135 @@ void Relay::handle_hello(Session& session, const ctrl::Hello& hello) {
           auto grant = authorize(*s, hello, now, prefetched);
           if (!grant) return;
           const std::optional<OwnerKey> known_owner = prefetched.owner();
-          continue_hello(*s, hello, std::move(*grant), known_owner, now);
-          resume_control(conn_id);
+          home_then_continue(*s, hello, std::move(*grant), known_owner, now);
         });
   });
+}
+
+void Relay::home_then_continue(Session& session, const ctrl::ValidHello& hello, AuthGrant grant,
+                               std::optional<OwnerKey> known_owner, directory::Seconds now) {
+  const std::uint64_t conn_id = session.conn->id();
+  if (homing_ == nullptr || homed_.contains(hello.room)) {
+    continue_hello(session, hello, std::move(grant), known_owner, now);
+    release_if_empty(hello.room);
+    resume_control(conn_id);
+    return;
+  }
+  // A room nobody serves is homed here, whatever the role: the first relay a peer reaches
+  // after the home relay died re-homes it. A room another live relay serves stays there, for
+  // its gateway too (docs/architecture.md: taking a live lease over would split the party).
+  session.state = SessionState::kAwaitingDirectory;
+  homing_->submit_homing([this, conn_id, hello, grant = std::move(grant), known_owner, now,
+                          lease = config_.homing->lease](directory::RedisRoomHoming* homing) {
+    Result<directory::Home> home =
+        homing != nullptr
+            ? homing->home(hello.room, lease)
+            : fail(Errc::kTimedOut, "room directory: no answer in time (is it down?)");
+    return std::function<void()>([this, conn_id, hello, grant, known_owner, now,
+                                  home = std::move(home)]() mutable {
+      if (home && home->mine && homed_.insert(hello.room).second) ++totals_.rooms_homed;
+      Session* s = awaiting_directory(conn_id);
+      if (s == nullptr) {
+        release_if_empty(hello.room);  // closed meanwhile
+        return;
+      }
+      s->state = SessionState::kAwaitingHello;
+      if (!home) {
+        ++totals_.homing_errors;
+        log_.error(
+            "relay.homing_failed",
+            {{"operation", "home"}, {"room", hello.room}, {"error", home.error().describe()}});
+        reject(*s, ctrl::RejectCode::kRelayFull, std::string(kRecordsUnavailable),
+               home.error().describe());
+        return;
+      }
+      if (!home->mine) {
+        if (!ctrl::parse_relay_address(home->address) ||
+            home->address.size() > ctrl::kMaxRedirectRelayBytes) {
+          ++totals_.homing_errors;
+          log_.error("relay.homing_failed", {{"operation", "home"},
+                                             {"room", hello.room},
+                                             {"error", "the home relay registered a bad address"},
+                                             {"address", home->address}});
+          reject(*s, ctrl::RejectCode::kRelayFull, std::string(kRecordsUnavailable),
+                 "home relay address");
+          return;
+        }
+        ++totals_.redirects;
+        reject(*s, ctrl::RejectCode::kRedirect,
+               fmt::format("room {} is served by relay {} of this cluster; connect there",
+                           hello.room, home->address),
+               fmt::format("homed on {}", home->relay_id), home->address);
+        return;
+      }
+      continue_hello(*s, hello, std::move(grant), known_owner, now);
+      release_if_empty(hello.room);
+      resume_control(conn_id);
+    });
+  });
+}
+
+void Relay::release_if_empty(const std::string& room) {
+  if (homing_ == nullptr || shutting_down_ || rooms_.find_room(room) != nullptr) return;
+  if (homed_.erase(room) == 0) return;
+  homing_->submit_homing([room](directory::RedisRoomHoming* homing) {
+    // Not released (Redis down): the lease runs out by itself within HomingSettings::lease.
+    if (homing != nullptr) (void)homing->release(room);
+    return std::function<void()>([] {});
+  });
+}
+
+void Relay::schedule_homing_refresh(std::chrono::milliseconds delay) {
+  homing_timer_ = loop_.add_timer(loop_.now() + delay, [this] {
+    homing_timer_ = 0;
+    const HomingSettings& settings = *config_.homing;
+    homing_->submit_homing([this, rooms = std::vector<std::string>(homed_.begin(), homed_.end()),
+                            address = settings.advertise, lease = settings.lease,
+                            load = rooms_.room_count()](directory::RedisRoomHoming* homing) {
+      Status registered = fail(Errc::kTimedOut, "room directory: no answer in time (is it down?)");
+      Result<std::vector<std::string>> moved = tl::unexpected(registered.error());
+      if (homing != nullptr) {
+        registered = homing->register_relay(address, load, lease);
+        moved = homing->refresh(rooms, lease);
+      }
+      return std::function<void()>([this, registered = std::move(registered),
+                                    moved = std::move(moved)] {
+        if (!registered || !moved) {
+          ++totals_.homing_errors;
+          log_.error("relay.homing_failed",
+                     {{"operation", "refresh"},
+                      {"error", (!registered ? registered.error() : moved.error()).describe()},
+                      {"advice", "live rooms keep forwarding; the relay retries every refresh"}});
+          return;
+        }
+        on_rooms_moved(*moved);
+      });
+    });
+    schedule_homing_refresh(settings.refresh);
+  });
+}
+
+void Relay::on_rooms_moved(const std::vector<std::string>& moved) {
+  for (const std::string& room_name : moved) {
+    // Another relay took the lease (ours ran out while Redis or this relay was unreachable):
+    // the room lives there now. Its peers here reconnect and are sent to it.
+    if (homed_.erase(room_name) == 0) continue;
+    ++totals_.rooms_moved;
+    std::vector<Session*> peers;
+    if (const Room* room = rooms_.find_room(room_name)) {
+      for (const Peer* peer : room->peers) {
+        if (peer->connection == nullptr) continue;
+        if (auto* s = static_cast<Session*>(peer->connection->user_data())) peers.push_back(s);
+      }
+    }
+    log_.warn("relay.room_moved", {{"room", room_name}, {"peers_closed", peers.size()}});
+    for (Session* s : peers) {
+      if (s->state != SessionState::kAdmitted) continue;
+      send_control(*s, ctrl::Disconnect{"shutdown"});
+      s->state = SessionState::kClosing;
+      s->conn->close_after_ack(kAppShutdown, "room moved to another relay", kShutdownLinger);
+    }
+  }
 }
 
 Relay::Session* Relay::awaiting_directory(std::uint64_t conn_id) {
@@ -449,7 +583,10 @@ void Relay::record_claim(Session& session, const ctrl::ValidHello& hello, Peer& 
       if (s == nullptr) return;
       Peer& pending = *std::exchange(s->pending_peer, nullptr);
       s->state = SessionState::kAwaitingHello;
-      if (!finish_claim(*s, hello, pending, key, outcome)) return;
+      if (!finish_claim(*s, hello, pending, key, outcome)) {
+        release_if_empty(hello.room);
+        return;
+      }
       admit(*s, pending);
       resume_control(conn_id);
     });
@@ -816,7 +953,7 @@ void Relay::close_unread(Session& session) {
 }
 
 void Relay::reject(Session& session, ctrl::RejectCode code, std::string message,
-                   std::string_view why) {
+                   std::string_view why, std::optional<std::string> relay) {
   ++totals_.rejected;
   ++totals_.rejected_by_code[static_cast<std::size_t>(code)];
   const std::string_view code_text = ctrl::to_string(code);
@@ -824,8 +961,11 @@ void Relay::reject(Session& session, ctrl::RejectCode code, std::string message,
                                {"code", code_text},
                                {"message", message},
                                {"why", why},
-                               {"remote", session.conn->remote_address()}});
-  send_control(session, ctrl::Reject{std::string(code_text), std::move(message)});
+                               {"remote", session.conn->remote_address()},
+                               {"relay", relay.value_or(std::string())}});
+  send_control(session, ctrl::Reject{.code = std::string(code_text),
+                                     .message = std::move(message),
+                                     .relay = std::move(relay)});
   const std::int64_t stream = session.control_stream >= 0 ? session.control_stream : 0;
   (void)session.conn->shutdown_stream_write(stream);  // best effort; the close follows anyway
   session.state = SessionState::kRejected;
@@ -873,6 +1013,7 @@ void Relay::leave(Session& session, ctrl::LeaveReason reason) {
   const Room* still = rooms_.find_room(room_name);
   if (still == nullptr) {
     forget_room_source(room_name);
+    release_if_empty(room_name);
     return;
   }
   const ctrl::PeerLeft left{peer_id, std::string(ctrl::to_string(reason))};
@@ -891,8 +1032,11 @@ void Relay::on_closed(quic::Connection& conn, const quic::CloseInfo& info) {
   // Admitted peers, and peers the relay was closing at shutdown, leave now.
   if (session->peer != nullptr) leave(*session, leave_reason_for(info, session->sent_disconnect));
   // Closed while its claim was being written: it was never welcomed, nobody heard of it.
-  if (session->pending_peer != nullptr)
+  if (session->pending_peer != nullptr) {
+    const std::string room_name = session->pending_peer->room->name;
     rooms_.remove(std::exchange(session->pending_peer, nullptr));
+    release_if_empty(room_name);
+  }
   if (session->hello_timer != 0) loop_.cancel_timer(session->hello_timer);
   if (session->stats_timer != 0) loop_.cancel_timer(session->stats_timer);
   if (session->touch_timer != 0) loop_.cancel_timer(session->touch_timer);
@@ -908,6 +1052,17 @@ void Relay::on_closed(quic::Connection& conn, const quic::CloseInfo& info) {
 void Relay::shutdown() {
   log_.info("relay.shutdown", {{"connections", sessions_.size()}, {"peers", rooms_.peer_count()}});
   shutting_down_ = true;
+  if (homing_ != nullptr) {
+    // Gives the rooms up at once, so their peers are re-homed on another relay without
+    // waiting for the leases to run out; runs even as the worker stops.
+    if (homing_timer_ != 0) loop_.cancel_timer(std::exchange(homing_timer_, 0));
+    homing_->submit_homing([rooms = std::vector<std::string>(homed_.begin(), homed_.end())](
+                               directory::RedisRoomHoming* homing) {
+      if (homing != nullptr) (void)homing->unregister_relay(rooms);
+      return std::function<void()>([] {});
+    });
+    homed_.clear();
+  }
   for (auto& [id, session] : sessions_) {
     if (session->state == SessionState::kAdmitted) {
       send_control(*session, ctrl::Disconnect{"shutdown"});

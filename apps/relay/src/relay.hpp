@@ -13,6 +13,7 @@
 #include <span>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "directory_worker.hpp"
@@ -31,6 +32,13 @@
 namespace lanparty::relay {
 
 inline constexpr std::size_t kDefaultMaxRoomsPerSource = 16;
+
+// A relay of a Redis cluster homes each room it serves (docs/architecture.md, "Many relays").
+struct HomingSettings {
+  std::string advertise;  // this relay's public "HOST:PORT": its id and where peers are sent
+  std::chrono::milliseconds lease = directory::kDefaultHomeLease;
+  std::chrono::milliseconds refresh = directory::kDefaultHomeRefresh;
+};
 
 struct RelayConfig {
   RoomLimits limits;
@@ -70,6 +78,8 @@ struct RelayConfig {
   // The relay's clock for room records and invite expiry; empty: std::chrono::system_clock.
   // A seam for tests.
   std::function<directory::Seconds()> clock = {};
+  // Set on a relay of a cluster: its executor must then have a homing (DirectoryWorker).
+  std::optional<HomingSettings> homing = std::nullopt;
 };
 
 // The cause of a close with application error 4 (kicked), for the counters.
@@ -83,7 +93,7 @@ inline constexpr std::size_t kKickCauseCount = 3;
 
 // Every reject code has a counter; the enum is append-only, its last value is the count - 1.
 inline constexpr std::size_t kRejectCodeCount =
-    static_cast<std::size_t>(ctrl::RejectCode::kInviteRevoked) + 1;
+    static_cast<std::size_t>(ctrl::RejectCode::kRedirect) + 1;
 
 // Relay-wide totals for the metrics endpoint; they survive the peers they count.
 struct RelayTotals {
@@ -105,6 +115,11 @@ struct RelayTotals {
   std::uint64_t control_flooded = 0;           // peers closed for control bytes past their budget
   std::uint64_t new_rooms_refused = 0;     // claims refused: the source's new-room budget is spent
   std::uint64_t revokes_rate_limited = 0;  // revokes past the owner's revokes_per_second
+  // A relay of a cluster (RelayConfig::homing):
+  std::uint64_t redirects = 0;      // hellos sent to the room's home relay (reject redirect)
+  std::uint64_t homing_errors = 0;  // homing calls that failed (Redis down or slow)
+  std::uint64_t rooms_homed = 0;    // rooms this relay took a lease of
+  std::uint64_t rooms_moved = 0;    // rooms whose lease another relay holds now: peers closed
 };
 
 class Relay final : public quic::ConnectionHandler {
@@ -133,6 +148,12 @@ class Relay final : public quic::ConnectionHandler {
   [[nodiscard]] const RoomTable& rooms() const noexcept { return rooms_; }
   [[nodiscard]] const RelayTotals& totals() const noexcept { return totals_; }
   [[nodiscard]] std::size_t session_count() const noexcept { return sessions_.size(); }
+  // Rooms this relay holds the home lease of (a relay of a cluster).
+  [[nodiscard]] std::size_t homed_count() const noexcept { return homed_.size(); }
+  // The directory worker's counters (a relay of a cluster).
+  [[nodiscard]] std::optional<DirectoryWorkerStats> directory_stats() const {
+    return records_ != nullptr ? records_->worker_stats() : std::nullopt;
+  }
 
  private:
   // kAwaitingDirectory: the hello is being checked against (or a claim written to) the room
@@ -176,6 +197,15 @@ class Relay final : public quic::ConnectionHandler {
   // Checks 6-11 and the welcome, after section 7's checks passed; a gateway then claims.
   void continue_hello(Session& session, const ctrl::ValidHello& hello, AuthGrant grant,
                       std::optional<OwnerKey> known_owner, directory::Seconds now);
+  // A relay of a cluster: homes the room here, or redirects the peer to its home, then
+  // continue_hello. Otherwise continue_hello at once.
+  void home_then_continue(Session& session, const ctrl::ValidHello& hello, AuthGrant grant,
+                          std::optional<OwnerKey> known_owner, directory::Seconds now);
+  // Gives up the lease of `room` once no peer (admitted or pending) is left in it.
+  void release_if_empty(const std::string& room);
+  // Every HomingSettings::refresh: registers this relay and extends its leases.
+  void schedule_homing_refresh(std::chrono::milliseconds delay);
+  void on_rooms_moved(const std::vector<std::string>& moved);
   // The session of `conn_id` if it still waits for the room records, else null.
   Session* awaiting_directory(std::uint64_t conn_id);
   // After a deferred directory answer: reads control frames that came behind the hello.
@@ -190,7 +220,7 @@ class Relay final : public quic::ConnectionHandler {
   void finish_revoke(std::uint64_t owner_conn, const std::string& room_name,
                      const ctrl::Revoke& revoke, const Status& recorded);
   void reject(Session& session, ctrl::RejectCode code, std::string message,
-              std::string_view why = {});
+              std::string_view why = {}, std::optional<std::string> relay = std::nullopt);
   void violation(Session& session, std::string_view why);
   [[nodiscard]] ctrl::Welcome make_welcome(const Peer& peer) const;
   void admit(Session& session, Peer& peer);
@@ -238,7 +268,10 @@ class Relay final : public quic::ConnectionHandler {
   std::unordered_map<quic::SourcePrefix, std::size_t, quic::SourcePrefixHash> rooms_by_source_;
   // Per source: the new room records it may still write (RelayConfig, per hour).
   std::unordered_map<quic::SourcePrefix, TokenBucket, quic::SourcePrefixHash> new_room_budget_;
-  bool shutting_down_ = false;  // shutdown() ran: later handshakes are closed at once
+  bool shutting_down_ = false;             // shutdown() ran: later handshakes are closed at once
+  HomingExecutor* homing_ = nullptr;       // a relay of a cluster: RelayConfig::homing is set
+  std::unordered_set<std::string> homed_;  // rooms whose home lease this relay holds
+  quic::EventLoop::TimerId homing_timer_ = 0;
 };
 
 }  // namespace lanparty::relay
