@@ -11,6 +11,7 @@
 #include "connection_impl.hpp"
 #include "endpoint.hpp"
 #include "lanparty/base/errc.hpp"
+#include "sim_socket.hpp"
 
 namespace lanparty::quic {
 namespace {
@@ -27,7 +28,13 @@ class ClientImpl final : public Client, private ConnectionHandler {
     auto local =
         parse_listen_address(remote.family() == AddressFamily::kIPv6 ? "[::]:0" : "0.0.0.0:0");
     if (!local) return tl::unexpected(local.error());
-    auto socket = detail::UdpSocket::open(*local, remote, logger);
+    if ((config.sim_host != nullptr) != (loop.simulation() != nullptr)) {
+      return fail(Errc::kInvalidArgument,
+                  "ClientConfig.sim_host and EventLoop::create_simulated go together");
+    }
+    auto socket = config.sim_host != nullptr
+                      ? detail::open_sim_socket(loop, *config.sim_host, *local, remote)
+                      : detail::UdpSocket::open(*local, remote, logger);
     if (!socket) return tl::unexpected(socket.error());
     detail::EndpointConfig endpoint_config;
     endpoint_config.is_server = false;

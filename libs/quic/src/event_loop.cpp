@@ -6,6 +6,7 @@
 #include "lanparty/base/check.hpp"
 #include "lanparty/base/errc.hpp"
 #include "lanparty/quic/event_loop.hpp"
+#include "lanparty/quic/sim_network.hpp"
 
 namespace lanparty::quic {
 
@@ -36,6 +37,40 @@ void EventLoop::Timer::disarm() noexcept {
 }
 
 // --- EventLoop ---------------------------------------------------------------------------
+
+Result<std::unique_ptr<EventLoop>> EventLoop::create_simulated(SimNetwork& network) {
+  return std::unique_ptr<EventLoop>(new EventLoop(network));
+}
+
+Status EventLoop::add_fd(Fd fd, std::uint32_t epoll_events,
+                         std::function<void(std::uint32_t)> callback) {
+  if (sim_ != nullptr) return sim_->watch(fd, epoll_events, std::move(callback));
+  return os_add_fd(fd, epoll_events, std::move(callback));
+}
+
+Status EventLoop::modify_fd(Fd fd, std::uint32_t epoll_events) {
+  if (sim_ != nullptr) return sim_->modify_watch(fd, epoll_events);
+  return os_modify_fd(fd, epoll_events);
+}
+
+void EventLoop::remove_fd(Fd fd) noexcept {
+  if (sim_ != nullptr) {
+    sim_->unwatch(fd);
+    return;
+  }
+  os_remove_fd(fd);
+}
+
+void EventLoop::stop() noexcept {
+  stop_requested_.store(true, std::memory_order_release);
+  // A simulated loop is single-threaded and never blocks: the flag is enough.
+  if (poller_ != nullptr) os_wake();
+}
+
+Status EventLoop::wait_and_dispatch(Clock::duration wait) {
+  if (sim_ != nullptr) return sim_->advance_and_dispatch(*this, wait);
+  return poll_and_dispatch(wait);
+}
 
 EventLoop::TimerId EventLoop::add_timer(Clock::time_point deadline,
                                         std::function<void()> callback) {
@@ -80,7 +115,7 @@ Status EventLoop::run_once(Clock::duration max_wait) {
     if (until_timer < wait) wait = until_timer;
   }
   if (wait < Clock::duration::zero()) wait = Clock::duration::zero();
-  if (auto s = poll_and_dispatch(wait); !s) return s;
+  if (auto s = wait_and_dispatch(wait); !s) return s;
   if (stop_requested_.load(std::memory_order_acquire)) return ok();
   run_expired_timers();
   return ok();

@@ -7,6 +7,7 @@
 
 #include "endpoint.hpp"
 #include "lanparty/base/errc.hpp"
+#include "sim_socket.hpp"
 
 namespace lanparty::quic {
 namespace {
@@ -109,7 +110,18 @@ Result<std::unique_ptr<Server>> Server::create(EventLoop& loop, ServerConfig con
   auto tls = detail::ServerTlsContext::create(config.certificate, config.alpn);
   if (!tls) return tl::unexpected(tls.error());
 
-  auto sockets = detail::UdpSocket::open_listening(*listen, logger);
+  if ((config.sim_host != nullptr) != (loop.simulation() != nullptr)) {
+    return fail(Errc::kInvalidArgument,
+                "ServerConfig.sim_host and EventLoop::create_simulated go together");
+  }
+  Result<detail::ListeningSockets> sockets = detail::ListeningSockets{};
+  if (config.sim_host != nullptr) {
+    auto socket = detail::open_sim_socket(loop, *config.sim_host, *listen, SocketAddress{});
+    if (!socket) return tl::unexpected(socket.error());
+    sockets->main = std::move(*socket);
+  } else {
+    sockets = detail::UdpSocket::open_listening(*listen, logger);
+  }
   if (!sockets && listen->is_wildcard() && listen->family() == AddressFamily::kIPv6 &&
       sockets.error().code == std::errc::address_family_not_supported) {
     // "443/udp" on a host without IPv6: serve IPv4 alone rather than fail.

@@ -18,6 +18,7 @@
 #include "epoll_wait.hpp"
 #include "lanparty/base/errc.hpp"
 #include "lanparty/quic/event_loop.hpp"
+#include "lanparty/quic/sim_network.hpp"
 
 namespace lanparty::quic::detail {
 namespace {
@@ -120,6 +121,12 @@ EventLoop::EventLoop(std::unique_ptr<Poller> poller) noexcept : poller_(std::mov
   heap_.reserve(1024);
 }
 
+// A simulated loop (EventLoop::create_simulated): no OS poller, the network's clock. Here
+// because only this file sees the Poller's destructor.
+EventLoop::EventLoop(SimNetwork& network) noexcept : sim_(&network), virtual_now_(&network.now_) {
+  heap_.reserve(1024);
+}
+
 EventLoop::~EventLoop() {
   // Timers owned by others may still point here; they must not outlive the loop, but
   // detach them so a late destructor does not touch freed memory.
@@ -127,8 +134,8 @@ EventLoop::~EventLoop() {
   heap_.clear();
 }
 
-Status EventLoop::add_fd(Fd fd, std::uint32_t epoll_events,
-                         std::function<void(std::uint32_t)> callback) {
+Status EventLoop::os_add_fd(Fd fd, std::uint32_t epoll_events,
+                            std::function<void(std::uint32_t)> callback) {
   if (fd < 0 || poller_->fds.contains(fd)) {
     return fail(Errc::kInvalidArgument, "EventLoop::add_fd(" + std::to_string(fd) + ")");
   }
@@ -144,7 +151,7 @@ Status EventLoop::add_fd(Fd fd, std::uint32_t epoll_events,
   return ok();
 }
 
-Status EventLoop::modify_fd(Fd fd, std::uint32_t epoll_events) {
+Status EventLoop::os_modify_fd(Fd fd, std::uint32_t epoll_events) {
   auto it = poller_->fds.find(fd);
   if (it == poller_->fds.end()) {
     return fail(Errc::kNotFound, "EventLoop::modify_fd(" + std::to_string(fd) + ")");
@@ -158,15 +165,14 @@ Status EventLoop::modify_fd(Fd fd, std::uint32_t epoll_events) {
   return ok();
 }
 
-void EventLoop::remove_fd(Fd fd) noexcept {
+void EventLoop::os_remove_fd(Fd fd) noexcept {
   auto it = poller_->fds.find(fd);
   if (it == poller_->fds.end()) return;
   (void)::epoll_ctl(poller_->epoll_fd, EPOLL_CTL_DEL, fd, nullptr);
   poller_->fds.erase(it);
 }
 
-void EventLoop::stop() noexcept {
-  stop_requested_.store(true, std::memory_order_release);
+void EventLoop::os_wake() noexcept {
   const std::uint64_t one = 1;
   // write(2) is async-signal-safe; EAGAIN means a wake-up is already pending.
   [[maybe_unused]] const ssize_t n = ::write(poller_->wake_fd, &one, sizeof(one));

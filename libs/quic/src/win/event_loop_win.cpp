@@ -16,6 +16,7 @@
 
 #include "lanparty/base/errc.hpp"
 #include "lanparty/quic/event_loop.hpp"
+#include "lanparty/quic/sim_network.hpp"
 
 namespace lanparty::quic {
 namespace {
@@ -124,6 +125,12 @@ EventLoop::EventLoop(std::unique_ptr<Poller> poller) noexcept : poller_(std::mov
   heap_.reserve(64);
 }
 
+// A simulated loop (EventLoop::create_simulated): no OS poller, the network's clock. Here
+// because only this file sees the Poller's destructor.
+EventLoop::EventLoop(SimNetwork& network) noexcept : sim_(&network), virtual_now_(&network.now_) {
+  heap_.reserve(64);
+}
+
 EventLoop::~EventLoop() {
   // Timers owned by others may still point here; they must not outlive the loop, but
   // detach them so a late destructor does not touch freed memory.
@@ -131,8 +138,8 @@ EventLoop::~EventLoop() {
   heap_.clear();
 }
 
-Status EventLoop::add_fd(Fd fd, std::uint32_t epoll_events,
-                         std::function<void(std::uint32_t)> callback) {
+Status EventLoop::os_add_fd(Fd fd, std::uint32_t epoll_events,
+                            std::function<void(std::uint32_t)> callback) {
   if (fd == INVALID_SOCKET || poller_->find_socket(fd) != nullptr) {
     return fail(Errc::kInvalidArgument, "EventLoop::add_fd(" + std::to_string(fd) + ")");
   }
@@ -157,7 +164,7 @@ Status EventLoop::add_fd(Fd fd, std::uint32_t epoll_events,
   return ok();
 }
 
-Status EventLoop::modify_fd(Fd fd, std::uint32_t epoll_events) {
+Status EventLoop::os_modify_fd(Fd fd, std::uint32_t epoll_events) {
   Poller::Entry* entry = poller_->find_socket(fd);
   if (entry == nullptr) {
     return fail(Errc::kNotFound, "EventLoop::modify_fd(" + std::to_string(fd) + ")");
@@ -166,7 +173,7 @@ Status EventLoop::modify_fd(Fd fd, std::uint32_t epoll_events) {
   return ok();
 }
 
-void EventLoop::remove_fd(Fd fd) noexcept {
+void EventLoop::os_remove_fd(Fd fd) noexcept {
   auto& entries = poller_->entries;
   auto it = std::find_if(entries.begin(), entries.end(),
                          [fd](const auto& e) { return e->is_socket && e->socket == fd; });
@@ -177,6 +184,9 @@ void EventLoop::remove_fd(Fd fd) noexcept {
 }
 
 Status EventLoop::add_handle(void* event, std::function<void()> callback) {
+  if (poller_ == nullptr) {
+    return fail(Errc::kUnsupportedPlatform, "EventLoop::add_handle on a simulated loop");
+  }
   auto& entries = poller_->entries;
   if (event == nullptr || std::any_of(entries.begin(), entries.end(), [event](const auto& e) {
         return !e->is_socket && e->event == event;
@@ -193,12 +203,12 @@ Status EventLoop::add_handle(void* event, std::function<void()> callback) {
 }
 
 void EventLoop::remove_handle(void* event) noexcept {
+  if (poller_ == nullptr) return;
   auto& entries = poller_->entries;
   std::erase_if(entries, [event](const auto& e) { return !e->is_socket && e->event == event; });
 }
 
-void EventLoop::stop() noexcept {
-  stop_requested_.store(true, std::memory_order_release);
+void EventLoop::os_wake() noexcept {
   // SetEvent is safe from a console control handler, which Windows runs on its own thread.
   ::SetEvent(poller_->wake);
 }

@@ -18,6 +18,8 @@
 
 namespace lanparty::quic {
 
+class SimHost;
+
 // Exactly one must be set (PROTOCOL.md section 1: no trust on first use, no insecure mode).
 struct TrustConfig {
   std::optional<std::filesystem::path> pinned_der;  // accept exactly this leaf certificate
@@ -38,6 +40,9 @@ struct ClientConfig {
   std::uint64_t max_datagram_frame_size = 65535;
   std::size_t datagram_queue_slots = 256;
   StreamLimits streams = {};
+  // Tests: open the socket on this simulated host (sim_network.hpp) instead of the OS; the
+  // loop must then be EventLoop::create_simulated on the host's network. Null: the OS.
+  SimHost* sim_host = nullptr;
 };
 
 // One connection attempt; reconnecting means a new Client. Never destroy it from inside one

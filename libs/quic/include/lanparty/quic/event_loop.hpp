@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // Single-threaded readiness loop (epoll on Linux, WSAEventSelect + WaitForMultipleObjects on
 // Windows) with steady-clock timers; the one place the QUIC endpoints, the relay and the
-// clients wait.
+// clients wait. The loop is also the clock seam: everything time-dependent reads now(), which
+// is the steady clock, or for a loop made by create_simulated() the simulation's virtual time.
 #pragma once
 
 #include <atomic>
@@ -16,6 +17,8 @@
 #include "lanparty/base/result.hpp"
 
 namespace lanparty::quic {
+
+class SimNetwork;
 
 // Every member except stop() must be called from the thread that calls run()/run_until().
 // Callbacks run on that thread, one at a time; they may add or remove fds and timers
@@ -66,7 +69,20 @@ class EventLoop {
   EventLoop(const EventLoop&) = delete;
   EventLoop& operator=(const EventLoop&) = delete;
 
-  [[nodiscard]] Clock::time_point now() const noexcept { return Clock::now(); }
+  // For tests: a loop whose clock is network's virtual clock and whose only waitables are
+  // network's simulated sockets (sim_network.hpp). Waiting jumps virtual time to the next
+  // timer or datagram delivery, so 30 idle seconds take microseconds. network must outlive
+  // the loop; add_fd() accepts only simulated sockets' fds.
+  [[nodiscard]] static Result<std::unique_ptr<EventLoop>> create_simulated(SimNetwork& network);
+
+  // The steady clock, or the simulation's virtual time. Every timeout, expiry and rate limit
+  // in code that runs on a loop reads this, never Clock::now(), so a simulated party runs
+  // in virtual time. One predictable branch on the real clock's path.
+  [[nodiscard]] Clock::time_point now() const noexcept {
+    return virtual_now_ == nullptr ? Clock::now() : *virtual_now_;
+  }
+  // The network of a simulated loop; null for a real one.
+  [[nodiscard]] SimNetwork* simulation() const noexcept { return sim_; }
 
   // One-shot timer. The id is never reused; cancelling a fired or unknown id does nothing.
   [[nodiscard]] TimerId add_timer(Clock::time_point deadline, std::function<void()> callback);
@@ -106,11 +122,25 @@ class EventLoop {
   struct Poller;
 
   explicit EventLoop(std::unique_ptr<Poller> poller) noexcept;
+  explicit EventLoop(SimNetwork& network) noexcept;
   // Waits at most max_wait (or until the earliest timer), dispatches fds, then timers.
   [[nodiscard]] Status run_once(Clock::duration max_wait);
   // Per OS: waits up to `wait` (max() = forever) and runs the ready callbacks, returning
   // early when stop() was requested.
   [[nodiscard]] Status poll_and_dispatch(Clock::duration wait);
+  // Per OS: the registrations and the wake-up behind add_fd/modify_fd/remove_fd/stop, used
+  // when the loop is not simulated.
+  [[nodiscard]] Status os_add_fd(Fd fd, std::uint32_t epoll_events,
+                                 std::function<void(std::uint32_t)> callback);
+  [[nodiscard]] Status os_modify_fd(Fd fd, std::uint32_t epoll_events);
+  void os_remove_fd(Fd fd) noexcept;
+  void os_wake() noexcept;
+  // Dispatches to the per-OS or the simulated poller.
+  [[nodiscard]] Status wait_and_dispatch(Clock::duration wait);
+  [[nodiscard]] bool stop_requested() const noexcept {
+    return stop_requested_.load(std::memory_order_acquire);
+  }
+  friend class SimNetwork;
   void run_expired_timers();
 
   void heap_insert(Timer* timer) noexcept;
@@ -119,7 +149,9 @@ class EventLoop {
   void heap_sift_down(std::size_t index) noexcept;
   void heap_swap(std::size_t a, std::size_t b) noexcept;
 
-  std::unique_ptr<Poller> poller_;
+  std::unique_ptr<Poller> poller_;  // null for a simulated loop
+  SimNetwork* sim_ = nullptr;
+  const Clock::time_point* virtual_now_ = nullptr;  // the simulation's clock, when simulated
   std::atomic<bool> stop_requested_{false};
   std::vector<Timer*> heap_;  // min-heap on deadline; Timer::heap_index_ is its slot
   std::unordered_map<TimerId, std::unique_ptr<Timer>> one_shot_;

@@ -20,6 +20,8 @@
 
 namespace lanparty::quic {
 
+class SimHost;
+
 // When the server answers an Initial with a Retry (RFC 9000 section 8.1) before keeping any
 // state: the client must then prove it receives at its source address.
 enum class RetryMode : std::uint8_t {
@@ -103,6 +105,9 @@ struct ServerConfig {
                        .max_connection_window = 64 * 1024,
                        .max_unacked_stream_bytes = 256 * 1024};
   AdmissionLimits admission = {};
+  // Tests: open the socket on this simulated host (sim_network.hpp) instead of the OS; the
+  // loop must then be EventLoop::create_simulated on the host's network. Null: the OS.
+  SimHost* sim_host = nullptr;
 };
 
 // Destroying the Server drops every connection at once without on_closed; call close_all()
