@@ -183,7 +183,10 @@ ScenarioResult run_scenario(const std::string& name, Context& ctx) {
   room.set_phase(Phase::kIdle);
   sampler.set_phase(static_cast<int>(Phase::kIdle));
   std::this_thread::sleep_for(seconds_to_ms(options.idle_s));
-  if (auto idle = read_memory((*relay)->pid())) result.rss_idle_kib = idle->rss_kib;
+  if (auto idle = read_memory((*relay)->pid())) {
+    result.rss_idle_kib = idle->rss_kib;
+    result.anon_idle_kib = idle->anon_kib;
+  }
   auto metrics_before = scrape_metrics((*relay)->metrics_port(), kScrapeTimeout);
 
   AttackEnv env{.relay = target,
@@ -246,7 +249,10 @@ ScenarioResult run_scenario(const std::string& name, Context& ctx) {
     result.probes_after = room.probe(/*new_room=*/true, kProbeTimeout);
     result.relay_udp_drops = udp_drops_on_port((*relay)->port());
   }
-  if (auto after = read_memory((*relay)->pid())) result.rss_after_kib = after->rss_kib;
+  if (auto after = read_memory((*relay)->pid())) {
+    result.rss_after_kib = after->rss_kib;
+    result.anon_after_kib = after->anon_kib;
+  }
   auto metrics_after = scrape_metrics((*relay)->metrics_port(), kScrapeTimeout);
   if (metrics_before && metrics_after) {
     result.relay_deltas = metric_deltas(*metrics_before, *metrics_after);

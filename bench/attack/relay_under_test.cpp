@@ -179,6 +179,8 @@ std::optional<MemorySample> read_memory(pid_t pid) {
       rss = true;
     } else if (line.rfind("VmHWM:", 0) == 0) {
       sample.hwm_kib = std::strtoull(line.c_str() + 6, nullptr, 10);
+    } else if (line.rfind("RssAnon:", 0) == 0) {
+      sample.anon_kib = std::strtoull(line.c_str() + 8, nullptr, 10);
     }
   }
   if (!rss) return std::nullopt;  // a zombie has no VmRSS line

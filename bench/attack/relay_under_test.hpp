@@ -71,10 +71,13 @@ class RelayUnderTest {
   std::string recent_;  // the log's last few KiB, for log_tail()
 };
 
-// VmRSS and VmHWM of a process, in KiB; nullopt once it is gone.
+// VmRSS and VmHWM of a process, in KiB; nullopt once it is gone. RssAnon is the part that is
+// the process's own memory (heap, stacks); the rest of VmRSS is file pages (library code
+// first run during an attack stays mapped until the kernel needs the page).
 struct MemorySample {
   std::uint64_t rss_kib = 0;
   std::uint64_t hwm_kib = 0;
+  std::uint64_t anon_kib = 0;
 };
 [[nodiscard]] std::optional<MemorySample> read_memory(pid_t pid);
 

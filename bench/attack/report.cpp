@@ -89,11 +89,12 @@ std::string summary_line(const ScenarioResult& r) {
   if (!r.ran) return fmt::format("{:<22} not run: {}", r.name, r.error);
   const PingSummary& p = r.pings[static_cast<std::size_t>(Phase::kAttack)];
   return fmt::format(
-      "{:<22} RSS MiB idle {:>6} peak {:>6} after {:>6} | ping sent {:>4} lost {:>4} p50 {:>6.2f} "
+      "{:<22} RSS MiB idle {:>6} peak {:>6} after {:>6} (anon {:>6} -> {:>6}) | ping sent {:>4} "
+      "lost {:>4} p50 {:>6.2f} "
       "p99 {:>7.2f} max {:>7.2f} ms | fresh joins {} | relay {}{}",
-      r.name, mib(r.rss_idle_kib), mib(r.rss_peak_kib), mib(r.rss_after_kib), p.sent, p.lost,
-      p.p50_ms, p.p99_ms, p.max_ms, r.probes_good() ? "ok" : "FAILED", exit_text(r),
-      r.error.empty() ? "" : " | " + r.error);
+      r.name, mib(r.rss_idle_kib), mib(r.rss_peak_kib), mib(r.rss_after_kib), mib(r.anon_idle_kib),
+      mib(r.anon_after_kib), p.sent, p.lost, p.p50_ms, p.p99_ms, p.max_ms,
+      r.probes_good() ? "ok" : "FAILED", exit_text(r), r.error.empty() ? "" : " | " + r.error);
 }
 
 std::string markdown_report(const RunInfo& info, const std::vector<ScenarioResult>& results) {
@@ -194,10 +195,9 @@ std::string json_report(const RunInfo& info, const std::vector<ScenarioResult>& 
     s["skipped"] = r.skipped;
     s["error"] = r.error;
     s["attack_seconds"] = r.attack_seconds;
-    s["rss_kib"] = {{"idle", r.rss_idle_kib},
-                    {"peak", r.rss_peak_kib},
-                    {"hwm", r.rss_hwm_kib},
-                    {"after", r.rss_after_kib}};
+    s["rss_kib"] = {{"idle", r.rss_idle_kib},       {"peak", r.rss_peak_kib},
+                    {"hwm", r.rss_hwm_kib},         {"after", r.rss_after_kib},
+                    {"anon_idle", r.anon_idle_kib}, {"anon_after", r.anon_after_kib}};
     nlohmann::json pings;
     for (std::size_t i = 0; i < kPhaseCount; ++i) {
       pings[std::string(to_string(static_cast<Phase>(i)))] = ping_json(r.pings[i]);

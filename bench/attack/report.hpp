@@ -30,6 +30,8 @@ struct ScenarioResult {
   std::uint64_t rss_peak_kib = 0;
   std::uint64_t rss_hwm_kib = 0;
   std::uint64_t rss_after_kib = 0;
+  std::uint64_t anon_idle_kib = 0;  // RssAnon at the same two moments
+  std::uint64_t anon_after_kib = 0;
   std::array<PingSummary, kPhaseCount> pings{};
   bool legit_realtime = false;  // its thread got SCHED_FIFO
   bool legit_intact = false;    // the room's three peers were still in at the end

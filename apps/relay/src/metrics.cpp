@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -137,6 +138,13 @@ std::string render_metrics(const Relay& relay) {
     out += fmt::format("lanparty_relay_drops_total{{reason=\"{}\"}} {}\n", proto::to_string(reason),
                        n);
   });
+  // glibc's own view of the heap: RSS that stays up after a flood is either memory still in
+  // use (in_use) or free memory not handed back yet (free; the relay trims above 1 MiB).
+  const struct mallinfo2 heap = ::mallinfo2();
+  gauge(out, "lanparty_relay_heap_in_use_bytes",
+        "Heap bytes in use (glibc, mmapped blocks included).", heap.uordblks + heap.hblkhd);
+  gauge(out, "lanparty_relay_heap_free_bytes", "Heap bytes free but still held by the process.",
+        heap.fordblks);
   return out;
 }
 
