@@ -243,6 +243,14 @@ TEST_F(SimRestartTest, RunnersRejoinARebootedRelayWithinTheBackoffBound) {
       r.client_states.end());
 }
 
+TEST_F(SimRestartTest, ASeedReplaysTheSameRestart) {
+  const RestartResult a = restart_once(9, 4s);
+  const RestartResult b = restart_once(9, 4s);
+  ASSERT_TRUE(a.rejoin.has_value());
+  EXPECT_EQ(a.rejoin, b.rejoin);
+  EXPECT_EQ(a.client_states, b.client_states);
+}
+
 TEST_F(SimRestartTest, RejoinTimesAcrossSeedsStayWithinTheBound) {
   Clock::duration worst{};
   std::uint64_t worst_seed = 0;
