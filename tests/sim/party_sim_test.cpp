@@ -50,6 +50,7 @@ class RecordingPort final : public client_core::LocalPort {
   }
   void on_joined(const ctrl::Welcome& w) override { welcomes.push_back(w); }
   void on_fatal(std::string_view sentence) override { fatal = std::string(sentence); }
+  void on_relay_stats(const ctrl::Stats& s) override { stats.push_back(s); }
   void on_state(ConnectionState s, std::string_view /*sentence*/) override {
     if (states.empty() || states.back() != s) {
       states.push_back(s);
@@ -62,6 +63,7 @@ class RecordingPort final : public client_core::LocalPort {
   std::vector<ConnectionState> states;  // consecutive repeats folded
   std::vector<Clock::duration> at;
   std::optional<std::string> fatal;
+  std::vector<ctrl::Stats> stats;
 
  private:
   const quic::SimNetwork& net_;
@@ -87,6 +89,7 @@ class SimPartyTest : public ::testing::Test {
   void start_relay() {
     relay::RelayConfig config;
     config.rooms = relay::RoomMode::kOpen;
+    config.stats_interval = stats_interval_;
     relay_ = std::make_unique<relay::Relay>(*loop_, config, obs::Logger());
     quic::ServerConfig server_config;
     server_config.listen = "10.213.98.1:443";
@@ -148,6 +151,7 @@ class SimPartyTest : public ::testing::Test {
   std::unique_ptr<relay::Relay> relay_;
   std::unique_ptr<quic::Server> server_;
   std::vector<std::unique_ptr<client_core::Runner>> runners_;
+  std::chrono::milliseconds stats_interval_{10000};
 };
 
 TEST_F(SimPartyTest, GatewayAndClientJoinAndFramesFlowBothWays) {
@@ -268,6 +272,80 @@ TEST_F(SimRestartTest, RejoinTimesAcrossSeedsStayWithinTheBound) {
       "20 seeds, outages 3.4..11 s: slowest rejoin %lld virtual ms (seed %llu)\n",
       static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(worst).count()),
       static_cast<unsigned long long>(worst_seed));
+}
+
+// A party on a bad path: 5% loss each way, jitter and held-back datagrams, for 10 virtual
+// minutes. The relay's `stats` every second must all arrive on the control stream, in order,
+// the room must never lose a member (one join each), and frames keep flowing.
+struct LossyPartyResult {
+  std::string failure;
+  std::size_t stats_messages = 0;
+  std::size_t frames_sent = 0;
+  std::size_t frames_received = 0;
+};
+
+class SimLossyPartyTest : public SimPartyTest {
+ protected:
+  LossyPartyResult run_party(std::uint64_t seed, Clock::duration duration) {
+    LossyPartyResult r;
+    stats_interval_ = 1000ms;
+    make(seed, quic::SimLink{.delay = 20ms,
+                             .jitter = 10ms,
+                             .loss = 0.05,
+                             .reorder = 0.05,
+                             .reorder_delay = 15ms,
+                             .duplicate = 0.01});
+    RecordingPort gw_port(*net_);
+    RecordingPort cl_port(*net_);
+    auto& gw = add_runner(ctrl::Role::kGateway, kGatewayMac, gw_port);
+    auto& cl = add_runner(ctrl::Role::kClient, kClientMac, cl_port);
+    if (!run_until([&] { return gw.joined() && cl.joined(); }, 60s)) {
+      r.failure = "no join in 60 virtual seconds";
+      runners_.clear();
+      return r;
+    }
+    const auto joined = net_->elapsed();
+    std::function<void()> tick = [&] {
+      auto f = frame(kGatewayMac, kClientMac, 200, static_cast<std::uint8_t>(r.frames_sent));
+      cl.send_frame(f);
+      ++r.frames_sent;
+      (void)loop_->add_timer(loop_->now() + 100ms, tick);
+    };
+    tick();
+    (void)loop_->run_until([] { return false; }, duration);
+    r.frames_received = gw_port.frames.size();
+    r.stats_messages = cl_port.stats.size();
+    const auto expected_stats = static_cast<std::size_t>(
+        std::chrono::duration_cast<std::chrono::seconds>(net_->elapsed() - joined).count());
+    if (gw.counters().joins != 1 || cl.counters().joins != 1 || !gw.joined() || !cl.joined()) {
+      r.failure = "a runner left the room";
+    } else if (r.stats_messages + 2 < expected_stats) {
+      r.failure = "stats lost: " + std::to_string(r.stats_messages) + " of about " +
+                  std::to_string(expected_stats);
+    } else if (r.frames_received * 10 < r.frames_sent * 8) {
+      r.failure = "frames stuck: " + std::to_string(r.frames_received) + " of " +
+                  std::to_string(r.frames_sent);
+    }
+    runners_.clear();
+    return r;
+  }
+};
+
+TEST_F(SimLossyPartyTest, TenVirtualMinutesAt5PercentLossLoseNoControlMessage) {
+  const LossyPartyResult r = run_party(21, 10min);
+  EXPECT_EQ(r.failure, "");
+  EXPECT_GE(r.stats_messages, 598u);
+  // Frames are datagrams: about 5% of each hop is gone for good, never retransmitted.
+  EXPECT_LT(r.frames_received, r.frames_sent);
+  std::printf("10 virtual minutes at 5%% loss: %zu stats messages, %zu of %zu frames\n",
+              r.stats_messages, r.frames_received, r.frames_sent);
+}
+
+TEST_F(SimLossyPartyTest, NoStuckRoomAcrossSeeds) {
+  for (std::uint64_t seed = 100; seed < 130; ++seed) {
+    const LossyPartyResult r = run_party(seed, 60s);
+    EXPECT_EQ(r.failure, "") << "seed " << seed;
+  }
 }
 
 // --- the runner's other state changes ------------------------------------------------------
