@@ -348,6 +348,57 @@ TEST_F(SimLossyPartyTest, NoStuckRoomAcrossSeeds) {
   }
 }
 
+// One client floods broadcasts at 10000 frames/s for 5 virtual seconds. The relay's broadcast
+// limit (2000 frames/s, bursts of 400) runs on the loop's clock, so the others get about
+// 10000 of them, not 50000 and not only the first burst, and a gateway's unicast frames to
+// a third member still all arrive.
+TEST_F(SimPartyTest, ABroadcastFloodIsHeldToTheRelaysBroadcastRate) {
+  make(2, quic::SimLink{.delay = 10ms});
+  constexpr const char* kQuietMac = "02:5a:11:22:33:55";
+  RecordingPort gw_port(*net_);
+  RecordingPort flood_port(*net_);
+  RecordingPort quiet_port(*net_);
+  auto& gw = add_runner(ctrl::Role::kGateway, kGatewayMac, gw_port);
+  auto& flooder = add_runner(ctrl::Role::kClient, kClientMac, flood_port);
+  auto& quiet = add_runner(ctrl::Role::kClient, kQuietMac, quiet_port);
+  ASSERT_TRUE(run_until([&] { return gw.joined() && flooder.joined() && quiet.joined(); }, 30s));
+  const auto start = loop_->now();
+  std::size_t flooded = 0;
+  std::size_t unicast = 0;
+  std::function<void()> flood = [&] {
+    if (loop_->now() - start >= 5s) return;
+    for (int i = 0; i < 10; ++i, ++flooded) {
+      auto f = frame("ff:ff:ff:ff:ff:ff", kClientMac, 100, 0xbb);
+      flooder.send_frame(f);
+    }
+    (void)loop_->add_timer(loop_->now() + 1ms, flood);
+  };
+  std::function<void()> talk = [&] {
+    if (loop_->now() - start >= 5s) return;
+    auto f = frame(kQuietMac, kGatewayMac, 100, 0x11);
+    gw.send_frame(f);
+    ++unicast;
+    (void)loop_->add_timer(loop_->now() + 100ms, talk);
+  };
+  flood();
+  talk();
+  (void)loop_->run_until([] { return false; }, 6s);
+  const auto count = [](const RecordingPort& port, std::uint8_t tag) {
+    return static_cast<std::size_t>(std::count_if(
+        port.frames.begin(), port.frames.end(),
+        [tag](const std::vector<std::uint8_t>& f) { return f.size() > 20 && f[20] == tag; }));
+  };
+  const std::size_t at_gateway = count(gw_port, 0xbb);
+  EXPECT_GE(flooded, 49000u);
+  EXPECT_GE(at_gateway, 9000u);   // 2000/s for 5 s
+  EXPECT_LE(at_gateway, 10600u);  // plus one burst
+  EXPECT_EQ(count(quiet_port, 0xbb), at_gateway);
+  EXPECT_EQ(count(quiet_port, 0x11), unicast);
+  EXPECT_TRUE(gw.joined() && flooder.joined() && quiet.joined());
+  std::printf("broadcast flood: %zu sent in 5 virtual s, %zu forwarded to each member\n", flooded,
+              at_gateway);
+}
+
 // --- the runner's other state changes ------------------------------------------------------
 
 TEST_F(SimPartyTest, NoRelayMeansHandshakeTimeoutsRetriedWithJitteredExponentialBackoff) {
