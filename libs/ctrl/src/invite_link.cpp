@@ -209,6 +209,7 @@ struct Query {
   std::optional<std::string_view> sni;
   std::optional<std::string_view> pin;
   std::optional<std::string_view> invite;
+  std::optional<std::string_view> relays;
 };
 
 Result<Query> split_query(std::string_view query) {
@@ -224,6 +225,7 @@ Result<Query> split_query(std::string_view query) {
     if (name == "sni") slot = &out.sni;
     if (name == "pin") slot = &out.pin;
     if (name == "invite") slot = &out.invite;
+    if (name == "relays") slot = &out.relays;
     if (slot == nullptr) continue;  // forward compatibility: a newer host may add parameters
     if (*slot) {
       return broken(fmt::format("the link has {}= twice; ask the host for the link again", name));
@@ -256,7 +258,37 @@ void append_escaped(std::string& out, std::string_view text) {
   }
 }
 
+Result<std::vector<RelayAddress>> parse_relays_value(std::string_view raw) {
+  auto value = percent_decode(raw);
+  if (!value) return broken("the link's relays= has a broken %-escape");
+  auto relays = parse_relay_list(*value);
+  if (!relays) {
+    return broken(fmt::format("the link's relays= is damaged: {}; ask the host for the link again",
+                              relays.error().context));
+  }
+  return relays;
+}
+
 }  // namespace
+
+Result<std::vector<RelayAddress>> parse_relay_list(std::string_view text) {
+  std::vector<RelayAddress> relays;
+  std::string_view rest = text;
+  while (true) {
+    const std::size_t comma = rest.find(',');
+    const std::string_view item = rest.substr(0, comma);
+    if (item.empty()) return broken("the list of relays has an empty entry");
+    if (relays.size() == kMaxLinkRelays) {
+      return broken(fmt::format("the list names more than {} relays", kMaxLinkRelays));
+    }
+    auto relay = parse_relay_address(item);
+    if (!relay) return tl::unexpected<Error>(relay.error());
+    relays.push_back(std::move(*relay));
+    if (comma == std::string_view::npos) break;
+    rest.remove_prefix(comma + 1);
+  }
+  return relays;
+}
 
 Result<RelayAddress> parse_relay_address(std::string_view text) {
   if (text.empty() || text.find_first_of("/?#") != std::string_view::npos) {
@@ -358,12 +390,20 @@ Result<InviteLink> parse_invite_link(std::string_view text) {
                     token.error().context));
   }
 
+  std::vector<RelayAddress> more_relays;
+  if (params->relays) {
+    auto relays = parse_relays_value(*params->relays);
+    if (!relays) return tl::unexpected<Error>(relays.error());
+    more_relays = std::move(*relays);
+  }
+
   return InviteLink{.host = std::move(authority->host),
                     .port = authority->port,
                     .room = std::move(*room),
                     .server_name = std::move(*sni),
                     .pin_sha256 = *pin_bytes,
-                    .invite = std::move(*invite)};
+                    .invite = std::move(*invite),
+                    .more_relays = std::move(more_relays)};
 }
 
 std::string format_invite_link(const InviteLink& link) {
@@ -381,6 +421,17 @@ std::string format_invite_link(const InviteLink& link) {
   out.append("&pin=").append(kPinPrefix).append(base64url_encode(link.pin_sha256));
   out.append("&invite=");
   append_escaped(out, link.invite);
+  for (std::size_t i = 0; i < link.more_relays.size(); ++i) {
+    out.append(i == 0 ? "&relays=" : ",");
+    const RelayAddress& relay = link.more_relays[i];
+    // Brackets are not allowed raw in a query (RFC 3986); host names need no escaping.
+    if (relay.host.find(':') != std::string::npos) {
+      out.append("%5B").append(relay.host).append("%5D");
+    } else {
+      out.append(relay.host);
+    }
+    out.append(":").append(std::to_string(relay.port));
+  }
   return out;
 }
 

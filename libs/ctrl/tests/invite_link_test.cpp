@@ -269,5 +269,37 @@ TEST(InviteLink, FormatEscapesWhatIsNotUnreserved) {
   EXPECT_TRUE(contains(format_invite_link(l), "sni=a%20b&")) << format_invite_link(l);
 }
 
+// --- relays=: our extension for a cluster of relays (docs/protocol.md) ----------------------
+
+TEST(InviteLinkRelays, ALinkWithoutRelaysNamesOnlyItsOwnRelay) {
+  EXPECT_TRUE(parsed(link()).more_relays.empty());
+  EXPECT_FALSE(contains(format_invite_link(parsed(link())), "relays="));
+}
+
+TEST(InviteLinkRelays, FurtherRelaysAreParsedInOrderAndRoundTrip) {
+  const std::string text =
+      link() + "&relays=relay-2.example.net:4433,10.213.5.3:4434,%5B2001:db8::3%5D:443";
+  const InviteLink l = parsed(text);
+  ASSERT_EQ(l.more_relays.size(), 3u);
+  EXPECT_EQ(l.more_relays[0], (RelayAddress{.host = "relay-2.example.net", .port = 4433}));
+  EXPECT_EQ(l.more_relays[1], (RelayAddress{.host = "10.213.5.3", .port = 4434}));
+  EXPECT_EQ(l.more_relays[2], (RelayAddress{.host = "2001:db8::3", .port = 443}));
+  EXPECT_EQ(format_invite_link(l), text);
+  EXPECT_EQ(parsed(format_invite_link(l)), l);
+  // Raw brackets, as someone may type them, mean the same.
+  EXPECT_EQ(parsed(link() + "&relays=[2001:db8::3]:443").more_relays[0], l.more_relays[2]);
+}
+
+TEST(InviteLinkRelays, ADamagedListIsAnErrorSayingSo) {
+  EXPECT_TRUE(contains(link_error(link() + "&relays="), "empty entry"));
+  EXPECT_TRUE(contains(link_error(link() + "&relays=a.example:1,,b.example:2"), "empty entry"));
+  EXPECT_TRUE(contains(link_error(link() + "&relays=a.example"), "relays= is damaged"));
+  EXPECT_TRUE(contains(link_error(link() + "&relays=a.example:1&relays=b.example:2"), "twice"));
+  std::string many = link() + "&relays=";
+  for (int i = 0; i <= 16; ++i)
+    many += (i == 0 ? "" : ",") + std::string("r.example:") + std::to_string(i + 1);
+  EXPECT_TRUE(contains(link_error(many), "more than 16 relays"));
+}
+
 }  // namespace
 }  // namespace lanparty::ctrl
