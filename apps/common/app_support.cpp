@@ -2,7 +2,9 @@
 // Relay flags, their checks and the QUIC config, logging, and the shared device port.
 #include "app_support.hpp"
 
+#include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <cstdio>
 
 #include <fmt/format.h>
@@ -15,6 +17,15 @@ namespace lanparty::apps {
 
 void add_relay_flags(CLI::App& app, RelayFlags& flags, bool with_invite) {
   app.add_option("--relay", flags.relay, "relay address, HOST:PORT (e.g. relay.example.net:4433)");
+  app.add_option("--more-relays", flags.more_relays_text,
+                 "further relays of the same cluster (one certificate), HOST:PORT,HOST:PORT: "
+                 "tried in turn after --relay when it cannot be reached");
+  app.add_option("--relay-timeout", flags.relay_timeout_s,
+                 "seconds of silence after which the relay counts as lost and the next relay is "
+                 "tried; a cluster's leases last 10 s, so 11 moves a party within ~15 s of its "
+                 "relay's death")
+      ->check(CLI::Range(3u, 600u))
+      ->capture_default_str();
   app.add_option("--server-name", flags.server_name,
                  "the relay's name as in its certificate (TLS SNI)");
   app.add_option("--relay-ca-cert", flags.relay_ca_cert,
@@ -42,12 +53,19 @@ void add_relay_flags(CLI::App& app, RelayFlags& flags, bool with_invite) {
 
 Status apply_invite_link(RelayFlags& flags) {
   if (!flags.join_link.empty()) flags.invite_link = flags.join_link;
-  if (flags.invite_link.empty()) return ok();
+  if (flags.invite_link.empty()) {
+    if (flags.more_relays_text.empty()) return ok();
+    auto relays = ctrl::parse_relay_list(flags.more_relays_text);
+    if (!relays) return fail(Errc::kInvalidArgument, "--more-relays: " + relays.error().context);
+    flags.more_relays = std::move(*relays);
+    return ok();
+  }
   for (const auto& [given, name] : {std::pair{!flags.relay.empty(), "--relay"},
                                     {!flags.server_name.empty(), "--server-name"},
                                     {!flags.room.empty(), "--room"},
                                     {!flags.relay_ca_cert.empty(), "--relay-ca-cert"},
-                                    {!flags.ca_file.empty(), "--ca-file"}}) {
+                                    {!flags.ca_file.empty(), "--ca-file"},
+                                    {!flags.more_relays_text.empty(), "--more-relays"}}) {
     if (given) {
       return fail(Errc::kInvalidArgument,
                   fmt::format("{} cannot be combined with an invite link: the link already "
@@ -64,6 +82,7 @@ Status apply_invite_link(RelayFlags& flags) {
   flags.room = link->room;
   flags.pin_sha256 = link->pin_sha256;
   flags.invite_token = link->invite;
+  flags.more_relays = link->more_relays;
   return ok();
 }
 
@@ -104,6 +123,9 @@ Result<quic::ClientConfig> make_quic_config(const RelayFlags& flags) {
   quic::ClientConfig config;
   config.host = host;
   config.port = static_cast<std::uint16_t>(port);
+  config.idle_timeout = std::chrono::seconds(flags.relay_timeout_s);
+  // A quiet room must not look lost: at least three keepalives per timeout.
+  config.keepalive = std::min(config.keepalive, config.idle_timeout / 3);
   config.server_name = flags.server_name;
   if (flags.pin_sha256) {
     config.trust.pinned_sha256 = *flags.pin_sha256;

@@ -219,6 +219,7 @@ int main(int argc, char** argv) {
     client_core::Runner runner(
         **loop,
         client_core::RunnerConfig{.quic = *quic_config,
+                                  .more_relays = flags.more_relays,
                                   .session = {.role = ctrl::Role::kClient,
                                               .room = flags.room,
                                               .mac = mac,

@@ -95,6 +95,7 @@ using client_win::Flags;
 client_core::RunnerConfig runner_config(const Flags& flags, const quic::ClientConfig& quic_config,
                                         const proto::MacAddress& mac) {
   return client_core::RunnerConfig{.quic = quic_config,
+                                   .more_relays = flags.relay.more_relays,
                                    .session = client_win::session_config(flags, mac)};
 }
 

@@ -64,12 +64,23 @@ Result<Invite> make_invite(const InviteRequest& request, const quic::RoomKey& ke
       });
   if (!token) return tl::unexpected(token.error());
   invite.token = std::move(*token);
+  std::vector<ctrl::RelayAddress> more_relays;
+  for (const std::string& relay : request.more_relays) {
+    auto address = ctrl::parse_relay_address(relay);
+    if (!address) return fail(Errc::kInvalidArgument, "--relay: " + address.error().context);
+    more_relays.push_back(std::move(*address));
+  }
+  if (more_relays.size() > ctrl::kMaxLinkRelays) {
+    return fail(Errc::kInvalidArgument,
+                fmt::format("--relay: a link names at most {} relays", ctrl::kMaxLinkRelays + 1));
+  }
   ctrl::InviteLink link{.host = host,
                         .port = static_cast<std::uint16_t>(port),
                         .room = request.room,
                         .server_name = server_name,
                         .pin_sha256 = request.relay_cert_sha256,
-                        .invite = invite.token};
+                        .invite = invite.token,
+                        .more_relays = std::move(more_relays)};
   invite.link = ctrl::format_invite_link(link);
   // What a player's client will parse must parse: catches a room or name the link refuses.
   if (auto back = ctrl::parse_invite_link(invite.link); !back) return tl::unexpected(back.error());

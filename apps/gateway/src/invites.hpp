@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "lanparty/base/result.hpp"
 #include "lanparty/ctrl/invite.hpp"
@@ -24,7 +25,10 @@ namespace lanparty::gateway {
 
 struct InviteRequest {
   std::string room;
-  std::string relay;        // HOST:PORT or [IPv6]:PORT, as the players reach the relay
+  std::string relay;  // HOST:PORT or [IPv6]:PORT, as the players reach the relay
+  // Further relays of the cluster (--relay repeated), the link's relays= (our extension): a
+  // player's client tries them in turn when the first cannot be reached.
+  std::vector<std::string> more_relays = {};
   std::string server_name;  // SNI; empty: the relay's host name, or "lanparty-relay" for an IP
   std::array<std::uint8_t, 32> relay_cert_sha256{};
   std::chrono::seconds valid_for{std::chrono::hours(24)};

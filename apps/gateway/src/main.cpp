@@ -12,6 +12,8 @@
 #include <list>
 #include <set>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -413,6 +415,7 @@ int run_gateway(GatewayFlags& flags) {
   client_core::Runner runner(
       **loop,
       client_core::RunnerConfig{.quic = *quic_config,
+                                .more_relays = flags.relay.more_relays,
                                 .session = {.role = ctrl::Role::kGateway,
                                             .room = flags.relay.room,
                                             .mac = (*lan)->interface_mac(),
@@ -436,7 +439,7 @@ int run_gateway(GatewayFlags& flags) {
 }
 
 struct InviteFlags {
-  std::string relay;
+  std::vector<std::string> relays;  // the first, then the cluster's others (relays=)
   std::string relay_ca_cert;
   std::string server_name;
   std::string expires = "24h";
@@ -444,7 +447,7 @@ struct InviteFlags {
 };
 
 int run_invite(const GatewayFlags& flags, const InviteFlags& invite) {
-  if (flags.relay.room.empty() || invite.relay.empty() || invite.relay_ca_cert.empty()) {
+  if (flags.relay.room.empty() || invite.relays.empty() || invite.relay_ca_cert.empty()) {
     return fail_with(
         "invite needs --room ROOM, --relay HOST:PORT (as players reach the relay) "
         "and --relay-ca-cert relay-cert.der");
@@ -457,7 +460,8 @@ int run_invite(const GatewayFlags& flags, const InviteFlags& invite) {
   if (!key) return fail_with(key.error().describe());
   gateway::InviteRequest request{
       .room = flags.relay.room,
-      .relay = invite.relay,
+      .relay = invite.relays.front(),
+      .more_relays = {invite.relays.begin() + 1, invite.relays.end()},
       .server_name = invite.server_name,
       .relay_cert_sha256 = quic::certificate_sha256(*der),
       .valid_for = *valid_for,
@@ -548,7 +552,10 @@ int main(int argc, char** argv) {
     auto* invite_cmd = app.add_subcommand(
         "invite", "print an invite link for a player (uses the room key; no relay needed)");
     invite_cmd->add_option("--room", flags.relay.room, "the room")->required();
-    invite_cmd->add_option("--relay", invite.relay, "HOST:PORT as players reach the relay")
+    invite_cmd
+        ->add_option("--relay", invite.relays,
+                     "HOST:PORT as players reach the relay; repeat it for the other relays of "
+                     "a cluster (they share one certificate): players try them in turn")
         ->required();
     invite_cmd
         ->add_option("--relay-ca-cert", invite.relay_ca_cert,

@@ -95,6 +95,27 @@ TEST(MakeInvite, RefusesABadRelayOrName) {
   EXPECT_FALSE(make_invite(r, *key));
 }
 
+TEST(MakeInvite, FurtherRelaysOfAClusterGoIntoTheLinksRelays) {
+  auto key = quic::RoomKey::generate();
+  ASSERT_TRUE(key);
+  auto r = request();
+  r.more_relays = {"relay-2.example.net:4433", "[2001:db8::2]:4433"};
+  auto invite = make_invite(r, *key);
+  ASSERT_TRUE(invite) << invite.error().describe();
+  auto link = ctrl::parse_invite_link(invite->link);
+  ASSERT_TRUE(link) << invite->link;
+  ASSERT_EQ(link->more_relays.size(), 2u);
+  EXPECT_EQ(ctrl::format_relay_address(link->more_relays[0]), "relay-2.example.net:4433");
+  EXPECT_EQ(ctrl::format_relay_address(link->more_relays[1]), "[2001:db8::2]:4433");
+  // One relay: no relays= at all, the link as before.
+  EXPECT_EQ(make_invite(request(), *key)->link.find("relays="), std::string::npos);
+
+  r.more_relays = {"relay-2.example.net"};
+  const auto bad = make_invite(r, *key);
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().context.find("--relay"), std::string::npos) << bad.error().context;
+}
+
 TEST(RandomInviteId, IsSixteenLowerHexAndVaries) {
   const auto a = random_invite_id();
   const auto b = random_invite_id();

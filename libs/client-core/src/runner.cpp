@@ -55,6 +55,12 @@ Result<RoomClaim> make_claim(const quic::RoomKey& key, quic::Connection& conn,
                    .room_proof = ctrl::base64url_encode(*proof)};
 }
 
+std::vector<ctrl::RelayAddress> relay_list(const RunnerConfig& config) {
+  std::vector<ctrl::RelayAddress> relays{{.host = config.quic.host, .port = config.quic.port}};
+  relays.insert(relays.end(), config.more_relays.begin(), config.more_relays.end());
+  return relays;
+}
+
 }  // namespace
 
 Runner::Runner(quic::EventLoop& loop, RunnerConfig config, LocalPort& port, obs::Logger logger,
@@ -65,7 +71,8 @@ Runner::Runner(quic::EventLoop& loop, RunnerConfig config, LocalPort& port, obs:
       log_(logger),
       random_unit_(std::move(random_unit)),
       session_(config_.session),
-      backoff_(config_.backoff) {
+      backoff_(config_.backoff),
+      relays_(relay_list(config_)) {
   scratch_.reserve(65536);
 }
 
@@ -117,15 +124,17 @@ void Runner::connect() {
   session_.reset();
   control_stream_ = -1;
   ++counters_.connects;
-  log_.info("client.connecting",
-            {{"relay", fmt::format("{}:{}", config_.quic.host, config_.quic.port)},
-             {"server_name", config_.quic.server_name},
-             {"room", config_.session.room}});
+  config_.quic.host = relays_.target().host;
+  config_.quic.port = relays_.target().port;
+  log_.info("client.connecting", {{"relay", relays_.target_text()},
+                                  {"server_name", config_.quic.server_name},
+                                  {"room", config_.session.room}});
   auto client = quic::Client::connect(loop_, config_.quic, *this, log_);
   if (!client) {
     const auto delay = backoff_.next(random_unit_());
     log_.warn("client.connect_failed",
               {{"error", client.error().describe()}, {"retry_ms", delay.count()}});
+    relays_.on_failed();
     set_state(obs::ConnectionState::kReconnecting, client.error().describe());
     schedule_reconnect(delay);
     return;
@@ -202,7 +211,10 @@ void Runner::on_stream_data(quic::Connection& conn, std::int64_t stream_id,
   for (const ctrl::Message& message : *messages) {
     if (std::holds_alternative<ctrl::Welcome>(message)) {
       on_joined();
-    } else if (const auto* reject = std::get_if<ctrl::Reject>(&message)) {
+    } else if (const auto* reject = std::get_if<ctrl::Reject>(&message);
+               reject != nullptr && reject->reject_code() == ctrl::RejectCode::kRedirect) {
+      on_redirect(*reject);
+    } else if (reject != nullptr) {
       std::string sentence = obs::describe_reject(reject->code);
       if (reject->reject_code() == ctrl::RejectCode::kInviteExpired && config_.session.invite) {
         if (auto token = ctrl::parse_invite_token(*config_.session.invite)) {
@@ -282,6 +294,7 @@ Status Runner::send_control(const ctrl::Message& message) {
 void Runner::on_joined() {
   const ctrl::Welcome& welcome = *session_.welcome();
   backoff_.reset();
+  relays_.on_joined();
   ++counters_.joins;
   joined_at_ = loop_.now();
   log_.info("client.joined", {{"room", welcome.room},
@@ -293,6 +306,21 @@ void Runner::on_joined() {
   set_state(obs::ConnectionState::kConnected);
   port_.on_joined(welcome);
   send_probe();
+}
+
+void Runner::on_redirect(const ctrl::Reject& reject) {
+  const std::string from = relays_.target_text();
+  if (auto followed = relays_.on_redirect(reject.relay.value_or("")); !followed) {
+    log_.error(
+        "client.redirect_refused",
+        {{"relay", from}, {"to", reject.relay.value_or("")}, {"advice", followed.error().context}});
+    set_state(obs::ConnectionState::kRejected, followed.error().context);
+    return;
+  }
+  log_.info("client.redirected",
+            {{"relay", from}, {"to", relays_.target_text()}, {"message", reject.message}});
+  set_state(obs::ConnectionState::kReconnecting,
+            fmt::format("the room is on relay {}; connecting there", relays_.target_text()));
 }
 
 void Runner::send_probe() {
@@ -359,6 +387,11 @@ void Runner::on_closed(quic::Connection& /*conn*/, const quic::CloseInfo& info) 
     port_.on_fatal(sentence);
     return;
   }
+  if (relays_.take_redirect()) {
+    schedule_reconnect(std::chrono::milliseconds(0));  // to the relay the room lives on
+    return;
+  }
+  relays_.on_failed();
   auto delay = backoff_.next(random_unit_());
   if (was_rejected) delay = std::max(delay, config_.reject_retry);
   if (info.handshake_failure) {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "lanparty/client_core/backoff.hpp"
+#include "lanparty/client_core/relay_choice.hpp"
 #include "lanparty/client_core/session.hpp"
 #include "lanparty/obs/log.hpp"
 #include "lanparty/obs/status.hpp"
@@ -48,7 +49,12 @@ class LocalPort {
 };
 
 struct RunnerConfig {
+  // quic.host and quic.port name the first relay; each attempt overwrites them with the relay
+  // RelayChoice picks (same server name and pin: the relays of a cluster share a certificate).
   quic::ClientConfig quic;
+  // Further relays of the cluster, tried in turn after the first on reconnect (a link's
+  // relays=, our extension; docs/protocol.md).
+  std::vector<ctrl::RelayAddress> more_relays = {};
   SessionConfig session;
   // A gateway's room key: each hello then claims the room with a proof bound to that
   // connection (PROTOCOL.md section 7).
@@ -120,6 +126,8 @@ class Runner final : public quic::ConnectionHandler {
   void schedule_reconnect(std::chrono::milliseconds delay);
   void send_hello_when_ready(std::uint64_t generation);
   void on_joined();
+  // reject `redirect`: follow it at once (the close comes next), or say why not.
+  void on_redirect(const ctrl::Reject& reject);
   void send_probe();
   void set_state(obs::ConnectionState state, std::string_view detail = {});
   // A state with a whole sentence of its own rather than describe(state) plus a detail.
@@ -135,6 +143,7 @@ class Runner final : public quic::ConnectionHandler {
   std::function<double()> random_unit_;
   Session session_;
   Backoff backoff_;
+  RelayChoice relays_;  // where each attempt connects: the list, and a redirect followed
   std::unique_ptr<quic::Client> client_;
   std::unique_ptr<quic::Client> retired_client_;  // destroyed outside its own callbacks
   std::int64_t control_stream_ = -1;
