@@ -315,6 +315,33 @@ TEST(SimQuic, ClientIdlesOutWhenTheServerHostNeverComesBack) {
   EXPECT_GT(party.net_.counters().host_down, 0u);
 }
 
+// Retry tokens carry the server loop's time: over a path with an 8 s round trip the token is
+// 8 s old when it comes back and passes; over 12 s it is past its 10 s lifetime and refused.
+TEST(SimQuic, RetryTokensAgeInVirtualTime) {
+  for (const auto one_way : {4s, 6s}) {
+    SimParty party(1, SimLink{.delay = one_way});
+    ASSERT_TRUE(party.start_server([](ServerConfig& c) {
+      c.admission.retry = RetryMode::kAlways;
+      c.handshake_timeout = 120s;
+    }));
+    ASSERT_TRUE(party.connect([](ClientConfig& c) { c.handshake_timeout = 120s; }));
+    ASSERT_TRUE(party.run_until(
+        [&] {
+          return party.client_handler_->handshakes == 1 || !party.client_handler_->closed.empty();
+        },
+        5min));
+    const AdmissionCounters counters = party.server_->admission_counters();
+    EXPECT_GE(counters.retries_sent, 1u);
+    if (one_way == 4s) {
+      EXPECT_EQ(party.client_handler_->handshakes, 1u);
+      EXPECT_EQ(counters.retry_tokens_valid, 1u);
+    } else {
+      EXPECT_EQ(party.client_handler_->handshakes, 0u);
+      EXPECT_GE(counters.refused[static_cast<std::size_t>(Refusal::kInvalidToken)], 1u);
+    }
+  }
+}
+
 TEST(SimQuic, ServerOnASimulatedHostNeedsASimulatedLoop) {
   SimNetwork net(1);
   auto host = net.add_host("10.213.99.1");

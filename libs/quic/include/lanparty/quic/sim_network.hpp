@@ -79,6 +79,8 @@ class SimHost {
   std::vector<detail::SimUdpSocket*> sockets_;  // bound and alive
 };
 
+// Single-threaded, like the loop that runs on it. It must outlive that loop and every Server,
+// Client and socket made on its hosts.
 class SimNetwork {
  public:
   using Clock = EventLoop::Clock;
