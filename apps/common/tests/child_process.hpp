@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
-// A long-running binary under test (a daemon): started with its own arguments and a bare
-// environment, stdout and stderr read together, signalled, waited for.
+// A binary under test: started with its own arguments, working directory and a bare
+// environment (nothing inherited, as under systemd), stdout and stderr read together,
+// signalled, waited for.
 #pragma once
 
 #include <fcntl.h>
@@ -12,6 +13,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,9 +22,15 @@
 
 namespace lanparty::apps::testing {
 
+struct SpawnOptions {
+  std::filesystem::path cwd;                           // empty: the test's own
+  std::vector<std::string> env{"PATH=/usr/bin:/bin"};  // the whole environment
+};
+
 class ChildProcess {
  public:
-  ChildProcess(const std::string& binary, const std::vector<std::string>& args) {
+  ChildProcess(const std::string& binary, const std::vector<std::string>& args,
+               const SpawnOptions& options = {}) {
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) return;
     out_fd_ = fds[0];
@@ -31,15 +39,17 @@ class ChildProcess {
     std::vector<char*> argv;
     for (auto& a : argv_text) argv.push_back(a.data());
     argv.push_back(nullptr);
-    std::string path_env = "PATH=/usr/bin:/bin";
-    std::vector<char*> envp{path_env.data(), nullptr};
+    std::vector<std::string> env_text = options.env;
+    std::vector<char*> envp;
+    for (auto& e : env_text) envp.push_back(e.data());
+    envp.push_back(nullptr);
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
     posix_spawn_file_actions_adddup2(&actions, fds[1], STDERR_FILENO);
-    if (::posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), envp.data()) != 0) {
-      pid_ = -1;
-    }
+    if (!options.cwd.empty()) posix_spawn_file_actions_addchdir_np(&actions, options.cwd.c_str());
+    spawn_error_ = ::posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), envp.data());
+    if (spawn_error_ != 0) pid_ = -1;
     posix_spawn_file_actions_destroy(&actions);
     ::close(fds[1]);
   }
@@ -54,6 +64,7 @@ class ChildProcess {
   ChildProcess& operator=(const ChildProcess&) = delete;
 
   [[nodiscard]] bool started() const noexcept { return pid_ > 0; }
+  [[nodiscard]] int spawn_error() const noexcept { return spawn_error_; }  // an errno value
   [[nodiscard]] const std::string& output() const noexcept { return output_; }
   void send_signal(int signal) const { ::kill(pid_, signal); }
 
@@ -99,6 +110,7 @@ class ChildProcess {
   }
 
   pid_t pid_ = -1;
+  int spawn_error_ = 0;
   int out_fd_ = -1;
   bool exited_ = false;
   int status_ = 0;

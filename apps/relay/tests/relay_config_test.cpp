@@ -24,6 +24,7 @@
 #include <thread>
 #include <vector>
 
+#include "child_process.hpp"
 #include "relay_harness.hpp"
 
 namespace lanparty::relay::testing {
@@ -33,100 +34,21 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using namespace std::chrono_literals;
 
-// The relay as a child process: stdout and stderr on one pipe, its own working directory and
-// environment (nothing inherited, as under systemd).
-class Child {
+// The relay as a child process, in its own working directory and environment.
+class Child : public apps::testing::ChildProcess {
  public:
   Child(const std::vector<std::string>& args, const std::filesystem::path& cwd,
-        const std::vector<std::string>& env) {
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) {
-      ADD_FAILURE() << "pipe2 failed";
-      return;
-    }
-    out_fd_ = fds[0];
-    std::vector<std::string> argv_text{LANPARTY_RELAY_BINARY};
-    argv_text.insert(argv_text.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : argv_text) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    std::vector<std::string> env_text = env;
-    std::vector<char*> envp;
-    for (auto& e : env_text) envp.push_back(e.data());
-    envp.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
-    posix_spawn_file_actions_adddup2(&actions, fds[1], STDERR_FILENO);
-    posix_spawn_file_actions_addchdir_np(&actions, cwd.c_str());
-    const int rc = ::posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), envp.data());
-    posix_spawn_file_actions_destroy(&actions);
-    ::close(fds[1]);
-    if (rc != 0) {
-      ADD_FAILURE() << "posix_spawn " << argv[0] << ": " << std::strerror(rc);
-      pid_ = -1;
-    }
+        const std::vector<std::string>& env)
+      : ChildProcess(LANPARTY_RELAY_BINARY, args, {.cwd = cwd, .env = env}) {
+    if (!started()) ADD_FAILURE() << "posix_spawn: " << std::strerror(spawn_error());
   }
-  ~Child() {
-    if (pid_ > 0 && !exited_) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, &status_, 0);
-    }
-    if (out_fd_ >= 0) ::close(out_fd_);
-  }
-  Child(const Child&) = delete;
-  Child& operator=(const Child&) = delete;
-
-  [[nodiscard]] bool started() const noexcept { return pid_ > 0; }
-  [[nodiscard]] const std::string& output() const noexcept { return output_; }
-  void send_signal(int signal) { ::kill(pid_, signal); }
-
   [[nodiscard]] bool wait_for_output(std::string_view text,
                                      std::chrono::milliseconds timeout = kWait) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (output_.find(text) == std::string::npos) {
-      if (!read_until(deadline)) return false;
-    }
-    return true;
+    return ChildProcess::wait_for_output(text, timeout);
   }
-
-  // The exit code once the child exits by itself; nullopt on timeout or death by a signal.
   [[nodiscard]] std::optional<int> wait_exit(std::chrono::milliseconds timeout = kWait) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (read_until(deadline)) {
-    }
-    for (;;) {
-      if (::waitpid(pid_, &status_, WNOHANG) == pid_) {
-        exited_ = true;
-        break;
-      }
-      if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
-      std::this_thread::sleep_for(10ms);
-    }
-    if (!WIFEXITED(status_)) return std::nullopt;
-    return WEXITSTATUS(status_);
+    return ChildProcess::wait_exit(timeout);
   }
-
- private:
-  // Reads what is there; false at end of output or at the deadline.
-  bool read_until(std::chrono::steady_clock::time_point deadline) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return false;
-    pollfd pfd{.fd = out_fd_, .events = POLLIN, .revents = 0};
-    if (::poll(&pfd, 1, static_cast<int>(left.count())) <= 0) return false;
-    char buffer[4096];
-    const ssize_t n = ::read(out_fd_, buffer, sizeof(buffer));
-    if (n <= 0) return false;
-    output_.append(buffer, static_cast<std::size_t>(n));
-    return true;
-  }
-
-  pid_t pid_ = -1;
-  int out_fd_ = -1;
-  bool exited_ = false;
-  int status_ = 0;
-  std::string output_;
 };
 
 // A private working directory, HOME and TMPDIR for each child, so that a test can also
