@@ -28,14 +28,27 @@ echo "format: ${#sources[@]} files clean"
 step "dependency direction (STYLE.md section 1)"
 scripts/check-deps.sh
 
-run_ctest() {
-  local preset=$1 log
+# Test runs overlap the next build: ctest_start runs one in the background (its output in
+# build/ctest-PRESET.log) while the next preset compiles at a lower priority, and
+# ctest_collect waits for it, prints its output and counts its results. Tests that wait on
+# the network and on timers leave most of the CPU idle; the build takes what they leave.
+declare -A ctest_pids
+ctest_start() {
+  local preset=$1
+  rm -f "build/$preset/Testing/Temporary/LastTestsFailed.log"
+  ctest --preset "$preset" -j "$jobs" >"build/ctest-$preset.log" 2>&1 &
+  ctest_pids[$preset]=$!
+}
+
+ctest_collect() {
+  local preset=$1
+  local log="build/ctest-$preset.log"
   local failed_log="build/$preset/Testing/Temporary/LastTestsFailed.log"
-  log=$(mktemp)
-  rm -f "$failed_log"
-  if ctest --preset "$preset" -j "$jobs" 2>&1 | tee "$log"; then :; else
-    summary+=("ctest $preset: FAILED")
-  fi
+  local status=0
+  wait "${ctest_pids[$preset]}" || status=$?
+  step "test results: $preset preset"
+  cat "$log"
+  [ "$status" -eq 0 ] || summary+=("ctest $preset: FAILED")
   # Name each failed test in the summary: CI keeps only the tail of the output.
   if [ -s "$failed_log" ]; then
     while IFS= read -r test_name; do
@@ -57,7 +70,11 @@ run_ctest() {
     failed=$((failed + 1))
     summary+=("ctest $preset: no result line")
   fi
-  rm -f "$log"
+}
+
+run_ctest() {
+  ctest_start "$1"
+  ctest_collect "$1"
 }
 
 # The mingw dependencies (wolfSSL and ngtcp2 from Debian's sources, cached in build/) build in
@@ -68,14 +85,18 @@ scripts/build-mingw-deps.sh --jobs 1 >"$mingw_deps_log" 2>&1 &
 mingw_deps_pid=$!
 trap 'kill "$mingw_deps_pid" 2>/dev/null || true' EXIT
 
-for preset in dev asan; do
-  step "build + test: $preset preset"
-  cmake --preset "$preset" >/dev/null
-  cmake --build --preset "$preset" -j "$jobs"
-  run_ctest "$preset"
-done
+step "build: dev preset"
+cmake --preset dev >/dev/null
+cmake --build --preset dev -j "$jobs"
+ctest_start dev
 
-step "build + test: mingw preset (Windows cross build, tests under wine64)"
+step "build: asan preset (while the dev tests run)"
+cmake --preset asan >/dev/null
+nice -n 10 cmake --build --preset asan -j "$jobs"
+ctest_collect dev
+ctest_start asan
+
+step "build: mingw preset, the Windows cross build (while the asan tests run)"
 if ! wait "$mingw_deps_pid"; then
   cat "$mingw_deps_log"
   echo "test-all: scripts/build-mingw-deps.sh failed (its output is above)" >&2
@@ -83,7 +104,10 @@ if ! wait "$mingw_deps_pid"; then
 fi
 cat "$mingw_deps_log"
 cmake --preset mingw >/dev/null
-cmake --build --preset mingw -j "$jobs"
+nice -n 10 cmake --build --preset mingw -j "$jobs"
+ctest_collect asan
+
+step "test: mingw preset (tests under wine64)"
 run_ctest mingw
 # cmake/wine-run.sh keeps a wine server alive for 60 s after the last test; stop it now.
 WINEPREFIX="$PWD/build/mingw/wineprefix" "$(command -v wineserver || echo /usr/lib/wine/wineserver)" \
