@@ -110,9 +110,7 @@ StatusReport collect_status(std::string program, const client_core::Runner& runn
   report.program = std::move(program);
   report.state = std::string(obs::to_string(runner.state()));
   const client_core::Session& session = runner.session();
-  report.relay = relay.host.find(':') != std::string::npos
-                     ? fmt::format("[{}]:{}", relay.host, relay.port)
-                     : fmt::format("{}:{}", relay.host, relay.port);
+  report.relay = runner.relay();  // where it is now (a cluster's redirect), not the first
   report.server_name = relay.server_name;
   report.room = session.config().room;
   report.device = std::move(device);

@@ -215,6 +215,7 @@ TEST_F(RunnerClusterTest, APlayerWhoseLinkNamesAnotherRelayIsRedirectedToTheRoom
   EXPECT_EQ(b.relay->totals().redirects, 1u);
   // One connection to B, then one to A at once (no reject_retry wait of 10 s).
   EXPECT_EQ(client.counters().connects, 2u);
+  EXPECT_EQ(client.relay(), a.address);  // what `status` shows: where it is now
   bool told = false;
   for (const auto& s : client_port.sentences) {
     told |= s.find("the room is on relay " + a.address) != std::string::npos;

@@ -101,6 +101,9 @@ class Runner final : public quic::ConnectionHandler {
   void send_frame(std::span<std::uint8_t> datagram);
 
   [[nodiscard]] obs::ConnectionState state() const noexcept { return state_; }
+  // "HOST:PORT" of the relay the current (or next) attempt connects to: after a redirect or a
+  // move to the next relay of the list, not the one the config named first.
+  [[nodiscard]] std::string relay() const { return relays_.target_text(); }
   [[nodiscard]] const Session& session() const noexcept { return session_; }
   [[nodiscard]] const RunnerCounters& counters() const noexcept { return counters_; }
   [[nodiscard]] bool joined() const noexcept { return session_.phase() == Phase::kJoined; }
