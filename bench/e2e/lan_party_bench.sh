@@ -101,7 +101,10 @@ loss_delta() {
   read -r -a b <<<"$1"
   read -r -a a <<<"$2"
   local sent=$(((a[0] - b[0]) + (a[1] - b[1]))) arrived=$((a[2] - b[2]))
-  echo "$((sent - arrived))/$((a[3] - b[3]))/$((a[4] - b[4]))"
+  local lost=$((sent - arrived))
+  # A TSO super-frame counts once at the TAP and as many segments at the relay: no count then.
+  ((lost < 0)) && lost="n/a"
+  echo "$lost/$((a[3] - b[3]))/$((a[4] - b[4]))"
 }
 
 raw="${LP_BENCH_RAW:-$LP_TMP/bench.raw}"
