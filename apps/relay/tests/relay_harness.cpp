@@ -70,8 +70,9 @@ std::unique_ptr<TestPeer> TestPeer::connect(quic::EventLoop& loop, std::uint16_t
                                             const std::filesystem::path& der, PeerOptions options) {
   std::unique_ptr<TestPeer> peer(new TestPeer(loop));
   quic::ClientConfig config;
-  config.host = "127.0.0.1";
+  config.host = options.relay_host;
   config.port = port;
+  config.sim_host = options.sim_host;
   config.server_name = "localhost";
   config.trust.pinned_der = der;
   config.keepalive = options.keepalive;
@@ -397,6 +398,10 @@ RelayConfig claimed_relay_config(RoomMode mode) {
   return config;
 }
 
+namespace {
+constexpr const char* kSimRelayAddress = "10.213.97.1";
+}  // namespace
+
 std::unique_ptr<RelayHarness> RelayHarness::start(HarnessOptions options) {
   std::unique_ptr<RelayHarness> h(new RelayHarness());
   auto certificate = quic::generate_self_signed("localhost");
@@ -409,7 +414,8 @@ std::unique_ptr<RelayHarness> RelayHarness::start(HarnessOptions options) {
     ADD_FAILURE() << "write_der: " << st.error().describe();
     return nullptr;
   }
-  auto loop = quic::EventLoop::create();
+  auto loop = options.sim != nullptr ? quic::EventLoop::create_simulated(*options.sim)
+                                     : quic::EventLoop::create();
   if (!loop) {
     ADD_FAILURE() << "EventLoop::create: " << loop.error().describe();
     return nullptr;
@@ -443,6 +449,16 @@ std::unique_ptr<RelayHarness> RelayHarness::start(HarnessOptions options) {
                               h->records_in_use_, h->executor_.get());
   quic::ServerConfig config;
   config.listen = "127.0.0.1:0";
+  if (options.sim != nullptr) {
+    auto host = options.sim->add_host(kSimRelayAddress);
+    if (!host) {
+      ADD_FAILURE() << "SimNetwork::add_host: " << host.error().describe();
+      return nullptr;
+    }
+    h->sim_ = options.sim;
+    config.listen = std::string(kSimRelayAddress) + ":443";
+    config.sim_host = *host;
+  }
   config.certificate = std::move(*certificate);
   config.idle_timeout = options.idle_timeout;
   config.streams = options.server_streams;
@@ -461,6 +477,15 @@ RelayHarness::~RelayHarness() = default;
 std::uint16_t RelayHarness::port() const { return server_->local_address().port(); }
 
 std::unique_ptr<TestPeer> RelayHarness::connect(PeerOptions options) {
+  if (sim_ != nullptr && options.sim_host == nullptr) {
+    auto host = sim_->add_host("10.213.97." + std::to_string(10 + sim_peers_++));
+    if (!host) {
+      ADD_FAILURE() << "SimNetwork::add_host: " << host.error().describe();
+      return nullptr;
+    }
+    options.sim_host = *host;
+    options.relay_host = kSimRelayAddress;
+  }
   return TestPeer::connect(*loop_, port(), der_path_, options);
 }
 

@@ -30,6 +30,7 @@
 #include "lanparty/quic/event_loop.hpp"
 #include "lanparty/quic/room_key.hpp"
 #include "lanparty/quic/server.hpp"
+#include "lanparty/quic/sim_network.hpp"
 #include "relay.hpp"
 
 namespace lanparty::relay::testing {
@@ -77,6 +78,9 @@ struct PeerOptions {
   std::uint64_t max_datagram_frame_size = 65535;  // 0: advertise no DATAGRAM support
   std::chrono::milliseconds keepalive{10000};
   quic::StreamLimits streams = {};  // what the peer grants the relay
+  // Set by a simulated harness: the relay's address and the peer's own simulated host.
+  std::string relay_host = "127.0.0.1";
+  quic::SimHost* sim_host = nullptr;
 };
 
 // One kind-1 or kind-3 datagram a peer received from the relay.
@@ -268,6 +272,10 @@ struct HarnessOptions {
                                   .max_connections_per_source = 1000000,
                                   .handshakes_per_second_per_source = 1e9,
                                   .handshake_burst_per_source = 1e9};
+  // Runs the harness on this simulated network in virtual time instead of loopback (not
+  // owned; outlives the harness): the relay on host 10.213.97.1, each peer on a host of its
+  // own. Waits (kWait included) are then virtual time.
+  quic::SimNetwork* sim = nullptr;
 };
 
 // Owns the loop, the relay (logging at debug to a MemorySink) and the server on 127.0.0.1:0
@@ -306,6 +314,8 @@ class RelayHarness {
   TempDir dir_;
   std::filesystem::path der_path_;
   std::unique_ptr<quic::EventLoop> loop_;
+  quic::SimNetwork* sim_ = nullptr;
+  std::size_t sim_peers_ = 0;
   std::unique_ptr<directory::SqliteRoomDirectory> records_;  // before relay_: outlives it
   directory::RoomDirectory* records_in_use_ = nullptr;       // records_ or the override
   std::unique_ptr<DirectoryExecutor> executor_;              // before relay_: outlives it
