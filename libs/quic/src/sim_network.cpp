@@ -243,6 +243,23 @@ void SimNetwork::send(const SimHost& from_host, Datagram datagram) {
     ++counters_.lost;
     return;
   }
+  // The bottleneck: the datagram waits for those ahead of it, then takes its serialisation
+  // time; the queue holds what the transmitter has not sent yet.
+  Clock::time_point leaves = now_;
+  if (l.rate_bits_per_second > 0) {
+    Clock::time_point& busy = busy_until_[{from_host.index_, to_host->index_}];
+    const Clock::time_point start = std::max(now_, busy);
+    const double rate = static_cast<double>(l.rate_bits_per_second);
+    const double queued_bytes = std::chrono::duration<double>(start - now_).count() * rate / 8;
+    const std::size_t wire_bytes = datagram.bytes.size() + overhead;
+    if (queued_bytes + static_cast<double>(wire_bytes) > static_cast<double>(l.queue_bytes)) {
+      ++counters_.queue_full;
+      return;
+    }
+    busy = start + std::chrono::nanoseconds(
+                       static_cast<std::int64_t>(static_cast<double>(wire_bytes) * 8e9 / rate));
+    leaves = busy;
+  }
   auto jitter = [&](double draw) {
     return std::chrono::microseconds(
         static_cast<std::int64_t>(draw * static_cast<double>(l.jitter.count() + 1)));
@@ -255,10 +272,10 @@ void SimNetwork::send(const SimHost& from_host, Datagram datagram) {
   if (duplicate_draw < l.duplicate) {
     ++counters_.duplicated;
     const Clock::duration copy_delay = l.delay + jitter(uniform());
-    in_flight_.emplace(std::make_pair(now_ + copy_delay, next_sequence_++),
+    in_flight_.emplace(std::make_pair(leaves + copy_delay, next_sequence_++),
                        InFlight{to_host->index_, to_host->generation_, datagram});
   }
-  in_flight_.emplace(std::make_pair(now_ + delay, next_sequence_++),
+  in_flight_.emplace(std::make_pair(leaves + delay, next_sequence_++),
                      InFlight{to_host->index_, to_host->generation_, std::move(datagram)});
 }
 

@@ -91,6 +91,22 @@ TEST(SimNetwork, KeepsOrderWithoutJitterAndDropsAboveTheMtu) {
   EXPECT_EQ(p->net->counters().too_big, 1u);
 }
 
+TEST(SimNetwork, ARateLimitedLinkSerialisesAndTailDrops) {
+  // 1 Mbit/s: a 1250-byte datagram (1222 payload + 28 header bytes) takes 10 ms to send; the
+  // queue holds 10 of them.
+  auto p = make_pair_on(
+      1, SimLink{.delay = 5ms, .rate_bits_per_second = 1'000'000, .queue_bytes = 12'500});
+  for (int i = 0; i < 20; ++i) send(*p, 1222, static_cast<std::uint8_t>(i));
+  ASSERT_TRUE(p->loop->run_until([&] { return p->received.size() == 10; }, 1s).has_value());
+  (void)p->loop->run_until([] { return false; }, 1s);
+  ASSERT_EQ(p->received.size(), 10u);
+  EXPECT_EQ(p->net->counters().queue_full, 10u);
+  for (std::size_t i = 0; i < 10; ++i) {
+    EXPECT_EQ(p->arrival[i], 5ms + (i + 1) * 10ms) << i;
+    EXPECT_EQ(p->received[i][0], i);
+  }
+}
+
 TEST(SimNetwork, ASeedReplaysTheSameLossJitterAndDuplicates) {
   const SimLink lossy{.delay = 10ms, .jitter = 8ms, .loss = 0.2, .reorder = 0.1, .duplicate = 0.05};
   auto run = [&](std::uint64_t seed) {

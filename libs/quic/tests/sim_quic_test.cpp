@@ -219,6 +219,39 @@ TEST(SimQuic, ControlStreamDeliversEverythingInOrderUnder5PercentLossFor10Virtua
               std::chrono::duration<double>(std::chrono::steady_clock::now() - real_start).count());
 }
 
+// A 10 Mbit/s bottleneck with a 64 KiB queue: ngtcp2's congestion control has to find the
+// rate. 2 MB on the stream take at least the 1.6 s the link needs, and not many times more.
+TEST(SimQuic, StreamThroughABottleneckRunsNearTheLinkRate) {
+  SimParty party(1, SimLink{.delay = 10ms, .rate_bits_per_second = 10'000'000});
+  ASSERT_TRUE(party.start_server([](ServerConfig& c) {
+    c.streams.stream_window = c.streams.max_stream_window = 1 << 20;
+    c.streams.connection_window = c.streams.max_connection_window = 1 << 20;
+    c.streams.max_unacked_stream_bytes = 4 << 20;
+  }));
+  ASSERT_TRUE(party.connect([](ClientConfig& c) { c.streams.max_unacked_stream_bytes = 4 << 20; }));
+  ASSERT_TRUE(party.run_until([&] { return party.client_handler_->handshakes == 1; }, 10s));
+  Connection& conn = party.client_->connection();
+  auto stream = conn.open_bidi_stream();
+  ASSERT_TRUE(stream.has_value());
+  const auto data = testing::pattern_bytes(2'000'000, 5);
+  ASSERT_TRUE(conn.send_stream(*stream, data).has_value());
+  const auto start = party.net_.elapsed();
+  ASSERT_TRUE(party.run_until(
+      [&] {
+        auto& bytes = party.server_handler_.stream_bytes;
+        return !bytes.empty() && bytes.begin()->second.size() == data.size();
+      },
+      60s));
+  const auto took = party.net_.elapsed() - start;
+  EXPECT_EQ(party.server_handler_.stream_bytes.begin()->second, data);
+  EXPECT_GE(took, 1600ms);
+  EXPECT_LE(took, 4s);
+  std::printf(
+      "2 MB through 10 Mbit/s: %lld virtual ms, %llu queue drops\n",
+      static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(took).count()),
+      static_cast<unsigned long long>(party.net_.counters().queue_full));
+}
+
 TEST(SimQuic, ASeedReplaysTheSameRun) {
   const LossResult a = run_loss_scenario(11, 20s);
   const LossResult b = run_loss_scenario(11, 20s);

@@ -39,6 +39,10 @@ struct SimLink {
   std::chrono::microseconds reorder_delay{5'000};
   double duplicate = 0;    // probability it arrives twice (the copy with its own jitter)
   std::size_t mtu = 1500;  // IP MTU: larger datagrams (with the IP and UDP headers) vanish
+  // A bottleneck: datagrams leave one after another at this rate (0: no limit) from a queue
+  // of at most queue_bytes; what does not fit is dropped (tail drop).
+  std::uint64_t rate_bits_per_second = 0;
+  std::size_t queue_bytes = 64 * 1024;
 };
 
 // What the network did with every datagram.
@@ -50,6 +54,7 @@ struct SimCounters {
   std::uint64_t no_route = 0;     // drop: no host has the destination address
   std::uint64_t no_listener = 0;  // drop: nothing bound to the port (no ICMP is simulated)
   std::uint64_t host_down = 0;    // drop: the destination rebooted or is down
+  std::uint64_t queue_full = 0;   // drop: the link's queue was full
   std::uint64_t reordered = 0;
   std::uint64_t duplicated = 0;
 };
@@ -159,6 +164,8 @@ class SimNetwork {
   SimLink default_link_;
   std::vector<std::unique_ptr<SimHost>> hosts_;
   std::map<std::pair<std::size_t, std::size_t>, SimLink> links_;
+  // When each rate-limited direction's transmitter is free again.
+  std::map<std::pair<std::size_t, std::size_t>, Clock::time_point> busy_until_;
   // Ordered by (delivery time, send order): equal times deliver in the order sent.
   std::map<std::pair<Clock::time_point, std::uint64_t>, InFlight> in_flight_;
   std::uint64_t next_sequence_ = 0;
