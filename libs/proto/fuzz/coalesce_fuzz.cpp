@@ -29,7 +29,8 @@ std::vector<std::vector<std::uint8_t>> frames_from(const std::uint8_t* data, std
   --size;
   if ((mode & 1) == 0) {
     while (size >= 2 && out.size() < 256) {
-      const std::size_t n = std::min<std::size_t>((data[0] << 8) | data[1], size - 2);
+      const std::size_t length = std::size_t{data[0]} << 8 | data[1];
+      const std::size_t n = std::min(length, size - 2);
       out.emplace_back(data + 2, data + 2 + n);
       data += 2 + n;
       size -= 2 + n;
