@@ -39,6 +39,8 @@ echo "lanparty-relay --config /etc/lanparty/relay.toml: ok"
 
 # The units refer to systemd's own targets: give the root this system's.
 cp -rn /usr/lib/systemd/system/. "$tmp/usr/lib/systemd/system/"
+# ExecReload= runs /bin/kill (procps, on every Debian system): give the root this system's.
+[ -e "$tmp/bin/kill" ] || install -D -m 0755 "$(readlink -f /bin/kill)" "$tmp/bin/kill"
 echo "== systemd-analyze verify"
 systemd-analyze verify --root="$tmp" "${units[@]}"
 echo "ok"
