@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,19 @@ namespace lanparty::client_linux {
 namespace {
 
 // A host-order value as the little-endian field a TUNSETVNETLE TAP writes.
+using apps::kVnetGsoEcn;
+using apps::kVnetGsoNone;
+using apps::kVnetGsoTcpV4;
+using apps::kVnetGsoTcpV6;
+using apps::kVnetGsoUdpL4;
+using apps::kVnetNeedsCsum;
+using apps::VnetHeader;
+
+// The client's TAP: little-endian header fields (TUNSETVNETLE).
+std::optional<proto::OffloadInfo> from_tap(const VnetHeader& vnet) {
+  return apps::offload_from_vnet(vnet, apps::VnetByteOrder::kLittleEndian);
+}
+
 std::uint16_t le(std::uint16_t v) {
   std::uint16_t raw = 0;
   auto* b = reinterpret_cast<std::uint8_t*>(&raw);
@@ -26,7 +40,7 @@ std::uint16_t le(std::uint16_t v) {
 }
 
 TEST(VnetHeader, NoFlagsMeansAFinishedFrame) {
-  const auto info = offload_from_vnet(VnetHeader{});
+  const auto info = from_tap(VnetHeader{});
   ASSERT_TRUE(info);
   EXPECT_FALSE(info->needs_checksum);
   EXPECT_EQ(info->gso_type, proto::GsoType::kNone);
@@ -39,7 +53,7 @@ TEST(VnetHeader, PartialChecksumOffsetsAreReadLittleEndian) {
                         .gso_size = 0,
                         .csum_start = le(0x0122),
                         .csum_offset = le(16)};
-  const auto info = offload_from_vnet(vnet);
+  const auto info = from_tap(vnet);
   ASSERT_TRUE(info);
   EXPECT_TRUE(info->needs_checksum);
   EXPECT_EQ(info->checksum_start, 0x0122);
@@ -61,7 +75,7 @@ TEST(VnetHeader, GsoTypesMapAndTheEcnBitIsAccepted) {
                           .gso_size = le(1448),
                           .csum_start = le(34),
                           .csum_offset = le(16)};
-    const auto info = offload_from_vnet(vnet);
+    const auto info = from_tap(vnet);
     ASSERT_TRUE(info) << int(c.type);
     EXPECT_EQ(info->gso_type, c.want) << int(c.type);
     EXPECT_EQ(info->gso_size, 1448) << int(c.type);
@@ -70,7 +84,7 @@ TEST(VnetHeader, GsoTypesMapAndTheEcnBitIsAccepted) {
 
 TEST(VnetHeader, GsoTypesNeverEnabledAreRefused) {
   // 3 is UFO (IPv4 UDP fragmentation), never asked for with TUNSETOFFLOAD.
-  EXPECT_FALSE(offload_from_vnet(VnetHeader{
+  EXPECT_FALSE(from_tap(VnetHeader{
       .flags = 0, .gso_type = 3, .hdr_len = 0, .gso_size = 0, .csum_start = 0, .csum_offset = 0}));
 }
 
@@ -98,7 +112,7 @@ TEST(VnetHeader, EveryCapturedKernelHeaderTranslates) {
                           .gso_size = le(static_cast<std::uint16_t>(size)),
                           .csum_start = le(static_cast<std::uint16_t>(start)),
                           .csum_offset = le(static_cast<std::uint16_t>(offset))};
-    const auto info = offload_from_vnet(vnet);
+    const auto info = from_tap(vnet);
     ASSERT_TRUE(info) << entry.path();
     const std::string name = entry.path().stem().string();
     EXPECT_TRUE(info->needs_checksum) << name;

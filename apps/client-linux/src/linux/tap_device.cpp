@@ -17,10 +17,14 @@
 
 #include "lanparty/base/check.hpp"
 #include "lanparty/base/errc.hpp"
-#include "vnet_header.hpp"
+#include "linux/vnet_header.hpp"
 
 namespace lanparty::client_linux {
 namespace {
+
+using apps::VnetHeader;
+// The TAP is switched to little-endian header fields (TUNSETVNETLE): the same on every host.
+constexpr apps::VnetByteOrder kTapByteOrder = apps::VnetByteOrder::kLittleEndian;
 
 // UDP segmentation offload (Linux >= 6.2); Debian 12's headers predate it.
 constexpr unsigned kTunFUso4 = 0x20;
@@ -140,7 +144,7 @@ Result<TapRead> TapDevice::read_frame(std::span<std::uint8_t> buffer) {
     return got;
   }
   got.size -= sizeof(vnet);
-  auto offload = offload_from_vnet(vnet);
+  auto offload = apps::offload_from_vnet(vnet, kTapByteOrder);
   if (!offload) {
     got.unusable = true;
     return got;
@@ -157,7 +161,7 @@ Status TapDevice::write_frame(std::span<const std::uint8_t> frame,
   // on any NIC without receive offload. A super-frame's header makes the kernel take it as
   // one GSO packet whose checksum it trusts (the Coalescer merged only segments whose own
   // checksums held).
-  VnetHeader vnet = vnet_from_offload(offload);
+  VnetHeader vnet = apps::vnet_from_offload(offload, kTapByteOrder);
   iovec iov[2] = {{&vnet, sizeof(vnet)}, {const_cast<std::uint8_t*>(frame.data()), frame.size()}};
   const ssize_t n = vnet_header_ ? ::writev(fd_, iov, 2) : ::write(fd_, frame.data(), frame.size());
   if (n < 0) return fail_errno(errno, fmt::format("write {}", name_));

@@ -20,24 +20,14 @@
 #include <fmt/format.h>
 
 #include "lanparty/base/errc.hpp"
+#include "linux/vnet_header.hpp"
 
 namespace lanparty::gateway {
 namespace {
 
-// struct virtio_net_hdr (linux/virtio_net.h, a fixed ABI). The header itself cannot be
-// included from C++: one of its structs has a field named `class`.
-struct VnetHeader {
-  std::uint8_t flags;
-  std::uint8_t gso_type;
-  std::uint16_t hdr_len;
-  std::uint16_t gso_size;
-  std::uint16_t csum_start;
-  std::uint16_t csum_offset;
-};
-static_assert(sizeof(VnetHeader) == 10);
-constexpr std::uint8_t kVnetNeedsCsum = 1;  // kVnetNeedsCsum
-constexpr std::uint8_t kVnetGsoNone = 0, kVnetGsoTcpV4 = 1, kVnetGsoTcpV6 = 4, kVnetGsoUdpL4 = 5;
-constexpr std::uint8_t kVnetGsoEcn = 0x80;
+using apps::VnetHeader;
+// A packet socket's header fields are in host order (the virtio "legacy" layout).
+constexpr apps::VnetByteOrder kPacketByteOrder = apps::VnetByteOrder::kHost;
 
 Status ifreq_ioctl(const std::string& name, unsigned long request, ifreq& ifr, const char* what) {
   std::memset(ifr.ifr_name, 0, sizeof(ifr.ifr_name));
@@ -96,31 +86,6 @@ namespace {
 // With PACKET_VNET_HDR every send starts with a header too; all zero: a finished frame.
 constexpr VnetHeader kFinished{};
 
-// The header for a frame we send (host byte order, as the packet socket reads it).
-VnetHeader vnet_from_offload(const proto::OffloadInfo& info) noexcept {
-  VnetHeader vnet{};
-  if (info.needs_checksum) {
-    vnet.flags = kVnetNeedsCsum;
-    vnet.csum_start = info.checksum_start;
-    vnet.csum_offset = info.checksum_offset;
-  }
-  switch (info.gso_type) {
-    case proto::GsoType::kNone:
-      return vnet;
-    case proto::GsoType::kTcpV4:
-      vnet.gso_type = kVnetGsoTcpV4;
-      break;
-    case proto::GsoType::kTcpV6:
-      vnet.gso_type = kVnetGsoTcpV6;
-      break;
-    case proto::GsoType::kUdpL4:
-      vnet.gso_type = kVnetGsoUdpL4;
-      break;
-  }
-  vnet.hdr_len = info.header_size;
-  vnet.gso_size = info.gso_size;
-  return vnet;
-}
 }  // namespace
 
 PacketSocket::PacketSocket(int fd, std::string name, proto::MacAddress mac, std::size_t mtu,
@@ -241,30 +206,13 @@ Result<std::size_t> PacketSocket::receive() {
     std::uint8_t* slot = b.rx_buffer.data() + i * b.rx_slot;
     std::size_t offset = headroom_ + Batches::kTag;
     std::size_t size = got - sizeof(VnetHeader);
-    proto::OffloadInfo offload;
-    // Packet sockets give the header in host byte order (virtio "legacy" layout).
-    if ((vnet.flags & kVnetNeedsCsum) != 0) {
-      offload.needs_checksum = true;
-      offload.checksum_start = vnet.csum_start;
-      offload.checksum_offset = vnet.csum_offset;
+    const std::optional<proto::OffloadInfo> kernel =
+        apps::offload_from_vnet(vnet, kPacketByteOrder);
+    if (!kernel) {
+      ++drops_.unsupported_offload;
+      continue;
     }
-    switch (vnet.gso_type & ~kVnetGsoEcn) {
-      case kVnetGsoNone:
-        break;
-      case kVnetGsoTcpV4:
-        offload.gso_type = proto::GsoType::kTcpV4;
-        break;
-      case kVnetGsoTcpV6:
-        offload.gso_type = proto::GsoType::kTcpV6;
-        break;
-      case kVnetGsoUdpL4:
-        offload.gso_type = proto::GsoType::kUdpL4;
-        break;
-      default:
-        ++drops_.unsupported_offload;
-        continue;
-    }
-    offload.gso_size = vnet.gso_size;
+    proto::OffloadInfo offload = *kernel;
     // The kernel strips an 802.1Q tag into metadata; it goes back in front of the EtherType,
     // moving only the MACs into the 4 bytes kept free for it.
     for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
@@ -295,7 +243,7 @@ Result<std::size_t> PacketSocket::receive() {
 Status PacketSocket::write_frame(std::span<const std::uint8_t> frame,
                                  const proto::OffloadInfo& offload) {
   auto queued = flush();
-  VnetHeader vnet = vnet_from_offload(offload);
+  VnetHeader vnet = apps::vnet_from_offload(offload, kPacketByteOrder);
   iovec iov[2] = {{&vnet, sizeof(vnet)}, {const_cast<std::uint8_t*>(frame.data()), frame.size()}};
   msghdr msg{};
   msg.msg_iov = iov;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
-// The virtio_net_hdr a TAP opened with IFF_VNET_HDR puts in front of each frame it hands over
-// (and expects in front of each frame written), and its translation to proto::OffloadInfo.
-// Pure: the TAP device reads and writes it, the tests feed it by hand.
+// The virtio_net_hdr Linux puts in front of each frame it hands over, and expects in front of
+// each frame written, by a TAP opened with IFF_VNET_HDR (the client) and by a packet socket with
+// PACKET_VNET_HDR (the gateway); and its translation to and from proto::OffloadInfo. Pure: the
+// TAP device and the packet socket read and write it, the tests feed it by hand.
 #pragma once
 
 #include <cstdint>
@@ -9,11 +10,10 @@
 
 #include "lanparty/proto/offload.hpp"
 
-namespace lanparty::client_linux {
+namespace lanparty::apps {
 
 // struct virtio_net_hdr (linux/virtio_net.h, a fixed ABI). The kernel header cannot be
-// included from C++: one of its structs has a field named `class`. The TAP is switched to
-// little-endian fields (TUNSETVNETLE), so the layout is the same on every host.
+// included from C++: one of its structs has a field named `class`.
 struct VnetHeader {
   std::uint8_t flags;
   std::uint8_t gso_type;
@@ -29,8 +29,15 @@ inline constexpr std::uint8_t kVnetGsoNone = 0, kVnetGsoTcpV4 = 1, kVnetGsoTcpV6
                               kVnetGsoUdpL4 = 5;
 inline constexpr std::uint8_t kVnetGsoEcn = 0x80;
 
-// Little-endian 16-bit field to host order, without <endian.h> in a neutral-looking header.
-[[nodiscard]] inline std::uint16_t vnet_le16(std::uint16_t raw) noexcept {
+// The byte order of the header's 16-bit fields. The client switches its TAP to little-endian
+// fields (TUNSETVNETLE), the same on every host; a packet socket uses the virtio "legacy"
+// layout, host order.
+enum class VnetByteOrder : std::uint8_t { kLittleEndian, kHost };
+
+// A 16-bit field between `order` and host order (the swap is its own inverse, so one function
+// reads and writes), without <endian.h> in a neutral-looking header.
+[[nodiscard]] inline std::uint16_t vnet16(std::uint16_t raw, VnetByteOrder order) noexcept {
+  if (order == VnetByteOrder::kHost) return raw;
   const auto* b = reinterpret_cast<const std::uint8_t*>(&raw);
   return static_cast<std::uint16_t>(b[0] | (b[1] << 8));
 }
@@ -40,12 +47,12 @@ inline constexpr std::uint8_t kVnetGsoEcn = 0x80;
 // The ECN bit only says the sender uses ECN: the Segmenter already keeps CWR on the first
 // segment alone, as the kernel's own GSO does.
 [[nodiscard]] inline std::optional<proto::OffloadInfo> offload_from_vnet(
-    const VnetHeader& vnet) noexcept {
+    const VnetHeader& vnet, VnetByteOrder order) noexcept {
   proto::OffloadInfo info;
   if ((vnet.flags & kVnetNeedsCsum) != 0) {
     info.needs_checksum = true;
-    info.checksum_start = vnet_le16(vnet.csum_start);
-    info.checksum_offset = vnet_le16(vnet.csum_offset);
+    info.checksum_start = vnet16(vnet.csum_start, order);
+    info.checksum_offset = vnet16(vnet.csum_offset, order);
   }
   switch (vnet.gso_type & ~kVnetGsoEcn) {
     case kVnetGsoNone:
@@ -62,19 +69,19 @@ inline constexpr std::uint8_t kVnetGsoEcn = 0x80;
     default:
       return std::nullopt;
   }
-  info.gso_size = vnet_le16(vnet.gso_size);
+  info.gso_size = vnet16(vnet.gso_size, order);
   return info;
 }
 
 // The header that hands the kernel a frame to finish: a CHECKSUM_PARTIAL frame or a TCP
-// super-frame (proto::Coalescer's output); all zero for a finished frame. The byte swap is
-// its own inverse, so vnet_le16 also makes the little-endian field.
-[[nodiscard]] inline VnetHeader vnet_from_offload(const proto::OffloadInfo& info) noexcept {
+// super-frame (proto::Coalescer's output); all zero for a finished frame.
+[[nodiscard]] inline VnetHeader vnet_from_offload(const proto::OffloadInfo& info,
+                                                  VnetByteOrder order) noexcept {
   VnetHeader vnet{};
   if (info.needs_checksum) {
     vnet.flags = kVnetNeedsCsum;
-    vnet.csum_start = vnet_le16(info.checksum_start);
-    vnet.csum_offset = vnet_le16(info.checksum_offset);
+    vnet.csum_start = vnet16(info.checksum_start, order);
+    vnet.csum_offset = vnet16(info.checksum_offset, order);
   }
   switch (info.gso_type) {
     case proto::GsoType::kNone:
@@ -89,9 +96,9 @@ inline constexpr std::uint8_t kVnetGsoEcn = 0x80;
       vnet.gso_type = kVnetGsoUdpL4;
       break;
   }
-  vnet.hdr_len = vnet_le16(info.header_size);
-  vnet.gso_size = vnet_le16(info.gso_size);
+  vnet.hdr_len = vnet16(info.header_size, order);
+  vnet.gso_size = vnet16(info.gso_size, order);
   return vnet;
 }
 
-}  // namespace lanparty::client_linux
+}  // namespace lanparty::apps
