@@ -15,51 +15,21 @@
 
 #include <gtest/gtest.h>
 
-#include <atomic>
-#include <cstdlib>
 #include <cstring>
-#include <new>
 #include <vector>
 
+#include "allocation_counter.hpp"
 #include "lanparty/proto/offload.hpp"
 #include "lanparty/proto/overlay_header.hpp"
 #include "linux/tap_device.hpp"
 #include "linux/tap_writer.hpp"
 #include "tcp_stream.hpp"
 
-namespace {
-std::atomic<bool> g_counting{false};
-std::atomic<std::uint64_t> g_allocations{0};
-}  // namespace
-
-void* operator new(std::size_t size) {
-  if (g_counting.load(std::memory_order_relaxed)) ++g_allocations;
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t size) { return ::operator new(size); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-
 namespace lanparty::client_linux {
 namespace {
 
 using Bytes = std::vector<std::uint8_t>;
-
-// Counts allocations between construction and stop().
-class AllocationCount {
- public:
-  AllocationCount() {
-    g_allocations = 0;
-    g_counting = true;
-  }
-  std::uint64_t stop() {
-    g_counting = false;
-    return g_allocations.load();
-  }
-};
+using testing_support::AllocationCount;
 
 // A private network namespace (gone with the process) and a TAP with offloads in it, up.
 std::unique_ptr<TapDevice> open_tap_or_skip() {
@@ -101,6 +71,7 @@ TEST(FramePathAllocations, RoomToTapWritesWithoutAllocating) {
     }
   };
   run(0, 10);  // warm-up
+  ASSERT_TRUE(testing_support::allocation_counter_in_effect());
   AllocationCount count;
   run(10, batches.size());
   const auto allocations = count.stop();
@@ -167,6 +138,7 @@ TEST(FramePathAllocations, TapToRoomReadsAndFinishesWithoutAllocating) {
     return got;
   };
   EXPECT_EQ(round(20), 20);  // warm-up
+  ASSERT_TRUE(testing_support::allocation_counter_in_effect());
   AllocationCount count;
   const int got = round(500);
   const auto allocations = count.stop();

@@ -13,32 +13,14 @@
 
 #include <gtest/gtest.h>
 
-#include <atomic>
-#include <cstdlib>
 #include <cstring>
-#include <new>
 #include <vector>
 
+#include "allocation_counter.hpp"
 #include "lan_policy.hpp"
 #include "lanparty/proto/overlay_header.hpp"
 #include "linux/packet_socket.hpp"
 #include "tcp_stream.hpp"
-
-namespace {
-std::atomic<bool> g_counting{false};
-std::atomic<std::uint64_t> g_allocations{0};
-}  // namespace
-
-void* operator new(std::size_t size) {
-  if (g_counting.load(std::memory_order_relaxed)) ++g_allocations;
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t size) { return ::operator new(size); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
 
 namespace lanparty::gateway {
 namespace {
@@ -110,11 +92,10 @@ TEST(LanPathAllocations, RoomToLanAndBackWithoutAllocating) {
   };
   run(0, 10);  // warm-up
   const std::size_t warm_frames = frames_back;
-  g_allocations = 0;
-  g_counting = true;
+  ASSERT_TRUE(testing_support::allocation_counter_in_effect());
+  testing_support::AllocationCount count;
   run(10, batches.size());
-  g_counting = false;
-  EXPECT_EQ(g_allocations.load(), 0u) << "for " << 50 * 24 << " frames each way";
+  EXPECT_EQ(count.stop(), 0u) << "for " << 50 * 24 << " frames each way";
   EXPECT_EQ(lan->drops().send_failed, 0u);
   const auto& c = *writer.coalesce_counters();
   EXPECT_GE(c.super_frames, 60u * 4) << "runs between broadcasts are merged";
