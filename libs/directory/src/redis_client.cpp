@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "lanparty/base/errc.hpp"
+#include "redis_tls.hpp"
 
 namespace lanparty::directory::detail {
 namespace {
@@ -71,8 +72,18 @@ Result<long long> integer_of(const redisReply& r, std::string_view what) {
 RedisClient::RedisClient(RedisEndpoint endpoint) : endpoint_(std::move(endpoint)) {}
 RedisClient::~RedisClient() = default;
 
-Status RedisClient::connect() {
-  if (ctx_) return ok();
+void RedisClient::drop() noexcept {
+  ctx_.reset();
+  tls_.reset();
+}
+
+Status RedisClient::open_transport() {
+  if (endpoint_.tls) {
+    auto tls = RedisTlsConnection::connect(endpoint_);
+    if (!tls) return fail(tls.error().code, tls.error().context);
+    tls_ = std::move(*tls);
+    return ok();
+  }
   const timeval connect_tv = to_timeval(endpoint_.connect_timeout);
   redisContext* raw =
       endpoint_.unix_path.empty()
@@ -98,6 +109,12 @@ Status RedisClient::connect() {
         fmt::format("setting the command timeout on {}: {}", endpoint_.describe(), ctx->errstr));
   }
   ctx_ = std::move(ctx);
+  return ok();
+}
+
+Status RedisClient::connect() {
+  if (connected()) return ok();
+  if (Status s = open_transport(); !s) return s;
   used_ = false;
   shas_.clear();
   // AUTH and SELECT before anything else; a failure leaves no half-set-up connection.
@@ -105,7 +122,7 @@ Status RedisClient::connect() {
     bool retryable = false;
     auto r = run_once(args, what, retryable);
     if (!r) {
-      ctx_.reset();
+      drop();
       return fail(r.error().code, r.error().context);
     }
     return ok();
@@ -132,6 +149,22 @@ Result<Reply> RedisClient::run_once(std::span<const std::string_view> args, std:
   for (const std::string_view a : args) {
     argv.push_back(a.data());
     lens.push_back(a.size());
+  }
+  if (tls_) {
+    auto reply = tls_->command(args, endpoint_.command_timeout);
+    if (!reply) {
+      // As below: worth one retry on a new connection unless it timed out.
+      retryable = used_ && reply.error().code != make_error_code(Errc::kTimedOut);
+      drop();
+      return fail(reply.error().code, fmt::format("redis {} at {}: {}", what, endpoint_.describe(),
+                                                  reply.error().context));
+    }
+    used_ = true;
+    if (is_error(**reply)) {
+      return fail(std::make_error_code(std::errc::io_error),
+                  fmt::format("redis {} at {}: {}", what, endpoint_.describe(), text_of(**reply)));
+    }
+    return std::move(*reply);
   }
   const SigpipeShield shield;
   errno = 0;

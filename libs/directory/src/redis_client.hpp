@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
-// One synchronous hiredis connection with timeouts, reconnect on the next call after a
-// failure, AUTH and SELECT, and Lua scripts run by SHA (reloaded after a server restart).
+// One synchronous hiredis connection (or, for rediss://, a RedisTlsConnection) with timeouts,
+// reconnect on the next call after a failure, AUTH and SELECT, and Lua scripts run by SHA
+// (reloaded after a server restart).
 // Internal to libs/directory: hiredis never appears in a public header.
 #pragma once
 
@@ -30,6 +31,8 @@ struct Script {
   std::string_view text;
 };
 
+class RedisTlsConnection;
+
 class RedisClient {
  public:
   explicit RedisClient(RedisEndpoint endpoint);
@@ -54,7 +57,7 @@ class RedisClient {
                                    std::span<const std::string> args, std::string_view what);
 
   [[nodiscard]] const RedisEndpoint& endpoint() const noexcept { return endpoint_; }
-  [[nodiscard]] bool connected() const noexcept { return ctx_ != nullptr; }
+  [[nodiscard]] bool connected() const noexcept { return ctx_ != nullptr || tls_ != nullptr; }
 
  private:
   struct CtxFree {
@@ -63,9 +66,12 @@ class RedisClient {
   [[nodiscard]] Result<Reply> run_once(std::span<const std::string_view> args,
                                        std::string_view what, bool& retryable);
   [[nodiscard]] Result<std::string> load(const Script& script);
+  [[nodiscard]] Status open_transport();
+  void drop() noexcept;
 
   RedisEndpoint endpoint_;
   std::unique_ptr<redisContext, CtxFree> ctx_;
+  std::unique_ptr<RedisTlsConnection> tls_;                // instead of ctx_ for rediss://
   bool used_ = false;                                      // a command has succeeded on ctx_
   std::vector<std::pair<const char*, std::string>> shas_;  // script text -> SHA, per connection
 };

@@ -19,10 +19,11 @@ bool parse_int(std::string_view text, Int& out) {
 }
 
 auto bad(std::string_view url, std::string_view why) {
-  return fail(Errc::kInvalidArgument,
-              fmt::format("directory URL '{}': {}; expected redis://HOST:PORT/DB, e.g. "
-                          "redis://127.0.0.1:6379/0",
-                          url, why));
+  return fail(
+      Errc::kInvalidArgument,
+      fmt::format("directory URL '{}': {}; expected redis://HOST:PORT/DB (rediss:// for TLS), e.g. "
+                  "redis://127.0.0.1:6379/0",
+                  url, why));
 }
 
 Result<int> parse_db(std::string_view url, std::string_view text) {
@@ -37,22 +38,18 @@ Result<int> parse_db(std::string_view url, std::string_view text) {
 
 std::string RedisEndpoint::describe() const {
   if (!unix_path.empty()) return fmt::format("redis+unix://{}?db={}", unix_path, db);
-  if (host.find(':') != std::string::npos) return fmt::format("redis://[{}]:{}/{}", host, port, db);
-  return fmt::format("redis://{}:{}/{}", host, port, db);
+  const std::string_view scheme = tls ? "rediss" : "redis";
+  if (host.find(':') != std::string::npos) {
+    return fmt::format("{}://[{}]:{}/{}", scheme, host, port, db);
+  }
+  return fmt::format("{}://{}:{}/{}", scheme, host, port, db);
 }
 
 Result<RedisEndpoint> parse_redis_url(std::string_view url) {
   constexpr std::string_view kTcp = "redis://";
+  constexpr std::string_view kTls = "rediss://";
   constexpr std::string_view kUnix = "redis+unix://";
   RedisEndpoint endpoint;
-  if (url.starts_with("rediss://")) {
-    return fail(Errc::kInvalidArgument,
-                fmt::format("directory URL '{}': TLS to Redis (rediss://) is not supported by "
-                            "this build (Debian 12's hiredis 0.14 has no TLS); reach Redis over "
-                            "a private network or a TLS tunnel (stunnel, WireGuard) and use "
-                            "redis://",
-                            url));
-  }
   if (url.starts_with(kUnix)) {
     std::string_view rest = url.substr(kUnix.size());
     const auto query = rest.find('?');
@@ -68,8 +65,9 @@ Result<RedisEndpoint> parse_redis_url(std::string_view url) {
     endpoint.unix_path = std::string(rest);
     return endpoint;
   }
-  if (!url.starts_with(kTcp)) return bad(url, "unknown scheme");
-  std::string_view rest = url.substr(kTcp.size());
+  endpoint.tls = url.starts_with(kTls);
+  if (!endpoint.tls && !url.starts_with(kTcp)) return bad(url, "unknown scheme");
+  std::string_view rest = url.substr(endpoint.tls ? kTls.size() : kTcp.size());
   if (rest.find('@') != std::string_view::npos) {
     return bad(url,
                "a password in the URL would show in `ps` and logs; put it in "

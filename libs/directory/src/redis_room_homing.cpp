@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <charconv>
+#include <random>
+#include <system_error>
 #include <utility>
 
 #include <fmt/format.h>
@@ -41,11 +43,19 @@ Status check_duration(std::chrono::milliseconds d, std::string_view what) {
 
 std::string str(const redisReply* r) { return std::string(detail::text_of(*r)); }
 
+// 64 random bits in hex: tells two processes with one relay id apart (not a secret).
+std::string random_instance() {
+  std::random_device device;
+  const std::uint64_t bits = (std::uint64_t{device()} << 32) | device();
+  return fmt::format("{:016x}", bits);
+}
+
 }  // namespace
 
 struct RedisRoomHoming::Impl {
   RedisHomingConfig config;
   detail::RedisClient client;
+  std::string instance = random_instance();
 
   explicit Impl(RedisHomingConfig c) : config(std::move(c)), client(config.endpoint) {}
 
@@ -70,20 +80,39 @@ Result<std::unique_ptr<RedisRoomHoming>> RedisRoomHoming::open(RedisHomingConfig
 
 const std::string& RedisRoomHoming::relay_id() const noexcept { return impl_->config.relay_id; }
 
+const std::string& RedisRoomHoming::instance() const noexcept { return impl_->instance; }
+
 Status RedisRoomHoming::register_relay(std::string_view address, std::uint64_t load,
-                                       std::chrono::milliseconds ttl) {
+                                       std::chrono::milliseconds ttl,
+                                       std::chrono::milliseconds* conflict_ttl) {
   if (Status s = check_duration(ttl, "a registration's ttl"); !s) return s;
   if (address.empty()) return fail(Errc::kInvalidArgument, "room homing: empty relay address");
   auto r = impl_->run(kRegister,
                       {impl_->config.relay_id, std::string(address), std::to_string(load),
-                       std::to_string(ttl.count())},
+                       std::to_string(ttl.count()), impl_->instance},
                       "registering this relay");
   if (!r) return propagate(r.error());
-  return ok();
+  const redisReply& reply = **r;
+  if (reply.type != REDIS_REPLY_ARRAY || reply.elements < 1 ||
+      reply.element[0]->type != REDIS_REPLY_INTEGER) {
+    return unexpected_reply("register");
+  }
+  if (reply.element[0]->integer == 1) return ok();
+  if (reply.elements != 3 || reply.element[2]->type != REDIS_REPLY_INTEGER) {
+    return unexpected_reply("register");
+  }
+  const std::chrono::milliseconds left{std::max<long long>(reply.element[2]->integer, 0)};
+  if (conflict_ttl != nullptr) *conflict_ttl = left;
+  return fail(
+      std::make_error_code(std::errc::address_in_use),
+      fmt::format("relay {} is already registered in this cluster by another live "
+                  "relay process (instance {}, this relay is {}; registered for {} ms "
+                  "more unless it refreshes): each relay needs its own --advertise",
+                  impl_->config.relay_id, str(reply.element[1]), impl_->instance, left.count()));
 }
 
 Status RedisRoomHoming::unregister_relay(std::span<const std::string> rooms) {
-  std::vector<std::string> args{impl_->config.relay_id};
+  std::vector<std::string> args{impl_->config.relay_id, impl_->instance};
   args.insert(args.end(), rooms.begin(), rooms.end());
   auto r = impl_->run(kUnregister, std::move(args), "unregistering this relay");
   if (!r) return propagate(r.error());

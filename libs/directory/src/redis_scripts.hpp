@@ -7,7 +7,7 @@
 //   P:rooms-by-seen      zset  room -> seen: counts records, finds stale ones
 //   P:revoked-by-exp     zset  <invite id><room> -> exp: finds lapsed revocations
 //   P:home:<room>        string  relay id, with a PX lease
-//   P:relay:<id>         hash  addr, load, with a PX time to live
+//   P:relay:<id>         hash  addr, load, instance, with a short PX time to live (liveness)
 //   P:relays             set   relay ids (pruned when their hash is gone)
 //   P:schema             string  key space version
 // Room times are the caller's clock (passed in, as for SQLite); leases are Redis's clock,
@@ -138,22 +138,30 @@ if #lapsed == batch or #stale == batch then more = 1 end
 return {#stale, revs, more}
 )lua";
 
-// ARGV: P, id, addr, load, ttl_ms. Registers or refreshes a relay.
+// ARGV: P, id, addr, load, ttl_ms, instance. Registers or refreshes a relay: {1}; or, when
+// another live process (another instance) holds the id, writes nothing: {0, its instance,
+// its pttl_ms}. Two relays with one --advertise would otherwise share one id and its rooms.
 inline constexpr std::string_view kRegisterScript = R"lua(
-local P, id = ARGV[1], ARGV[2]
+local P, id, inst = ARGV[1], ARGV[2], ARGV[6]
 local k = P .. ':relay:' .. id
-redis.call('HSET', k, 'addr', ARGV[3], 'load', ARGV[4])
+local cur = redis.call('HGET', k, 'instance')
+if cur and cur ~= inst then return {0, cur, redis.call('PTTL', k)} end
+redis.call('HSET', k, 'addr', ARGV[3], 'load', ARGV[4], 'instance', inst)
 redis.call('PEXPIRE', k, ARGV[5])
 redis.call('SADD', P .. ':relays', id)
-return 1
+return {1}
 )lua";
 
-// ARGV: P, id, rooms... Removes the relay and the homes it holds among `rooms`.
+// ARGV: P, id, instance, rooms... Removes the relay and the homes it holds among `rooms`,
+// unless another instance holds the id (then nothing is touched: 0).
 inline constexpr std::string_view kUnregisterScript = R"lua(
 local P, id = ARGV[1], ARGV[2]
-redis.call('DEL', P .. ':relay:' .. id)
+local k = P .. ':relay:' .. id
+local cur = redis.call('HGET', k, 'instance')
+if cur and cur ~= ARGV[3] then return 0 end
+redis.call('DEL', k)
 redis.call('SREM', P .. ':relays', id)
-for i = 3, #ARGV do
+for i = 4, #ARGV do
   local hk = P .. ':home:' .. ARGV[i]
   if redis.call('GET', hk) == id then redis.call('DEL', hk) end
 end

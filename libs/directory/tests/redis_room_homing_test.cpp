@@ -3,6 +3,7 @@
 // refreshes, and a dead relay's rooms going to the next relay that asks. Leases here are
 // tens of milliseconds, so a test takes well under a second.
 #include <chrono>
+#include <system_error>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -148,6 +149,43 @@ TEST_F(RedisHoming, ReleaseAndUnregisterGiveRoomsUp) {
   ASSERT_TRUE(a->unregister_relay(rooms));
   EXPECT_EQ(b->home_of("ROOM2").value(), std::nullopt);
   EXPECT_EQ(b->relays()->size(), 1u);
+}
+
+TEST_F(RedisHoming, ASecondProcessWithTheSameIdIsRefusedWhileTheFirstLives) {
+  auto first = relay("a", 300ms);
+  auto second =
+      RedisRoomHoming::open({.endpoint = server_->endpoint(), .prefix = "c1", .relay_id = "a"});
+  ASSERT_TRUE(second);
+  EXPECT_NE((*second)->instance(), first->instance());
+  ASSERT_TRUE(first->home("ROOM1", 10s)->mine);
+  std::chrono::milliseconds left{0};
+  Status refused = (*second)->register_relay("a:4433", 0, 10s, &left);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, std::make_error_code(std::errc::address_in_use));
+  EXPECT_NE(refused.error().context.find("--advertise"), std::string::npos);
+  EXPECT_GT(left, 0ms);
+  EXPECT_LE(left, 300ms);
+  // The refused one wrote nothing, and its shutdown leaves the live one's rooms alone.
+  const std::vector<std::string> rooms{"ROOM1"};
+  ASSERT_TRUE((*second)->unregister_relay(rooms));
+  EXPECT_EQ(first->home_of("ROOM1").value()->relay_id, "a");
+  EXPECT_EQ(first->relays()->size(), 1u);
+  // The first refreshes as before; once it stops (it died) the id is free again.
+  EXPECT_TRUE(first->register_relay("a:4433", 0, 300ms));
+  std::this_thread::sleep_for(400ms);
+  EXPECT_TRUE((*second)->register_relay("a:4433", 0, 10s));
+  EXPECT_EQ(first->register_relay("a:4433", 0, 10s).error().code,
+            std::make_error_code(std::errc::address_in_use));
+}
+
+TEST_F(RedisHoming, ADeadRelaysRoomsAreFreeWhenItsRegistrationLapsesNotItsLease) {
+  auto a = relay("a", 100ms);
+  auto b = relay("b");
+  ASSERT_TRUE(a->home("ROOM1", 10s)->mine);  // a long lease: a's liveness is what counts
+  EXPECT_FALSE(b->home("ROOM1", 10s)->mine);
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(b->home_of("ROOM1").value(), std::nullopt);
+  EXPECT_TRUE(b->home("ROOM1", 10s)->mine);
 }
 
 TEST_F(RedisHoming, RefusesBadArguments) {

@@ -4,7 +4,9 @@
 // scope exit. Tests that need one skip when redis-server is not installed.
 #pragma once
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -13,10 +15,12 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -39,11 +43,39 @@ inline std::string redis_server_binary() {
 inline constexpr const char* kNoRedisMessage =
     "redis-server is not installed (scripts/install-deps.sh installs it): Redis tests skipped";
 
+// A TLS port beside the unix socket: the server's certificate chain and key (PEM files).
+struct RedisTlsFiles {
+  std::string cert_file;
+  std::string key_file;
+};
+
+// A TCP port on 127.0.0.1 nobody listens on right now (the kernel's pick; free again when
+// the probe socket closes).
+inline std::uint16_t free_loopback_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  std::uint16_t port = 0;
+  if (fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    port = ntohs(addr.sin_port);
+  }
+  if (fd >= 0) ::close(fd);
+  return port;
+}
+
 class RedisServer {
  public:
   // Starts the server (appendonly as asked) and waits until it answers; failures are test
   // failures and leave ok() false.
   explicit RedisServer(bool appendonly = false) : appendonly_(appendonly) { start(); }
+  // The same plus a TLS port on 127.0.0.1 (tls_port()), clients not asked for certificates.
+  explicit RedisServer(RedisTlsFiles tls) : appendonly_(false), tls_(std::move(tls)) {
+    tls_port_ = free_loopback_port();
+    start();
+  }
   RedisServer(const RedisServer&) = delete;
   RedisServer& operator=(const RedisServer&) = delete;
   ~RedisServer() { stop(/*hard=*/false); }
@@ -55,6 +87,18 @@ class RedisServer {
     e.unix_path = socket_path();
     e.connect_timeout = std::chrono::milliseconds(500);
     e.command_timeout = std::chrono::milliseconds(2000);
+    return e;
+  }
+
+  [[nodiscard]] std::uint16_t tls_port() const noexcept { return tls_port_; }
+  // rediss://127.0.0.1:tls_port(), trusting `ca_file`.
+  [[nodiscard]] RedisEndpoint tls_endpoint(const std::string& ca_file) const {
+    RedisEndpoint e = endpoint();
+    e.unix_path.clear();
+    e.host = "127.0.0.1";
+    e.port = tls_port_;
+    e.tls = true;
+    e.tls_ca_file = ca_file;
     return e;
   }
 
@@ -108,6 +152,14 @@ class RedisServer {
                                      dir + "/redis.log",
                                      "--daemonize",
                                      "no"};
+    if (tls_) {
+      for (const std::string& a :
+           {std::string("--tls-port"), std::to_string(tls_port_), std::string("--tls-cert-file"),
+            tls_->cert_file, std::string("--tls-key-file"), tls_->key_file,
+            std::string("--tls-auth-clients"), std::string("no")}) {
+        args.push_back(a);
+      }
+    }
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -164,6 +216,8 @@ class RedisServer {
 
   TempDir dir_;
   bool appendonly_;
+  std::optional<RedisTlsFiles> tls_;
+  std::uint16_t tls_port_ = 0;
   pid_t pid_ = -1;
 };
 

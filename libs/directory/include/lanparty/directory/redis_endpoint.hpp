@@ -26,14 +26,22 @@ struct RedisEndpoint {
   // way the call returns an error and the next one reconnects.
   std::chrono::milliseconds connect_timeout{1000};
   std::chrono::milliseconds command_timeout{1000};
+  // TLS over TCP (rediss://): the server's certificate must chain to `tls_ca_file` (PEM; empty
+  // = the system's trust store) and name `tls_server_name` (empty = `host`, a DNS name or an
+  // IP address).
+  bool tls = false;
+  std::string tls_ca_file;
+  std::string tls_server_name;
 
-  // "redis://127.0.0.1:6379/0" or "redis+unix:///run/redis.sock?db=0", for logs (no password).
+  // "redis://127.0.0.1:6379/0", "rediss://..." or "redis+unix:///run/redis.sock?db=0", for
+  // logs (no password).
   [[nodiscard]] std::string describe() const;
 };
 
-// Parses `redis://HOST[:PORT][/DB]` (HOST may be `[v6addr]`; PORT defaults to 6379, DB to 0)
-// or `redis+unix://PATH[?db=DB]`. `rediss://` (TLS) and credentials inside the URL are
-// refused with a message that says what to use instead.
+// Parses `redis://HOST[:PORT][/DB]` (HOST may be `[v6addr]`; PORT defaults to 6379, DB to 0),
+// the same with `rediss://` (TLS; the CA file is set by the caller) or
+// `redis+unix://PATH[?db=DB]`. Credentials inside the URL are refused with a message that
+// says what to use instead.
 [[nodiscard]] Result<RedisEndpoint> parse_redis_url(std::string_view url);
 
 }  // namespace lanparty::directory

@@ -21,9 +21,14 @@
 namespace lanparty::directory {
 
 // Defaults of docs/architecture.md: a lease of 10 s refreshed every 3 s survives two lost
-// refreshes; a relay's registration lives as long.
+// refreshes. A lease counts only while its relay is alive, and a relay's liveness is its
+// registration: 4 s, refreshed every second (three lost refreshes, a Redis restart, pass),
+// so a dead relay's rooms are free 4 s after its death, before its peers give up on it
+// (6 s of silence by default: apps/common's --relay-timeout) and ask another relay.
 inline constexpr std::chrono::milliseconds kDefaultHomeLease{10000};
 inline constexpr std::chrono::milliseconds kDefaultHomeRefresh{3000};
+inline constexpr std::chrono::milliseconds kDefaultRelayLiveness{4000};
+inline constexpr std::chrono::milliseconds kDefaultLivenessRefresh{1000};
 
 struct RelayEntry {
   std::string id;       // the relay's id in the cluster (the relay uses its public address)
@@ -58,10 +63,17 @@ class RedisRoomHoming {
   [[nodiscard]] const std::string& relay_id() const noexcept;
 
   // Registers this relay (or refreshes it): `address`, `load` (rooms it serves), live `ttl`.
+  // std::errc::address_in_use when another live instance (another process) holds this
+  // relay's id: nothing was written, and the context says for how long it stays registered
+  // unless refreshed (`conflict_ttl`, when given, receives it).
   [[nodiscard]] Status register_relay(std::string_view address, std::uint64_t load,
-                                      std::chrono::milliseconds ttl);
-  // Removes this relay and gives up its leases of `rooms` (graceful shutdown).
+                                      std::chrono::milliseconds ttl,
+                                      std::chrono::milliseconds* conflict_ttl = nullptr);
+  // Removes this relay and gives up its leases of `rooms` (graceful shutdown); does nothing
+  // when another instance holds the id.
   [[nodiscard]] Status unregister_relay(std::span<const std::string> rooms);
+  // This object among those that may use the relay id: random, made by open().
+  [[nodiscard]] const std::string& instance() const noexcept;
   // Every registered relay still within its ttl.
   [[nodiscard]] Result<std::vector<RelayEntry>> relays();
 
