@@ -69,7 +69,7 @@ std::string render_metrics(const Relay& relay) {
   gauge(out, "lanparty_relay_peers", "Admitted peers.", relay.rooms().peer_count());
   gauge(out, "lanparty_relay_rooms", "Rooms with at least one peer.", relay.rooms().room_count());
   gauge(out, "lanparty_relay_connections", "QUIC connections, admitted or not.",
-        relay.session_count());
+        relay.connection_count());
   counter(out, "lanparty_relay_admitted_total", "Peers admitted.", t.admitted);
   counter(out, "lanparty_relay_rejected_total", "Hellos answered with reject.", t.rejected);
   counter(out, "lanparty_relay_frames_in_total", "Datagrams received from peers (not probes).",

@@ -154,108 +154,107 @@ Relay::Relay(quic::EventLoop& loop, RelayConfig config, obs::Logger logger,
 }
 
 Relay::~Relay() {
-  for (auto& [id, session] : sessions_) {
-    if (session->hello_timer != 0) loop_.cancel_timer(session->hello_timer);
-    if (session->stats_timer != 0) loop_.cancel_timer(session->stats_timer);
-    if (session->touch_timer != 0) loop_.cancel_timer(session->touch_timer);
-    if (session->unread_timer != 0) loop_.cancel_timer(session->unread_timer);
+  for (auto& [id, link] : links_) {
+    if (link->hello_timer != 0) loop_.cancel_timer(link->hello_timer);
+    if (link->stats_timer != 0) loop_.cancel_timer(link->stats_timer);
+    if (link->touch_timer != 0) loop_.cancel_timer(link->touch_timer);
+    if (link->unread_timer != 0) loop_.cancel_timer(link->unread_timer);
   }
   if (expire_timer_ != 0) loop_.cancel_timer(expire_timer_);
   if (trim_timer_ != 0) loop_.cancel_timer(trim_timer_);
   if (homing_timer_ != 0) loop_.cancel_timer(homing_timer_);
 }
 
-Relay::Session& Relay::session_for(quic::Connection& conn) {
-  if (auto* existing = static_cast<Session*>(conn.user_data())) return *existing;
-  auto session = std::make_unique<Session>();
-  session->conn = &conn;
+Relay::PeerLink& Relay::link_for(quic::Connection& conn) {
+  if (auto* existing = static_cast<PeerLink*>(conn.user_data())) return *existing;
+  auto link = std::make_unique<PeerLink>();
+  link->conn = &conn;
   // An open relay reads sections 1-6 only: section 7's fields are unknown fields there, and
   // kick/revoke unknown types.
-  session->decoder =
+  link->decoder =
       ctrl::FrameDecoder(ctrl::DecodeOptions{.room_ownership = config_.rooms != RoomMode::kOpen});
-  session->control_budget =
-      TokenBucket(config_.control_bytes_per_second, config_.control_burst_bytes);
-  session->revoke_budget = TokenBucket(config_.revokes_per_second, config_.revoke_burst);
-  Session* raw = session.get();
-  sessions_.emplace(conn.id(), std::move(session));
+  link->control_budget = TokenBucket(config_.control_bytes_per_second, config_.control_burst_bytes);
+  link->revoke_budget = TokenBucket(config_.revokes_per_second, config_.revoke_burst);
+  PeerLink* raw = link.get();
+  links_.emplace(conn.id(), std::move(link));
   conn.set_user_data(raw);
   return *raw;
 }
 
 void Relay::on_handshake_completed(quic::Connection& conn) {
-  Session& session = session_for(conn);
+  PeerLink& link = link_for(conn);
   log_.info("relay.connection_open", {{"conn", conn.id()}, {"remote", conn.remote_address()}});
   if (shutting_down_) {
     // A handshake that finishes after shutdown() would otherwise wait for a hello the relay
     // must not admit.
-    session.state = SessionState::kClosing;
+    link.state = LinkState::kClosing;
     conn.close(kAppShutdown, "shutdown");
     return;
   }
   // The hello clock starts at handshake completion; partial data does not restart it.
   const std::uint64_t conn_id = conn.id();
-  session.hello_timer = loop_.add_timer(loop_.now() + config_.hello_timeout, [this, conn_id] {
-    const auto it = sessions_.find(conn_id);
-    if (it == sessions_.end()) return;
-    Session& s = *it->second;
+  link.hello_timer = loop_.add_timer(loop_.now() + config_.hello_timeout, [this, conn_id] {
+    const auto it = links_.find(conn_id);
+    if (it == links_.end()) return;
+    PeerLink& s = *it->second;
     s.hello_timer = 0;
-    if (s.state == SessionState::kAwaitingHello) violation(s, "no hello within 5 s");
+    if (s.state == LinkState::kAwaitingHello) violation(s, "no hello within 5 s");
   });
   // Bytes that came before the handshake completed waited for it (section 7: a hello is read
   // only after the handshake, so its claim can be bound to the finished connection).
-  drain_control(session);
+  drain_control(link);
 }
 
 void Relay::on_stream_data(quic::Connection& conn, std::int64_t stream_id,
                            std::span<const std::uint8_t> data, bool /*fin*/) {
-  Session& session = session_for(conn);
-  if (session.state == SessionState::kRejected || session.state == SessionState::kClosing) return;
+  PeerLink& link = link_for(conn);
+  if (link.state == LinkState::kRejected || link.state == LinkState::kClosing) return;
   // The control stream is the first client-initiated bidirectional stream; other streams carry
   // nothing in protocol 1 and are ignored for forward compatibility.
   if (stream_id != 0) {
     log_.debug("relay.ignored_stream", {{"conn", conn.id()}, {"stream", stream_id}});
     return;
   }
-  session.control_stream = stream_id;
-  if (!session.control_budget.take(loop_.now(), static_cast<double>(data.size()))) {
+  link.control_stream = stream_id;
+  if (!link.control_budget.take(loop_.now(), static_cast<double>(data.size()))) {
     ++totals_.control_flooded;
-    violation(session, "control bytes faster than a party sends them");
+    violation(link, "control bytes faster than a party sends them");
     return;
   }
-  session.decoder.feed(data);
+  link.decoder.feed(data);
   if (!conn.handshake_completed()) return;
-  drain_control(session);
+  drain_control(link);
 }
 
-void Relay::drain_control(Session& session) {
-  if (session.state != SessionState::kAwaitingHello && session.state != SessionState::kAdmitted) {
+void Relay::drain_control(PeerLink& link) {
+  if (link.state != LinkState::kAwaitingHello && link.state != LinkState::kAdmitted) {
     return;
   }
   for (;;) {
-    auto next = session.decoder.next();
+    auto next = link.decoder.next();
     if (!next) {
-      violation(session, fmt::format("control frame: {}", ctrl::to_string(next.error())));
+      violation(link, fmt::format("control frame: {}", ctrl::to_string(next.error())));
       return;
     }
     if (!next->has_value()) return;
-    handle_message(session, std::move(**next));
-    if (session.state == SessionState::kRejected || session.state == SessionState::kClosing) {
+    handle_message(link, std::move(**next));
+    if (link.state == LinkState::kRejected || link.state == LinkState::kClosing) {
       return;
     }
   }
 }
 
-void Relay::handle_message(Session& session, ctrl::Message&& message) {
-  if (session.state == SessionState::kAwaitingHello) {
+void Relay::handle_message(PeerLink& link, ctrl::Message&& message) {
+  if (link.state == LinkState::kAwaitingHello) {
     // Before admission the first frame must be hello; anything else closes with error 1 and no
     // reject.
     if (const auto* hello = std::get_if<ctrl::Hello>(&message)) {
-      handle_hello(session, *hello);
+      handle_hello(link, *hello);
     } else if (std::holds_alternative<ctrl::MalformedHello>(message)) {
-      reject(session, ctrl::RejectCode::kMalformedHello,
+      reject(link, ctrl::RejectCode::kMalformedHello,
              reject_text(ctrl::RejectCode::kMalformedHello, nullptr, rooms_));
     } else {
-      violation(session, "first control frame is not hello");
+      violation(link, "first control frame is not hello");
     }
     return;
   }
@@ -265,44 +264,44 @@ void Relay::handle_message(Session& session, ctrl::Message&& message) {
       [&](const auto& m) {
         using T = std::decay_t<decltype(m)>;
         if constexpr (std::is_same_v<T, ctrl::Disconnect>) {
-          session.sent_disconnect = true;
-          log_.info("relay.peer_disconnect", {{"peer_id", session.peer->id}, {"reason", m.reason}});
+          link.sent_disconnect = true;
+          log_.info("relay.peer_disconnect", {{"peer_id", link.peer->id}, {"reason", m.reason}});
         } else if constexpr (std::is_same_v<T, ctrl::Kick> || std::is_same_v<T, ctrl::Revoke>) {
           // Only decoded in claimed/owners mode, where every admitted gateway owns its room.
-          if (!session.owner_key) {
-            violation(session,
+          if (!link.owner_key) {
+            violation(link,
                       "kick and revoke are owner messages; only the room's gateway "
                       "may send them");
           } else if constexpr (std::is_same_v<T, ctrl::Kick>) {
-            handle_kick(session, m);
+            handle_kick(link, m);
           } else {
-            handle_revoke(session, m);
+            handle_revoke(link, m);
           }
         } else if constexpr (std::is_same_v<T, ctrl::UnknownMessage>) {
-          log_.debug("relay.ignored_message", {{"peer_id", session.peer->id}, {"type", m.type}});
+          log_.debug("relay.ignored_message", {{"peer_id", link.peer->id}, {"type", m.type}});
         } else if constexpr (std::is_same_v<T, ctrl::Hello> ||
                              std::is_same_v<T, ctrl::MalformedHello>) {
-          violation(session, "second hello");
+          violation(link, "second hello");
         } else {
-          violation(session, "peer sent a message only the relay may send");
+          violation(link, "peer sent a message only the relay may send");
         }
       },
       message);
 }
 
-void Relay::handle_hello(Session& session, const ctrl::Hello& hello) {
-  if (session.hello_timer != 0) {
-    loop_.cancel_timer(session.hello_timer);
-    session.hello_timer = 0;
+void Relay::handle_hello(PeerLink& link, const ctrl::Hello& hello) {
+  if (link.hello_timer != 0) {
+    loop_.cancel_timer(link.hello_timer);
+    link.hello_timer = 0;
   }
   auto valid = ctrl::validate_hello(hello);
   if (!valid) {
-    reject(session, valid.error(), reject_text(valid.error(), nullptr, rooms_));
+    reject(link, valid.error(), reject_text(valid.error(), nullptr, rooms_));
     return;
   }
-  if (over_rooms_per_source(session, *valid)) {
+  if (over_rooms_per_source(link, *valid)) {
     ++totals_.rooms_per_source_refused;
-    reject(session, ctrl::RejectCode::kRelayFull,
+    reject(link, ctrl::RejectCode::kRelayFull,
            fmt::format("your address already holds {} rooms on this relay, the most one "
                        "address may",
                        config_.max_rooms_per_source),
@@ -310,23 +309,23 @@ void Relay::handle_hello(Session& session, const ctrl::Hello& hello) {
     return;
   }
   if (config_.rooms == RoomMode::kOpen) {
-    continue_hello(session, *valid, AuthGrant{}, std::nullopt, records_now());
+    continue_hello(link, *valid, AuthGrant{}, std::nullopt, records_now());
     return;
   }
   // Section 7's checks sit between check 5 (done above) and check 6 (rooms_.admit). They need
   // the room's record, read by the directory executor: at once for SQLite, on the worker
-  // thread for Redis, where the session waits (kAwaitingDirectory) and frames behind the
+  // thread for Redis, where the link waits (kAwaitingDirectory) and frames behind the
   // hello stay buffered.
   const directory::Seconds now = records_now();
-  session.state = SessionState::kAwaitingDirectory;
-  const std::uint64_t conn_id = session.conn->id();
+  link.state = LinkState::kAwaitingDirectory;
+  const std::uint64_t conn_id = link.conn->id();
   records_->submit([this, conn_id, hello = *valid, now](directory::RoomDirectory& dir) mutable {
     auto record = dir.lookup(hello.room, now);  // on the worker thread: nothing of the relay
     return std::function<void()>(
         [this, conn_id, hello = std::move(hello), now, record = std::move(record)]() mutable {
-          Session* s = awaiting_directory(conn_id);
+          PeerLink* s = awaiting_directory(conn_id);
           if (s == nullptr) return;
-          s->state = SessionState::kAwaitingHello;
+          s->state = LinkState::kAwaitingHello;
           PrefetchedRecord prefetched(hello.room, std::move(record));
           auto grant = authorize(*s, hello, now, prefetched);
           if (!grant) return;
@@ -336,11 +335,11 @@ void Relay::handle_hello(Session& session, const ctrl::Hello& hello) {
   });
 }
 
-void Relay::home_then_continue(Session& session, const ctrl::ValidHello& hello, AuthGrant grant,
+void Relay::home_then_continue(PeerLink& link, const ctrl::ValidHello& hello, AuthGrant grant,
                                std::optional<OwnerKey> known_owner, directory::Seconds now) {
-  const std::uint64_t conn_id = session.conn->id();
+  const std::uint64_t conn_id = link.conn->id();
   if (homing_ == nullptr || homed_.contains(hello.room)) {
-    continue_hello(session, hello, std::move(grant), known_owner, now);
+    continue_hello(link, hello, std::move(grant), known_owner, now);
     release_if_empty(hello.room);
     resume_control(conn_id);
     return;
@@ -348,7 +347,7 @@ void Relay::home_then_continue(Session& session, const ctrl::ValidHello& hello, 
   // A room nobody serves is homed here, whatever the role: the first relay a peer reaches
   // after the home relay died re-homes it. A room another live relay serves stays there, for
   // its gateway too (docs/architecture.md: taking a live lease over would split the party).
-  session.state = SessionState::kAwaitingDirectory;
+  link.state = LinkState::kAwaitingDirectory;
   homing_->submit_homing([this, conn_id, hello, grant = std::move(grant), known_owner, now,
                           lease = config_.homing->lease](directory::RedisRoomHoming* homing) {
     Result<directory::Home> home =
@@ -358,12 +357,12 @@ void Relay::home_then_continue(Session& session, const ctrl::ValidHello& hello, 
     return std::function<void()>([this, conn_id, hello, grant, known_owner, now,
                                   home = std::move(home)]() mutable {
       if (home && home->mine && homed_.insert(hello.room).second) ++totals_.rooms_homed;
-      Session* s = awaiting_directory(conn_id);
+      PeerLink* s = awaiting_directory(conn_id);
       if (s == nullptr) {
         release_if_empty(hello.room);  // closed meanwhile
         return;
       }
-      s->state = SessionState::kAwaitingHello;
+      s->state = LinkState::kAwaitingHello;
       if (!home) {
         ++totals_.homing_errors;
         log_.error(
@@ -413,18 +412,33 @@ void Relay::schedule_homing_refresh(std::chrono::milliseconds delay) {
   homing_timer_ = loop_.add_timer(loop_.now() + delay, [this] {
     homing_timer_ = 0;
     const HomingSettings& settings = *config_.homing;
-    homing_->submit_homing([this, rooms = std::vector<std::string>(homed_.begin(), homed_.end()),
-                            address = settings.advertise, lease = settings.lease,
+    // The registration is this relay's liveness: renewed every beat. The leases only every
+    // `refresh` (one script per 256 rooms); a lease counts only while its relay is live.
+    std::vector<std::string> rooms;
+    if (loop_.now() >= next_lease_refresh_) {
+      next_lease_refresh_ = loop_.now() + settings.refresh;
+      rooms.assign(homed_.begin(), homed_.end());
+    }
+    homing_->submit_homing([this, rooms = std::move(rooms), address = settings.advertise,
+                            lease = settings.lease, liveness = settings.liveness,
                             load = rooms_.room_count()](directory::RedisRoomHoming* homing) {
       Status registered = fail(Errc::kTimedOut, "room directory: no answer in time (is it down?)");
       Result<std::vector<std::string>> moved = tl::unexpected(registered.error());
       if (homing != nullptr) {
-        registered = homing->register_relay(address, load, lease);
+        registered = homing->register_relay(address, load, liveness);
         moved = homing->refresh(rooms, lease);
       }
       return std::function<void()>([this, registered = std::move(registered),
                                     moved = std::move(moved)] {
-        if (!registered || !moved) {
+        if (!registered && registered.error().code == std::errc::address_in_use) {
+          // Two relays with one --advertise (the second was started while this one could
+          // not reach Redis): they would share rooms and redirects. An operator must act.
+          ++totals_.advertise_conflicts;
+          log_.error("relay.advertise_in_use",
+                     {{"advertise", config_.homing->advertise},
+                      {"error", registered.error().describe()},
+                      {"advice", "stop one of them or give it its own --advertise"}});
+        } else if (!registered || !moved) {
           ++totals_.homing_errors;
           log_.error("relay.homing_failed",
                      {{"operation", "refresh"},
@@ -432,10 +446,10 @@ void Relay::schedule_homing_refresh(std::chrono::milliseconds delay) {
                       {"advice", "live rooms keep forwarding; the relay retries every refresh"}});
           return;
         }
-        on_rooms_moved(*moved);
+        if (moved) on_rooms_moved(*moved);
       });
     });
-    schedule_homing_refresh(settings.refresh);
+    schedule_homing_refresh(std::min(settings.liveness_refresh, settings.refresh));
   });
 }
 
@@ -445,57 +459,57 @@ void Relay::on_rooms_moved(const std::vector<std::string>& moved) {
     // the room lives there now. Its peers here reconnect and are sent to it.
     if (homed_.erase(room_name) == 0) continue;
     ++totals_.rooms_moved;
-    std::vector<Session*> peers;
+    std::vector<PeerLink*> peers;
     if (const Room* room = rooms_.find_room(room_name)) {
       for (const Peer* peer : room->peers) {
         if (peer->connection == nullptr) continue;
-        if (auto* s = static_cast<Session*>(peer->connection->user_data())) peers.push_back(s);
+        if (auto* s = static_cast<PeerLink*>(peer->connection->user_data())) peers.push_back(s);
       }
     }
     log_.warn("relay.room_moved", {{"room", room_name}, {"peers_closed", peers.size()}});
-    for (Session* s : peers) {
-      if (s->state != SessionState::kAdmitted) continue;
+    for (PeerLink* s : peers) {
+      if (s->state != LinkState::kAdmitted) continue;
       send_control(*s, ctrl::Disconnect{"shutdown"});
-      s->state = SessionState::kClosing;
+      s->state = LinkState::kClosing;
       s->conn->close_after_ack(kAppShutdown, "room moved to another relay", kShutdownLinger);
     }
   }
 }
 
-Relay::Session* Relay::awaiting_directory(std::uint64_t conn_id) {
-  const auto it = sessions_.find(conn_id);
-  if (it == sessions_.end()) return nullptr;  // closed meanwhile
-  Session& s = *it->second;
-  return s.state == SessionState::kAwaitingDirectory ? &s : nullptr;
+Relay::PeerLink* Relay::awaiting_directory(std::uint64_t conn_id) {
+  const auto it = links_.find(conn_id);
+  if (it == links_.end()) return nullptr;  // closed meanwhile
+  PeerLink& s = *it->second;
+  return s.state == LinkState::kAwaitingDirectory ? &s : nullptr;
 }
 
 void Relay::resume_control(std::uint64_t conn_id) {
   // Inline, the drain that delivered the hello goes on by itself.
   if (!records_->deferred()) return;
-  const auto it = sessions_.find(conn_id);
-  if (it != sessions_.end()) drain_control(*it->second);
+  const auto it = links_.find(conn_id);
+  if (it != links_.end()) drain_control(*it->second);
 }
 
-void Relay::continue_hello(Session& session, const ctrl::ValidHello& valid_hello, AuthGrant grant,
+void Relay::continue_hello(PeerLink& link, const ctrl::ValidHello& valid_hello, AuthGrant grant,
                            std::optional<OwnerKey> known_owner, directory::Seconds now) {
   const ctrl::ValidHello* valid = &valid_hello;
   auto admitted = rooms_.admit(
       AdmissionInput{.hello = *valid,
-                     .peer_max_datagram_frame_size = session.conn->peer_max_datagram_frame_size(),
+                     .peer_max_datagram_frame_size = link.conn->peer_max_datagram_frame_size(),
                      .invite = std::move(grant.invite)});
   if (!admitted) {
-    reject(session, admitted.error(), reject_text(admitted.error(), &*valid, rooms_));
+    reject(link, admitted.error(), reject_text(admitted.error(), &*valid, rooms_));
     return;
   }
   Peer& peer = **admitted;
-  peer.connection = session.conn;
+  peer.connection = link.conn;
   // The welcome lists every other peer; a room whose list no longer fits one 16 KiB control
   // frame (many peers with long, escaped invite names) is full for this peer: never send an
   // invalid frame (section 2).
   control_out_.clear();
   if (!ctrl::append_frame(make_welcome(peer), control_out_)) {
     rooms_.remove(&peer);
-    reject(session, ctrl::RejectCode::kRoomFull,
+    reject(link, ctrl::RejectCode::kRoomFull,
            fmt::format("room {} has more peers than one welcome can list", valid->room),
            "welcome would exceed 16 KiB");
     return;
@@ -503,22 +517,22 @@ void Relay::continue_hello(Session& session, const ctrl::ValidHello& valid_hello
   // Only a gateway that passed every check claims: the record is written (durably) now,
   // before its welcome goes out.
   if (grant.owner_key) {
-    record_claim(session, *valid, peer, *grant.owner_key, known_owner, now);
+    record_claim(link, *valid, peer, *grant.owner_key, known_owner, now);
     return;
   }
-  admit(session, peer);
+  admit(link, peer);
 }
 
-std::optional<Relay::AuthGrant> Relay::authorize(Session& session, const ctrl::ValidHello& hello,
+std::optional<Relay::AuthGrant> Relay::authorize(PeerLink& link, const ctrl::ValidHello& hello,
                                                  directory::Seconds now,
                                                  directory::RoomDirectory& records) {
   tl::expected<AuthGrant, AuthReject> checked = tl::unexpected(AuthReject{});
   if (hello.role == ctrl::Role::kGateway) {
-    auto ekm = session.conn->export_keying_material(ctrl::kRoomClaimExporterLabel);
+    auto ekm = link.conn->export_keying_material(ctrl::kRoomClaimExporterLabel);
     if (!ekm) {
       log_.error("relay.exporter_failed",
-                 {{"conn", session.conn->id()}, {"error", ekm.error().describe()}});
-      reject(session, ctrl::RejectCode::kRelayFull,
+                 {{"conn", link.conn->id()}, {"error", ekm.error().describe()}});
+      reject(link, ctrl::RejectCode::kRelayFull,
              "this relay cannot check room claims right now; try again later",
              "TLS exporter failed");
       return std::nullopt;
@@ -541,17 +555,17 @@ std::optional<Relay::AuthGrant> Relay::authorize(Session& session, const ctrl::V
     ++totals_.room_record_errors;
     log_.error("relay.room_records_failed",
                {{"operation", "lookup"}, {"room", hello.room}, {"error", refused.why}});
-    reject(session, refused.code, std::string(kRecordsUnavailable), refused.why);
+    reject(link, refused.code, std::string(kRecordsUnavailable), refused.why);
   } else {
-    reject(session, refused.code, reject_text(refused.code, &hello, rooms_), refused.why);
+    reject(link, refused.code, reject_text(refused.code, &hello, rooms_), refused.why);
   }
   return std::nullopt;
 }
 
-void Relay::record_claim(Session& session, const ctrl::ValidHello& hello, Peer& peer,
+void Relay::record_claim(PeerLink& link, const ctrl::ValidHello& hello, Peer& peer,
                          const OwnerKey& key, std::optional<OwnerKey> known_owner,
                          directory::Seconds now) {
-  const quic::SourcePrefix source = session.conn->remote_source();
+  const quic::SourcePrefix source = link.conn->remote_source();
   const auto steady_now = loop_.now();
   auto budget = new_room_budget_.find(source);
   if (budget == new_room_budget_.end()) {
@@ -564,7 +578,7 @@ void Relay::record_claim(Session& session, const ctrl::ValidHello& hello, Peer& 
     if (!returning) {
       rooms_.remove(&peer);
       ++totals_.new_rooms_refused;
-      reject(session, ctrl::RejectCode::kRelayFull,
+      reject(link, ctrl::RejectCode::kRelayFull,
              "your address opened too many new rooms on this relay in the last hour; try again "
              "later",
              "new room records per source per hour");
@@ -573,16 +587,16 @@ void Relay::record_claim(Session& session, const ctrl::ValidHello& hello, Peer& 
   }
   // The peer sits in the room table, not yet welcomed, while the claim is written; a close
   // meanwhile removes it (on_closed).
-  session.state = SessionState::kAwaitingDirectory;
-  session.pending_peer = &peer;
-  const std::uint64_t conn_id = session.conn->id();
+  link.state = LinkState::kAwaitingDirectory;
+  link.pending_peer = &peer;
+  const std::uint64_t conn_id = link.conn->id();
   records_->submit([this, conn_id, hello, key, now](directory::RoomDirectory& dir) {
     auto outcome = dir.claim(hello.room, key, now);  // on the worker thread
     return std::function<void()>([this, conn_id, hello, key, outcome = std::move(outcome)] {
-      Session* s = awaiting_directory(conn_id);
+      PeerLink* s = awaiting_directory(conn_id);
       if (s == nullptr) return;
       Peer& pending = *std::exchange(s->pending_peer, nullptr);
-      s->state = SessionState::kAwaitingHello;
+      s->state = LinkState::kAwaitingHello;
       if (!finish_claim(*s, hello, pending, key, outcome)) {
         release_if_empty(hello.room);
         return;
@@ -593,9 +607,9 @@ void Relay::record_claim(Session& session, const ctrl::ValidHello& hello, Peer& 
   });
 }
 
-bool Relay::finish_claim(Session& session, const ctrl::ValidHello& hello, Peer& peer,
+bool Relay::finish_claim(PeerLink& link, const ctrl::ValidHello& hello, Peer& peer,
                          const OwnerKey& key, const Result<directory::ClaimOutcome>& outcome) {
-  const quic::SourcePrefix source = session.conn->remote_source();
+  const quic::SourcePrefix source = link.conn->remote_source();
   auto budget = new_room_budget_.find(source);
   if (outcome && *outcome == directory::ClaimOutcome::kClaimed &&
       budget != new_room_budget_.end()) {
@@ -606,15 +620,15 @@ bool Relay::finish_claim(Session& session, const ctrl::ValidHello& hello, Peer& 
     rooms_.remove(&peer);  // a refused gateway leaves no trace in the room table
     if (!outcome) {
       note_records_error("claim", outcome.error());
-      reject(session, ctrl::RejectCode::kRelayFull, std::string(kRecordsUnavailable),
+      reject(link, ctrl::RejectCode::kRelayFull, std::string(kRecordsUnavailable),
              outcome.error().describe());
     } else if (*outcome == directory::ClaimOutcome::kOwnedByOther) {
       // Another writer of the same records (a second relay process) got there first.
-      reject(session, ctrl::RejectCode::kRoomOwned,
+      reject(link, ctrl::RejectCode::kRoomOwned,
              reject_text(ctrl::RejectCode::kRoomOwned, &hello, rooms_),
              "claim: the room was claimed by another key meanwhile");
     } else {
-      reject(session, ctrl::RejectCode::kRelayFull,
+      reject(link, ctrl::RejectCode::kRelayFull,
              "this relay keeps as many room records as it allows; try another relay",
              "claim: --max-room-records reached");
     }
@@ -627,20 +641,20 @@ bool Relay::finish_claim(Session& session, const ctrl::ValidHello& hello, Peer& 
                                    {"key", fingerprint},
                                    {"outcome", directory::to_string(*outcome)},
                                    {"peer_id", peer.id},
-                                   {"remote", session.conn->remote_address()}});
-  session.owner_key = key;
+                                   {"remote", link.conn->remote_address()}});
+  link.owner_key = key;
   // Clients admitted while the room had no gateway, under invites of a key whose record has
   // since been forgotten, must not reach the new owner's LAN.
-  std::vector<Session*> stale;
+  std::vector<PeerLink*> stale;
   for (Peer* other : peer.room->peers) {
     if (other->invite && other->invite->signed_by != key && other->connection != nullptr) {
-      if (auto* other_session = static_cast<Session*>(other->connection->user_data())) {
-        stale.push_back(other_session);
+      if (auto* other_link = static_cast<PeerLink*>(other->connection->user_data())) {
+        stale.push_back(other_link);
       }
     }
   }
-  for (Session* other_session : stale) {
-    kick_client(*other_session, KickCause::kOwnerChanged, "room_owner_changed");
+  for (PeerLink* other_link : stale) {
+    kick_client(*other_link, KickCause::kOwnerChanged, "room_owner_changed");
   }
   return true;
 }
@@ -661,9 +675,9 @@ ctrl::Welcome Relay::make_welcome(const Peer& peer) const {
   return welcome;
 }
 
-bool Relay::over_rooms_per_source(const Session& session, const ctrl::ValidHello& hello) const {
+bool Relay::over_rooms_per_source(const PeerLink& link, const ctrl::ValidHello& hello) const {
   if (rooms_.find_room(hello.room) != nullptr) return false;  // joins an open room
-  const auto it = rooms_by_source_.find(session.conn->remote_source());
+  const auto it = rooms_by_source_.find(link.conn->remote_source());
   return it != rooms_by_source_.end() && it->second >= config_.max_rooms_per_source;
 }
 
@@ -676,20 +690,20 @@ void Relay::forget_room_source(const std::string& room) {
   room_sources_.erase(it);
 }
 
-void Relay::admit(Session& session, Peer& peer) {
+void Relay::admit(PeerLink& link, Peer& peer) {
   if (peer.room->peers.size() == 1) {
     // This peer opened the room.
-    const quic::SourcePrefix source = session.conn->remote_source();
+    const quic::SourcePrefix source = link.conn->remote_source();
     room_sources_[peer.room->name] = source;
     ++rooms_by_source_[source];
   }
-  session.state = SessionState::kAdmitted;
-  session.peer = &peer;
-  peer.connection = session.conn;
+  link.state = LinkState::kAdmitted;
+  link.peer = &peer;
+  peer.connection = link.conn;
   peer.rate = PeerRateLimiter(config_.peer_rate, config_.peer_broadcast_rate);
   ++totals_.admitted;
   Room& room = *peer.room;
-  send_control(session, make_welcome(peer));
+  send_control(link, make_welcome(peer));
   log_.info("relay.peer_admitted", {{"room", room.name},
                                     {"peer_id", peer.id},
                                     {"role", ctrl::to_string(peer.role)},
@@ -698,30 +712,29 @@ void Relay::admit(Session& session, Peer& peer) {
                                     {"mtu", room.mtu},
                                     {"peers", room.peers.size()},
                                     {"software", peer.software},
-                                    {"remote", session.conn->remote_address()}});
+                                    {"remote", link.conn->remote_address()}});
 
   const ctrl::PeerJoined joined{peer_info(peer, /*to_gateway=*/false)};
   const ctrl::PeerJoined joined_for_gateway{peer_info(peer, /*to_gateway=*/true)};
   for (const Peer* other : room.peers) {
     if (other == &peer) continue;
-    if (auto* other_session = static_cast<Session*>(other->connection->user_data())) {
-      send_control(*other_session,
-                   other->role == ctrl::Role::kGateway ? joined_for_gateway : joined);
+    if (auto* other_link = static_cast<PeerLink*>(other->connection->user_data())) {
+      send_control(*other_link, other->role == ctrl::Role::kGateway ? joined_for_gateway : joined);
     }
   }
-  schedule_stats(session);
-  if (session.owner_key) schedule_owner_touch(session);
+  schedule_stats(link);
+  if (link.owner_key) schedule_owner_touch(link);
 }
 
-void Relay::handle_kick(Session& owner, const ctrl::Kick& kick) {
+void Relay::handle_kick(PeerLink& owner, const ctrl::Kick& kick) {
   Peer* target = rooms_.find_peer(kick.peer_id);
-  Session* target_session = nullptr;
+  PeerLink* target_link = nullptr;
   // Only a client of the owner's own room: never the gateway itself, never another room.
   if (target != nullptr && target->room == owner.peer->room &&
       target->role == ctrl::Role::kClient && target->connection != nullptr) {
-    target_session = static_cast<Session*>(target->connection->user_data());
+    target_link = static_cast<PeerLink*>(target->connection->user_data());
   }
-  if (target_session == nullptr || target_session->state != SessionState::kAdmitted) {
+  if (target_link == nullptr || target_link->state != LinkState::kAdmitted) {
     ++totals_.owner_messages_ignored;
     log_.debug(
         "relay.kick_ignored",
@@ -732,10 +745,10 @@ void Relay::handle_kick(Session& owner, const ctrl::Kick& kick) {
   const std::string_view phrase = kick.reason && !kick.reason->empty()
                                       ? ctrl::utf8_prefix(*kick.reason, ctrl::kMaxKickReasonBytes)
                                       : std::string_view("kicked");
-  kick_client(*target_session, KickCause::kOwnerKick, phrase);
+  kick_client(*target_link, KickCause::kOwnerKick, phrase);
 }
 
-void Relay::handle_revoke(Session& owner, const ctrl::Revoke& revoke) {
+void Relay::handle_revoke(PeerLink& owner, const ctrl::Revoke& revoke) {
   const Room& room = *owner.peer->room;
   if (!ctrl::is_valid_invite_id(revoke.invite_id)) {
     ++totals_.owner_messages_ignored;
@@ -763,17 +776,17 @@ void Relay::handle_revoke(Session& owner, const ctrl::Revoke& revoke) {
 void Relay::finish_revoke(std::uint64_t owner_conn, const std::string& room_name,
                           const ctrl::Revoke& revoke, const Status& recorded) {
   if (!recorded) note_records_error("revoke", recorded.error());
-  std::vector<Session*> targets;
+  std::vector<PeerLink*> targets;
   if (const Room* room = rooms_.find_room(room_name)) {
     for (Peer* peer : room->peers) {
       if (peer->invite && peer->invite->id == revoke.invite_id && peer->connection != nullptr) {
-        if (auto* target = static_cast<Session*>(peer->connection->user_data())) {
-          if (target->state == SessionState::kAdmitted) targets.push_back(target);
+        if (auto* target = static_cast<PeerLink*>(peer->connection->user_data())) {
+          if (target->state == LinkState::kAdmitted) targets.push_back(target);
         }
       }
     }
   }
-  for (Session* target : targets) kick_client(*target, KickCause::kRevoked, "invite_revoked");
+  for (PeerLink* target : targets) kick_client(*target, KickCause::kRevoked, "invite_revoked");
   if (recorded) ++totals_.revocations;
   log_.info("relay.invite_revoked", {{"room", room_name},
                                      {"invite_id", revoke.invite_id},
@@ -782,14 +795,14 @@ void Relay::finish_revoke(std::uint64_t owner_conn, const std::string& room_name
                                      {"recorded", recorded.has_value()}});
   // `revoked` promises a durable revocation; without one the owner hears nothing and the
   // operator finds the error in the log.
-  const auto it = sessions_.find(owner_conn);
-  if (recorded && it != sessions_.end() && it->second->state == SessionState::kAdmitted) {
+  const auto it = links_.find(owner_conn);
+  if (recorded && it != links_.end() && it->second->state == LinkState::kAdmitted) {
     send_control(*it->second,
                  ctrl::Revoked{.invite_id = revoke.invite_id, .kicked = targets.size()});
   }
 }
 
-void Relay::kick_client(Session& target, KickCause cause, std::string_view phrase) {
+void Relay::kick_client(PeerLink& target, KickCause cause, std::string_view phrase) {
   const Peer& peer = *target.peer;
   ++totals_.kicked[static_cast<std::size_t>(cause)];
   log_.info("relay.kicked",
@@ -801,26 +814,25 @@ void Relay::kick_client(Session& target, KickCause cause, std::string_view phras
              {"remote", target.conn->remote_address()}});
   const std::string reason(phrase);  // may view the peer, which leave() frees
   leave(target, ctrl::LeaveReason::kKicked);
-  target.state = SessionState::kClosing;
+  target.state = LinkState::kClosing;
   target.conn->close(kAppKicked, reason);
 }
 
-void Relay::schedule_owner_touch(Session& session) {
-  const std::uint64_t conn_id = session.conn->id();
-  session.touch_timer =
-      loop_.add_timer(loop_.now() + config_.owner_touch_interval, [this, conn_id] {
-        const auto it = sessions_.find(conn_id);
-        if (it == sessions_.end()) return;
-        Session& s = *it->second;
-        s.touch_timer = 0;
-        if (s.state != SessionState::kAdmitted || !s.owner_key) return;
-        touch_owner(s);
-        schedule_owner_touch(s);
-      });
+void Relay::schedule_owner_touch(PeerLink& link) {
+  const std::uint64_t conn_id = link.conn->id();
+  link.touch_timer = loop_.add_timer(loop_.now() + config_.owner_touch_interval, [this, conn_id] {
+    const auto it = links_.find(conn_id);
+    if (it == links_.end()) return;
+    PeerLink& s = *it->second;
+    s.touch_timer = 0;
+    if (s.state != LinkState::kAdmitted || !s.owner_key) return;
+    touch_owner(s);
+    schedule_owner_touch(s);
+  });
 }
 
-void Relay::touch_owner(Session& session) {
-  records_->submit([this, room = session.peer->room->name, key = *session.owner_key,
+void Relay::touch_owner(PeerLink& link) {
+  records_->submit([this, room = link.peer->room->name, key = *link.owner_key,
                     now = records_now()](directory::RoomDirectory& dir) {
     Status touched = dir.touch(room, key, now);  // worker thread
     return std::function<void()>([this, room, key, touched = std::move(touched)] {
@@ -879,22 +891,22 @@ void Relay::note_records_error(std::string_view what, const Error& error) {
   log_.error("relay.room_records_failed", {{"operation", what}, {"error", error.describe()}});
 }
 
-void Relay::schedule_stats(Session& session) {
+void Relay::schedule_stats(PeerLink& link) {
   if (config_.stats_interval.count() == 0) return;
-  const std::uint64_t conn_id = session.conn->id();
-  session.stats_timer = loop_.add_timer(loop_.now() + config_.stats_interval, [this, conn_id] {
-    const auto it = sessions_.find(conn_id);
-    if (it == sessions_.end()) return;
-    Session& s = *it->second;
+  const std::uint64_t conn_id = link.conn->id();
+  link.stats_timer = loop_.add_timer(loop_.now() + config_.stats_interval, [this, conn_id] {
+    const auto it = links_.find(conn_id);
+    if (it == links_.end()) return;
+    PeerLink& s = *it->second;
     s.stats_timer = 0;
-    if (s.state != SessionState::kAdmitted) return;
+    if (s.state != LinkState::kAdmitted) return;
     send_stats(s);
     schedule_stats(s);
   });
 }
 
-void Relay::send_stats(Session& session) {
-  const Peer& peer = *session.peer;
+void Relay::send_stats(PeerLink& link) {
+  const Peer& peer = *link.peer;
   ctrl::Stats stats{.rx_frames = peer.counters.rx_frames,
                     .rx_bytes = peer.counters.rx_bytes,
                     .tx_frames = peer.counters.tx_frames,
@@ -904,107 +916,106 @@ void Relay::send_stats(Session& session) {
   peer.rx_drops.for_each_nonzero([&](proto::DropReason r, std::uint64_t n) {
     stats.dropped.emplace_back(std::string(proto::to_string(r)), n);
   });
-  const std::uint64_t queue_full = session.conn->stats().datagrams_dropped_queue_full;
+  const std::uint64_t queue_full = link.conn->stats().datagrams_dropped_queue_full;
   if (queue_full != 0) {
     stats.tx_dropped.emplace_back(std::string(proto::to_string(proto::DropReason::kQueueFull)),
                                   queue_full);
   }
-  send_control(session, stats);
+  send_control(link, stats);
 }
 
-void Relay::send_control(Session& session, const ctrl::Message& message) {
+void Relay::send_control(PeerLink& link, const ctrl::Message& message) {
   control_out_.clear();
   if (auto st = ctrl::append_frame(message, control_out_); !st) {
     log_.error("relay.encode_failed",
-               {{"conn", session.conn->id()}, {"error", st.error().describe()}});
+               {{"conn", link.conn->id()}, {"error", st.error().describe()}});
     return;
   }
   const auto bytes =
       std::span(reinterpret_cast<const std::uint8_t*>(control_out_.data()), control_out_.size());
-  const std::int64_t stream = session.control_stream >= 0 ? session.control_stream : 0;
-  if (auto st = session.conn->send_stream(stream, bytes); !st) {
+  const std::int64_t stream = link.control_stream >= 0 ? link.control_stream : 0;
+  if (auto st = link.conn->send_stream(stream, bytes); !st) {
     if (st.error().code == Errc::kWouldBlock) {
-      close_unread(session);
+      close_unread(link);
       return;
     }
     // A peer that is closing cannot take more; anything else is worth a warning.
     const auto level = st.error().code == Errc::kClosed ? obs::Level::kDebug : obs::Level::kWarn;
     log_.log(level, "relay.control_send_failed",
-             {{"conn", session.conn->id()}, {"error", st.error().describe()}});
+             {{"conn", link.conn->id()}, {"error", st.error().describe()}});
   }
 }
 
-void Relay::close_unread(Session& session) {
+void Relay::close_unread(PeerLink& link) {
   // Callers may be iterating a room's peers: the violation (which removes the peer) runs
   // from the loop, once.
-  if (session.unread_closing) return;
-  session.unread_closing = true;
+  if (link.unread_closing) return;
+  link.unread_closing = true;
   ++totals_.control_unread;
-  const std::uint64_t conn_id = session.conn->id();
-  session.unread_timer = loop_.add_timer(loop_.now(), [this, conn_id] {
-    const auto it = sessions_.find(conn_id);
-    if (it == sessions_.end()) return;
-    Session& s = *it->second;
+  const std::uint64_t conn_id = link.conn->id();
+  link.unread_timer = loop_.add_timer(loop_.now(), [this, conn_id] {
+    const auto it = links_.find(conn_id);
+    if (it == links_.end()) return;
+    PeerLink& s = *it->second;
     s.unread_timer = 0;
-    if (s.state == SessionState::kAwaitingHello || s.state == SessionState::kAdmitted) {
+    if (s.state == LinkState::kAwaitingHello || s.state == LinkState::kAdmitted) {
       violation(s, "the peer does not read its control stream");
     }
   });
 }
 
-void Relay::reject(Session& session, ctrl::RejectCode code, std::string message,
-                   std::string_view why, std::optional<std::string> relay) {
+void Relay::reject(PeerLink& link, ctrl::RejectCode code, std::string message, std::string_view why,
+                   std::optional<std::string> relay) {
   ++totals_.rejected;
   ++totals_.rejected_by_code[static_cast<std::size_t>(code)];
   const std::string_view code_text = ctrl::to_string(code);
-  log_.info("relay.rejected", {{"conn", session.conn->id()},
+  log_.info("relay.rejected", {{"conn", link.conn->id()},
                                {"code", code_text},
                                {"message", message},
                                {"why", why},
-                               {"remote", session.conn->remote_address()},
+                               {"remote", link.conn->remote_address()},
                                {"relay", relay.value_or(std::string())}});
-  send_control(session, ctrl::Reject{.code = std::string(code_text),
-                                     .message = std::move(message),
-                                     .relay = std::move(relay)});
-  const std::int64_t stream = session.control_stream >= 0 ? session.control_stream : 0;
-  (void)session.conn->shutdown_stream_write(stream);  // best effort; the close follows anyway
-  session.state = SessionState::kRejected;
+  send_control(link, ctrl::Reject{.code = std::string(code_text),
+                                  .message = std::move(message),
+                                  .relay = std::move(relay)});
+  const std::int64_t stream = link.control_stream >= 0 ? link.control_stream : 0;
+  (void)link.conn->shutdown_stream_write(stream);  // best effort; the close follows anyway
+  link.state = LinkState::kRejected;
   // Closing at once would lose the reject: wait for its ack, at most reject_linger.
-  session.conn->close_after_ack(kAppRejected, std::string(code_text), config_.reject_linger,
-                                config_.reject_linger_after_ack);
+  link.conn->close_after_ack(kAppRejected, std::string(code_text), config_.reject_linger,
+                             config_.reject_linger_after_ack);
 }
 
-void Relay::violation(Session& session, std::string_view why) {
+void Relay::violation(PeerLink& link, std::string_view why) {
   log_.info("relay.protocol_violation",
-            {{"conn", session.conn->id()},
-             {"peer_id", session.peer != nullptr ? session.peer->id : std::uint16_t{0}},
+            {{"conn", link.conn->id()},
+             {"peer_id", link.peer != nullptr ? link.peer->id : std::uint16_t{0}},
              {"why", why}});
-  if (session.state == SessionState::kAdmitted) leave(session, ctrl::LeaveReason::kKicked);
-  session.state = SessionState::kClosing;
-  session.conn->close(kAppProtocolViolation, why);
+  if (link.state == LinkState::kAdmitted) leave(link, ctrl::LeaveReason::kKicked);
+  link.state = LinkState::kClosing;
+  link.conn->close(kAppProtocolViolation, why);
 }
 
-void Relay::leave(Session& session, ctrl::LeaveReason reason) {
-  Peer* peer = session.peer;
+void Relay::leave(PeerLink& link, ctrl::LeaveReason reason) {
+  Peer* peer = link.peer;
   if (peer == nullptr) return;
-  if (session.stats_timer != 0) {
-    loop_.cancel_timer(session.stats_timer);
-    session.stats_timer = 0;
+  if (link.stats_timer != 0) {
+    loop_.cancel_timer(link.stats_timer);
+    link.stats_timer = 0;
   }
-  if (session.owner_key) {
-    if (session.touch_timer != 0) {
-      loop_.cancel_timer(session.touch_timer);
-      session.touch_timer = 0;
+  if (link.owner_key) {
+    if (link.touch_timer != 0) {
+      loop_.cancel_timer(link.touch_timer);
+      link.touch_timer = 0;
     }
-    touch_owner(session);  // the owner's last seen is when it left
+    touch_owner(link);  // the owner's last seen is when it left
   }
-  totals_.drops.add(proto::DropReason::kQueueFull,
-                    session.conn->stats().datagrams_dropped_queue_full);
+  totals_.drops.add(proto::DropReason::kQueueFull, link.conn->stats().datagrams_dropped_queue_full);
   Room* room = peer->room;
   const std::uint16_t peer_id = peer->id;
   const std::string room_name = room->name;
   const std::string mac = peer->mac.to_string();
-  session.peer = nullptr;
+  link.peer = nullptr;
   rooms_.remove(peer);  // frees the MAC and peer id at once
   log_.info("relay.peer_left", {{"room", room_name},
                                 {"peer_id", peer_id},
@@ -1018,39 +1029,39 @@ void Relay::leave(Session& session, ctrl::LeaveReason reason) {
   }
   const ctrl::PeerLeft left{peer_id, std::string(ctrl::to_string(reason))};
   for (const Peer* other : still->peers) {
-    auto* other_session = static_cast<Session*>(other->connection->user_data());
+    auto* other_link = static_cast<PeerLink*>(other->connection->user_data());
     // A gateway whose claim is being completed has not had its welcome yet.
-    if (other_session != nullptr && other_session->state != SessionState::kAwaitingHello) {
-      send_control(*other_session, left);
+    if (other_link != nullptr && other_link->state != LinkState::kAwaitingHello) {
+      send_control(*other_link, left);
     }
   }
 }
 
 void Relay::on_closed(quic::Connection& conn, const quic::CloseInfo& info) {
-  auto* session = static_cast<Session*>(conn.user_data());
-  if (session == nullptr) return;
+  auto* link = static_cast<PeerLink*>(conn.user_data());
+  if (link == nullptr) return;
   // Admitted peers, and peers the relay was closing at shutdown, leave now.
-  if (session->peer != nullptr) leave(*session, leave_reason_for(info, session->sent_disconnect));
+  if (link->peer != nullptr) leave(*link, leave_reason_for(info, link->sent_disconnect));
   // Closed while its claim was being written: it was never welcomed, nobody heard of it.
-  if (session->pending_peer != nullptr) {
-    const std::string room_name = session->pending_peer->room->name;
-    rooms_.remove(std::exchange(session->pending_peer, nullptr));
+  if (link->pending_peer != nullptr) {
+    const std::string room_name = link->pending_peer->room->name;
+    rooms_.remove(std::exchange(link->pending_peer, nullptr));
     release_if_empty(room_name);
   }
-  if (session->hello_timer != 0) loop_.cancel_timer(session->hello_timer);
-  if (session->stats_timer != 0) loop_.cancel_timer(session->stats_timer);
-  if (session->touch_timer != 0) loop_.cancel_timer(session->touch_timer);
-  if (session->unread_timer != 0) loop_.cancel_timer(session->unread_timer);
+  if (link->hello_timer != 0) loop_.cancel_timer(link->hello_timer);
+  if (link->stats_timer != 0) loop_.cancel_timer(link->stats_timer);
+  if (link->touch_timer != 0) loop_.cancel_timer(link->touch_timer);
+  if (link->unread_timer != 0) loop_.cancel_timer(link->unread_timer);
   log_.info("relay.connection_closed", {{"conn", conn.id()},
                                         {"kind", static_cast<std::uint64_t>(info.kind)},
                                         {"code", info.code},
                                         {"reason", info.reason}});
   conn.set_user_data(nullptr);
-  sessions_.erase(conn.id());
+  links_.erase(conn.id());
 }
 
 void Relay::shutdown() {
-  log_.info("relay.shutdown", {{"connections", sessions_.size()}, {"peers", rooms_.peer_count()}});
+  log_.info("relay.shutdown", {{"connections", links_.size()}, {"peers", rooms_.peer_count()}});
   shutting_down_ = true;
   if (homing_ != nullptr) {
     // Gives the rooms up at once, so their peers are re-homed on another relay without
@@ -1063,18 +1074,18 @@ void Relay::shutdown() {
     });
     homed_.clear();
   }
-  for (auto& [id, session] : sessions_) {
-    if (session->state == SessionState::kAdmitted) {
-      send_control(*session, ctrl::Disconnect{"shutdown"});
-      session->state = SessionState::kClosing;
-      session->conn->close_after_ack(kAppShutdown, "shutdown", kShutdownLinger);
-    } else if (session->state == SessionState::kAwaitingHello ||
-               session->state == SessionState::kAwaitingDirectory) {
-      if (session->pending_peer != nullptr) {
-        rooms_.remove(std::exchange(session->pending_peer, nullptr));
+  for (auto& [id, link] : links_) {
+    if (link->state == LinkState::kAdmitted) {
+      send_control(*link, ctrl::Disconnect{"shutdown"});
+      link->state = LinkState::kClosing;
+      link->conn->close_after_ack(kAppShutdown, "shutdown", kShutdownLinger);
+    } else if (link->state == LinkState::kAwaitingHello ||
+               link->state == LinkState::kAwaitingDirectory) {
+      if (link->pending_peer != nullptr) {
+        rooms_.remove(std::exchange(link->pending_peer, nullptr));
       }
-      session->state = SessionState::kClosing;
-      session->conn->close(kAppShutdown, "shutdown");
+      link->state = LinkState::kClosing;
+      link->conn->close(kAppShutdown, "shutdown");
     }
   }
 }
@@ -1100,9 +1111,8 @@ void Relay::send_frame(Peer& target, std::span<const std::uint8_t> datagram) noe
 }
 
 void Relay::on_datagram(quic::Connection& conn, std::span<const std::uint8_t> datagram) {
-  auto* session = static_cast<Session*>(conn.user_data());
-  Peer* sender =
-      session != nullptr && session->state == SessionState::kAdmitted ? session->peer : nullptr;
+  auto* link = static_cast<PeerLink*>(conn.user_data());
+  Peer* sender = link != nullptr && link->state == LinkState::kAdmitted ? link->peer : nullptr;
   if (sender == nullptr) {
     drop(nullptr, proto::DropReason::kNotAdmitted);
     return;

@@ -38,6 +38,10 @@ struct HomingSettings {
   std::string advertise;  // this relay's public "HOST:PORT": its id and where peers are sent
   std::chrono::milliseconds lease = directory::kDefaultHomeLease;
   std::chrono::milliseconds refresh = directory::kDefaultHomeRefresh;
+  // The registration's time to live and how often it is renewed: a dead relay's rooms are
+  // free `liveness` after its death, however long their leases.
+  std::chrono::milliseconds liveness = directory::kDefaultRelayLiveness;
+  std::chrono::milliseconds liveness_refresh = directory::kDefaultLivenessRefresh;
 };
 
 struct RelayConfig {
@@ -118,6 +122,8 @@ struct RelayTotals {
   // A relay of a cluster (RelayConfig::homing):
   std::uint64_t redirects = 0;      // hellos sent to the room's home relay (reject redirect)
   std::uint64_t homing_errors = 0;  // homing calls that failed (Redis down or slow)
+  // Refreshes refused because another live relay process registered this --advertise.
+  std::uint64_t advertise_conflicts = 0;
   std::uint64_t rooms_homed = 0;    // rooms this relay took a lease of
   std::uint64_t rooms_moved = 0;    // rooms whose lease another relay holds now: peers closed
 };
@@ -147,7 +153,7 @@ class Relay final : public quic::ConnectionHandler {
 
   [[nodiscard]] const RoomTable& rooms() const noexcept { return rooms_; }
   [[nodiscard]] const RelayTotals& totals() const noexcept { return totals_; }
-  [[nodiscard]] std::size_t session_count() const noexcept { return sessions_.size(); }
+  [[nodiscard]] std::size_t connection_count() const noexcept { return links_.size(); }
   // Rooms this relay holds the home lease of (a relay of a cluster).
   [[nodiscard]] std::size_t homed_count() const noexcept { return homed_.size(); }
   // The directory worker's counters (a relay of a cluster).
@@ -158,16 +164,18 @@ class Relay final : public quic::ConnectionHandler {
  private:
   // kAwaitingDirectory: the hello is being checked against (or a claim written to) the room
   // records; control frames behind it stay buffered until the answer comes.
-  enum class SessionState : std::uint8_t {
+  enum class LinkState : std::uint8_t {
     kAwaitingHello,
     kAwaitingDirectory,
     kAdmitted,
     kRejected,
     kClosing
   };
-  struct Session {
+  // One QUIC connection's relay-side state, from the handshake to the close; once admitted it
+  // has a room table Peer. ("Session" is client-core's sans-IO client, never this.)
+  struct PeerLink {
     quic::Connection* conn = nullptr;
-    SessionState state = SessionState::kAwaitingHello;
+    LinkState state = LinkState::kAwaitingHello;
     ctrl::FrameDecoder decoder;
     std::int64_t control_stream = -1;
     Peer* peer = nullptr;
@@ -183,70 +191,69 @@ class Relay final : public quic::ConnectionHandler {
     Peer* pending_peer = nullptr;  // in the room table, its claim being written (not welcomed)
   };
 
-  Session& session_for(quic::Connection& conn);
-  void drain_control(Session& session);
-  void handle_message(Session& session, ctrl::Message&& message);
-  void handle_hello(Session& session, const ctrl::Hello& hello);
+  PeerLink& link_for(quic::Connection& conn);
+  void drain_control(PeerLink& link);
+  void handle_message(PeerLink& link, ctrl::Message&& message);
+  void handle_hello(PeerLink& link, const ctrl::Hello& hello);
   // Section 7's checks; nullopt when the hello was rejected. In open mode: an empty grant.
   struct AuthGrant {
     std::optional<OwnerKey> owner_key;  // gateway
     std::optional<InviteInfo> invite;   // client
   };
-  std::optional<AuthGrant> authorize(Session& session, const ctrl::ValidHello& hello,
+  std::optional<AuthGrant> authorize(PeerLink& link, const ctrl::ValidHello& hello,
                                      directory::Seconds now, directory::RoomDirectory& records);
   // Checks 6-11 and the welcome, after section 7's checks passed; a gateway then claims.
-  void continue_hello(Session& session, const ctrl::ValidHello& hello, AuthGrant grant,
+  void continue_hello(PeerLink& link, const ctrl::ValidHello& hello, AuthGrant grant,
                       std::optional<OwnerKey> known_owner, directory::Seconds now);
   // A relay of a cluster: homes the room here, or redirects the peer to its home, then
   // continue_hello. Otherwise continue_hello at once.
-  void home_then_continue(Session& session, const ctrl::ValidHello& hello, AuthGrant grant,
+  void home_then_continue(PeerLink& link, const ctrl::ValidHello& hello, AuthGrant grant,
                           std::optional<OwnerKey> known_owner, directory::Seconds now);
   // Gives up the lease of `room` once no peer (admitted or pending) is left in it.
   void release_if_empty(const std::string& room);
   // Every HomingSettings::refresh: registers this relay and extends its leases.
   void schedule_homing_refresh(std::chrono::milliseconds delay);
   void on_rooms_moved(const std::vector<std::string>& moved);
-  // The session of `conn_id` if it still waits for the room records, else null.
-  Session* awaiting_directory(std::uint64_t conn_id);
+  // The link of `conn_id` if it still waits for the room records, else null.
+  PeerLink* awaiting_directory(std::uint64_t conn_id);
   // After a deferred directory answer: reads control frames that came behind the hello.
   void resume_control(std::uint64_t conn_id);
   // Writes the gateway's claim (`known_owner`: the record's owner read for the checks), then
   // admits it, or rejects it with the admission undone.
-  void record_claim(Session& session, const ctrl::ValidHello& hello, Peer& peer,
-                    const OwnerKey& key, std::optional<OwnerKey> known_owner,
-                    directory::Seconds now);
-  bool finish_claim(Session& session, const ctrl::ValidHello& hello, Peer& peer,
-                    const OwnerKey& key, const Result<directory::ClaimOutcome>& outcome);
+  void record_claim(PeerLink& link, const ctrl::ValidHello& hello, Peer& peer, const OwnerKey& key,
+                    std::optional<OwnerKey> known_owner, directory::Seconds now);
+  bool finish_claim(PeerLink& link, const ctrl::ValidHello& hello, Peer& peer, const OwnerKey& key,
+                    const Result<directory::ClaimOutcome>& outcome);
   void finish_revoke(std::uint64_t owner_conn, const std::string& room_name,
                      const ctrl::Revoke& revoke, const Status& recorded);
-  void reject(Session& session, ctrl::RejectCode code, std::string message,
-              std::string_view why = {}, std::optional<std::string> relay = std::nullopt);
-  void violation(Session& session, std::string_view why);
+  void reject(PeerLink& link, ctrl::RejectCode code, std::string message, std::string_view why = {},
+              std::optional<std::string> relay = std::nullopt);
+  void violation(PeerLink& link, std::string_view why);
   [[nodiscard]] ctrl::Welcome make_welcome(const Peer& peer) const;
-  void admit(Session& session, Peer& peer);
+  void admit(PeerLink& link, Peer& peer);
   // --max-rooms-per-source: whether this hello would open one room too many for its source.
-  [[nodiscard]] bool over_rooms_per_source(const Session& session,
+  [[nodiscard]] bool over_rooms_per_source(const PeerLink& link,
                                            const ctrl::ValidHello& hello) const;
   void forget_room_source(const std::string& room);
-  void leave(Session& session, ctrl::LeaveReason reason);
-  void handle_kick(Session& owner, const ctrl::Kick& kick);
-  void handle_revoke(Session& owner, const ctrl::Revoke& revoke);
+  void leave(PeerLink& link, ctrl::LeaveReason reason);
+  void handle_kick(PeerLink& owner, const ctrl::Kick& kick);
+  void handle_revoke(PeerLink& owner, const ctrl::Revoke& revoke);
   // Closes a client with application error 4 and `phrase`; the rest of the room hears
   // peer_left "kicked" at once.
-  void kick_client(Session& target, KickCause cause, std::string_view phrase);
-  void touch_owner(Session& session);
-  void schedule_owner_touch(Session& session);
+  void kick_client(PeerLink& target, KickCause cause, std::string_view phrase);
+  void touch_owner(PeerLink& link);
+  void schedule_owner_touch(PeerLink& link);
   void schedule_records_expiry();
   // After a flood ends, hands the freed heap back to the system (every 5 s, when large).
   void schedule_memory_trim();
   [[nodiscard]] directory::Seconds records_now() const;
   void note_records_error(std::string_view what, const Error& error);
-  void send_control(Session& session, const ctrl::Message& message);
+  void send_control(PeerLink& link, const ctrl::Message& message);
   // The peer left more control data unacknowledged than the connection keeps: it does not
   // read its control stream. Closed with application error 1, from the loop.
-  void close_unread(Session& session);
-  void send_stats(Session& session);
-  void schedule_stats(Session& session);
+  void close_unread(PeerLink& link);
+  void send_stats(PeerLink& link);
+  void schedule_stats(PeerLink& link);
 
   void drop(Peer* peer, proto::DropReason reason) noexcept;
   void send_frame(Peer& target, std::span<const std::uint8_t> datagram) noexcept;
@@ -260,7 +267,7 @@ class Relay final : public quic::ConnectionHandler {
   quic::EventLoop::TimerId trim_timer_ = 0;
   RoomTable rooms_;
   RelayTotals totals_;
-  std::unordered_map<std::uint64_t, std::unique_ptr<Session>> sessions_;
+  std::unordered_map<std::uint64_t, std::unique_ptr<PeerLink>> links_;
   std::vector<std::uint8_t> probe_reply_;  // reused: no allocation per probe
   std::string control_out_;                // reused encode buffer for control frames
   // Who opened each live room, and how many live rooms each source opened.
@@ -272,6 +279,7 @@ class Relay final : public quic::ConnectionHandler {
   HomingExecutor* homing_ = nullptr;       // a relay of a cluster: RelayConfig::homing is set
   std::unordered_set<std::string> homed_;  // rooms whose home lease this relay holds
   quic::EventLoop::TimerId homing_timer_ = 0;
+  quic::EventLoop::Clock::time_point next_lease_refresh_{};  // leases renew less often
 };
 
 }  // namespace lanparty::relay

@@ -338,7 +338,7 @@ TEST(RelayShutdown, AdmittedPeersGetDisconnectThenCloseThree) {
   auto waiting = h->connect();  // connected, no hello yet
   ASSERT_TRUE(gw && a && b && waiting);
   // Our handshake completes before the relay's: wait until it knows the waiting connection.
-  ASSERT_TRUE(h->run_until([&] { return h->relay().session_count() == 4; }));
+  ASSERT_TRUE(h->run_until([&] { return h->relay().connection_count() == 4; }));
 
   h->relay().shutdown();
 
@@ -352,7 +352,7 @@ TEST(RelayShutdown, AdmittedPeersGetDisconnectThenCloseThree) {
   }
   EXPECT_TRUE(closed_with(*waiting, kAppShutdown));
   EXPECT_TRUE(waiting->messages().empty());
-  EXPECT_TRUE(h->run_until([&] { return h->relay().session_count() == 0; }));
+  EXPECT_TRUE(h->run_until([&] { return h->relay().connection_count() == 0; }));
   EXPECT_EQ(h->relay().rooms().room_count(), 0u);
 }
 
