@@ -18,9 +18,6 @@ using ::testing::Not;
 using ::testing::UnorderedElementsAre;
 
 constexpr std::uint64_t kAppNoError = 0;
-constexpr std::uint64_t kAppShutdown = 3;
-
-const char* const kGatewayMac = "00:11:22:33:44:55";
 
 // --- every reject code, in PROTOCOL.md's order -------------------------------------------
 
@@ -494,8 +491,8 @@ TEST_P(PeerLeftTest, OthersHearTheReasonForHowThePeerEnded) {
 
 INSTANTIATE_TEST_SUITE_P(Reasons, PeerLeftTest,
                          ::testing::Values(LeaveCase{"CloseNoError", false, kAppNoError, "closed"},
-                                           LeaveCase{"CloseShutdown", false, kAppShutdown,
-                                                     "closed"},
+                                           LeaveCase{"CloseShutdown", false,
+                                                     ctrl::app_error::kShutdown, "closed"},
                                            LeaveCase{"DisconnectThenOtherCode", true, 7, "closed"},
                                            LeaveCase{"CloseProtocolViolation", false, 1, "lost"},
                                            LeaveCase{"CloseOtherCode", false, 7, "lost"}),

@@ -16,9 +16,6 @@ namespace {
 using ::testing::HasSubstr;
 using namespace std::chrono_literals;
 
-constexpr std::uint64_t kAppProtocolViolation = 1;
-constexpr std::uint64_t kAppShutdown = 3;
-
 // 4-byte big-endian length, then `body`.
 std::string framed(std::string_view body) {
   const auto n = static_cast<std::uint32_t>(body.size());
@@ -81,7 +78,7 @@ TEST_P(BeforeAdmissionTest, ClosesWithErrorOneAndSendsNoReject) {
   auto peer = h->connect();
   ASSERT_NE(peer, nullptr);
   ASSERT_TRUE(succeeded(peer->send_bytes(GetParam().bytes)));
-  EXPECT_TRUE(closed_with(*peer, kAppProtocolViolation));
+  EXPECT_TRUE(closed_with(*peer, ctrl::app_error::kProtocolViolation));
   EXPECT_TRUE(peer->messages().empty()) << peer->received_text();
   EXPECT_EQ(h->relay().totals().rejected, 0u);
   EXPECT_EQ(h->relay().rooms().peer_count(), 0u);
@@ -143,7 +140,7 @@ TEST_P(AfterAdmissionTest, ClosesWithErrorOneAndOthersHearKicked) {
   auto peer = h->join(hello_json("client", "ROOM1", "02:5a:00:00:00:01"));
   ASSERT_NE(peer, nullptr);
   ASSERT_TRUE(succeeded(peer->send_bytes(GetParam().bytes)));
-  EXPECT_TRUE(closed_with(*peer, kAppProtocolViolation));
+  EXPECT_TRUE(closed_with(*peer, ctrl::app_error::kProtocolViolation));
   const auto left = gw->next<ctrl::PeerLeft>();
   ASSERT_TRUE(left);
   EXPECT_EQ(left->peer_id, peer->peer_id());
@@ -222,7 +219,7 @@ TEST(RelayStreams, AControlStreamFloodIsClosedWithErrorOne) {
   auto peer = h->join(hello_json("client", "ROOM1", "02:5a:00:00:00:01"));
   ASSERT_NE(peer, nullptr);
   (void)send_full_size_frames(*peer, 64);  // 1 MiB at once: far past the 128 KiB burst
-  EXPECT_TRUE(closed_with(*peer, kAppProtocolViolation));
+  EXPECT_TRUE(closed_with(*peer, ctrl::app_error::kProtocolViolation));
   EXPECT_EQ(h->relay().totals().control_flooded, 1u);
   const auto left = gw->next<ctrl::PeerLeft>();
   ASSERT_TRUE(left);
@@ -244,7 +241,7 @@ TEST(RelayStreams, APeerThatNeverReadsItsControlStreamIsClosedWithErrorOne) {
   deaf.streams.never_reopen_windows = true;
   auto peer = h->join(hello_json("client", "ROOM1", "02:5a:00:00:00:01"), deaf);
   ASSERT_NE(peer, nullptr);
-  EXPECT_TRUE(closed_with(*peer, kAppProtocolViolation));
+  EXPECT_TRUE(closed_with(*peer, ctrl::app_error::kProtocolViolation));
   const auto left = gw->next<ctrl::PeerLeft>();
   ASSERT_TRUE(left);
   EXPECT_EQ(left->peer_id, peer->peer_id());
@@ -286,7 +283,7 @@ TEST(RelayHelloTimeout, ClosesWithErrorOneWhenNoHelloArrives) {
   auto peer = h->connect();
   ASSERT_NE(peer, nullptr);
   const auto handshake_done = h->loop().now();
-  EXPECT_TRUE(closed_with(*peer, kAppProtocolViolation));
+  EXPECT_TRUE(closed_with(*peer, ctrl::app_error::kProtocolViolation));
   // The relay's clock starts at its own handshake completion, after ours.
   EXPECT_GE(h->loop().now() - handshake_done, options.relay.hello_timeout);
   EXPECT_THAT(peer->close_info()->reason, HasSubstr("hello"));
@@ -308,7 +305,7 @@ TEST(RelayHelloTimeout, PartialFrameBytesDoNotRestartTheClock) {
   const auto more = h->loop().add_timer(handshake_done + 400ms, [&] {
     EXPECT_TRUE(succeeded(peer->send_bytes(std::string_view(bytes).substr(10, 10))));
   });
-  EXPECT_TRUE(closed_with(*peer, kAppProtocolViolation));
+  EXPECT_TRUE(closed_with(*peer, ctrl::app_error::kProtocolViolation));
   const auto elapsed = h->loop().now() - handshake_done;
   EXPECT_GE(elapsed, options.relay.hello_timeout);
   EXPECT_LT(elapsed, 850ms);
@@ -343,14 +340,14 @@ TEST(RelayShutdown, AdmittedPeersGetDisconnectThenCloseThree) {
   h->relay().shutdown();
 
   for (TestPeer* peer : {gw.get(), a.get(), b.get()}) {
-    EXPECT_TRUE(closed_with(*peer, kAppShutdown));
+    EXPECT_TRUE(closed_with(*peer, ctrl::app_error::kShutdown));
     // Taken after the close: it arrived before it (nothing is delivered after a close).
     const auto disconnect = peer->next<ctrl::Disconnect>(0ms);
     ASSERT_TRUE(disconnect);
     EXPECT_EQ(disconnect->reason, "shutdown");
     EXPECT_THAT(peer->received_text(), HasSubstr(R"({"type":"disconnect","reason":"shutdown"})"));
   }
-  EXPECT_TRUE(closed_with(*waiting, kAppShutdown));
+  EXPECT_TRUE(closed_with(*waiting, ctrl::app_error::kShutdown));
   EXPECT_TRUE(waiting->messages().empty());
   EXPECT_TRUE(h->run_until([&] { return h->relay().connection_count() == 0; }));
   EXPECT_EQ(h->relay().rooms().room_count(), 0u);
@@ -362,7 +359,7 @@ TEST(RelayShutdown, HandshakeCompletingAfterShutdownIsClosedWithThree) {
   h->relay().shutdown();
   auto late = h->connect();
   ASSERT_NE(late, nullptr);
-  EXPECT_TRUE(closed_with(*late, kAppShutdown));
+  EXPECT_TRUE(closed_with(*late, ctrl::app_error::kShutdown));
   EXPECT_TRUE(late->messages().empty());
 }
 

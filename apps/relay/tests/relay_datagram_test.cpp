@@ -18,7 +18,7 @@ namespace {
 using namespace std::chrono_literals;
 using Bytes = std::vector<std::uint8_t>;
 
-const proto::MacAddress kGatewayMac = mac("00:11:22:33:44:55");
+const proto::MacAddress kGatewayAddress = mac("00:11:22:33:44:55");
 const proto::MacAddress kClientA = mac("02:5a:00:00:00:01");
 const proto::MacAddress kClientB = mac("02:5a:00:00:00:02");
 const proto::MacAddress kLanHost = mac("00:aa:bb:cc:dd:ee");
@@ -55,7 +55,7 @@ Room start_room(bool with_gateway = true, HarnessOptions options = {}) {
   if (!room.h) return room;
   if (with_gateway) {
     room.gw =
-        room.h->join(hello_json("gateway", "ROOM1", kGatewayMac.to_string(), kRoomMaxDatagram));
+        room.h->join(hello_json("gateway", "ROOM1", kGatewayAddress.to_string(), kRoomMaxDatagram));
   }
   room.a = room.h->join(hello_json("client", "ROOM1", kClientA.to_string(), kRoomMaxDatagram));
   room.b = room.h->join(hello_json("client", "ROOM1", kClientB.to_string(), kRoomMaxDatagram));
@@ -382,7 +382,7 @@ std::vector<DropCase> drop_cases() {
       {"ReflectionFromClient", Sender::kClient,
        [](std::uint16_t id) { return kind1(id, frame(kClientA, kClientA, 0x0800)); }, "reflection"},
       {"ReflectionFromGateway", Sender::kGateway,
-       [](std::uint16_t id) { return kind1(id, frame(kGatewayMac, kLanHost, 0x0800)); },
+       [](std::uint16_t id) { return kind1(id, frame(kGatewayAddress, kLanHost, 0x0800)); },
        "reflection"},
       // Rule 7.
       {"UnknownDestinationFromGateway", Sender::kGateway,

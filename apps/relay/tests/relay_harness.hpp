@@ -39,6 +39,9 @@ namespace lanparty::relay::testing {
 // times out fails; it never needs this long to pass.
 inline constexpr std::chrono::milliseconds kWait{3000};
 
+// The MAC address the tests' gateways say hello with.
+inline constexpr const char* kGatewayMac = "00:11:22:33:44:55";
+
 // For ASSERT_TRUE/EXPECT_TRUE on a Status, printing the error when it failed.
 [[nodiscard]] ::testing::AssertionResult succeeded(const Status& status);
 

@@ -26,7 +26,7 @@ using namespace std::chrono_literals;
 using directory::testing_support::RedisServer;
 using ::testing::HasSubstr;
 
-constexpr const char* kPrefix = "homingtest";
+constexpr const char* kHomingPrefix = "homingtest";
 constexpr const char* kRelayA = "relay-a.test:4433";
 constexpr const char* kRelayB = "relay-b.test:4433";
 // Short leases, so that a dead relay's rooms free up within a test.
@@ -44,9 +44,9 @@ std::unique_ptr<RelayHarness> start_relay(const RedisServer& server, std::string
   options.executor_factory =
       [endpoint, advertise](quic::EventLoop& loop) -> std::unique_ptr<DirectoryExecutor> {
     auto records = directory::RedisRoomDirectory::open(
-        {.endpoint = endpoint, .prefix = kPrefix, .limits = {}, .expire_batch = 1000});
+        {.endpoint = endpoint, .prefix = kHomingPrefix, .limits = {}, .expire_batch = 1000});
     auto homing = directory::RedisRoomHoming::open(
-        {.endpoint = endpoint, .prefix = kPrefix, .relay_id = advertise});
+        {.endpoint = endpoint, .prefix = kHomingPrefix, .relay_id = advertise});
     if (!records || !homing) {
       ADD_FAILURE() << "cannot open the Redis directory";
       return nullptr;
@@ -66,7 +66,7 @@ std::unique_ptr<RelayHarness> start_relay(const RedisServer& server, std::string
 // Who Redis says serves `room`, read like a third relay would.
 std::optional<directory::Home> home_of(const RedisServer& server, std::string_view room) {
   auto homing = directory::RedisRoomHoming::open(
-      {.endpoint = server.endpoint(), .prefix = kPrefix, .relay_id = "observer:1"});
+      {.endpoint = server.endpoint(), .prefix = kHomingPrefix, .relay_id = "observer:1"});
   if (!homing) return std::nullopt;
   auto home = (*homing)->home_of(room);
   return home ? *home : std::nullopt;

@@ -24,10 +24,8 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using namespace std::chrono_literals;
 
-constexpr std::uint64_t kAppProtocolViolation = ctrl::app_error::kProtocolViolation;
 constexpr std::uint64_t kAppKicked = ctrl::app_error::kKicked;
 
-const char* const kGatewayMac = "00:11:22:33:44:55";
 const char* const kIdA = "0123456789abcdef";
 const char* const kIdB = "fedcba9876543210";
 
@@ -710,7 +708,7 @@ TEST_P(OwnerMessageFromClientTest, ClosesTheClientWithErrorOne) {
   ASSERT_TRUE(a && b);
   ASSERT_TRUE(
       succeeded(a->send_json(replace_all(GetParam().json, "$B", std::to_string(b->peer_id())))));
-  EXPECT_TRUE(closed_with(*a, kAppProtocolViolation));
+  EXPECT_TRUE(closed_with(*a, ctrl::app_error::kProtocolViolation));
   const auto left = gw_->next<ctrl::PeerLeft>();
   ASSERT_TRUE(left);
   EXPECT_EQ(left->peer_id, a->peer_id());
@@ -731,7 +729,7 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST_F(RelayInviteTest, AMalformedKickFromTheGatewayIsAProtocolViolation) {
   ASSERT_TRUE(succeeded(gw_->send_json(R"({"type":"kick","peer_id":"1"})")));
-  EXPECT_TRUE(closed_with(*gw_, kAppProtocolViolation));
+  EXPECT_TRUE(closed_with(*gw_, ctrl::app_error::kProtocolViolation));
 }
 
 // --- revoke ------------------------------------------------------------------------------

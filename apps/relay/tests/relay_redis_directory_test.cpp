@@ -19,13 +19,13 @@ namespace {
 using namespace std::chrono_literals;
 using directory::testing_support::RedisServer;
 
-constexpr const char* kPrefix = "relaytest";
+constexpr const char* kDirectoryPrefix = "relaytest";
 
 directory::RedisDirectoryConfig redis_config(const RedisServer& server) {
   auto endpoint = server.endpoint();
   endpoint.command_timeout = 500ms;
   endpoint.connect_timeout = 500ms;
-  return {.endpoint = endpoint, .prefix = kPrefix, .limits = {}, .expire_batch = 1000};
+  return {.endpoint = endpoint, .prefix = kDirectoryPrefix, .limits = {}, .expire_batch = 1000};
 }
 
 std::unique_ptr<RelayHarness> start_on_redis(const RedisServer& server) {

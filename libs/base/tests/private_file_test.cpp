@@ -18,12 +18,8 @@ namespace lanparty {
 namespace {
 
 namespace fs = std::filesystem;
+using testing_support::contents;
 using testing_support::ScratchDir;
-
-std::string contents(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 
 TEST(PrivateFile, CreatesAMissingFileWithExactlyTheBytes) {
   ScratchDir dir;

@@ -13,7 +13,7 @@ namespace {
 
 std::vector<std::uint8_t> bytes_of(std::string_view text) { return {text.begin(), text.end()}; }
 
-Base64UrlError decode_error(std::string_view text) {
+Base64UrlError base64_decode_error(std::string_view text) {
   const auto decoded = base64url_decode(text);
   EXPECT_FALSE(decoded.has_value()) << '"' << text << '"';
   return decoded ? Base64UrlError::kWrongSize : decoded.error();
@@ -59,44 +59,44 @@ TEST(Base64Url, EncodedSizeMatchesEncoder) {
 }
 
 TEST(Base64Url, RefusesPadding) {
-  EXPECT_EQ(decode_error("Zg=="), Base64UrlError::kPadding);
-  EXPECT_EQ(decode_error("Zm8="), Base64UrlError::kPadding);
-  EXPECT_EQ(decode_error("="), Base64UrlError::kPadding);
-  EXPECT_EQ(decode_error("Zm9v===="), Base64UrlError::kPadding);
+  EXPECT_EQ(base64_decode_error("Zg=="), Base64UrlError::kPadding);
+  EXPECT_EQ(base64_decode_error("Zm8="), Base64UrlError::kPadding);
+  EXPECT_EQ(base64_decode_error("="), Base64UrlError::kPadding);
+  EXPECT_EQ(base64_decode_error("Zm9v===="), Base64UrlError::kPadding);
 }
 
 TEST(Base64Url, RefusesWhitespaceAnywhere) {
-  EXPECT_EQ(decode_error(" Zm9v"), Base64UrlError::kWhitespace);
-  EXPECT_EQ(decode_error("Zm9v\n"), Base64UrlError::kWhitespace);
-  EXPECT_EQ(decode_error("Zm\r\n9v"), Base64UrlError::kWhitespace);
-  EXPECT_EQ(decode_error("Zm9v\tYg"), Base64UrlError::kWhitespace);
+  EXPECT_EQ(base64_decode_error(" Zm9v"), Base64UrlError::kWhitespace);
+  EXPECT_EQ(base64_decode_error("Zm9v\n"), Base64UrlError::kWhitespace);
+  EXPECT_EQ(base64_decode_error("Zm\r\n9v"), Base64UrlError::kWhitespace);
+  EXPECT_EQ(base64_decode_error("Zm9v\tYg"), Base64UrlError::kWhitespace);
 }
 
 TEST(Base64Url, RefusesCharactersOutsideTheAlphabet) {
-  EXPECT_EQ(decode_error("+_8"), Base64UrlError::kBadCharacter);  // standard alphabet
-  EXPECT_EQ(decode_error("-/8"), Base64UrlError::kBadCharacter);
-  EXPECT_EQ(decode_error("Zm9v."), Base64UrlError::kBadCharacter);
-  EXPECT_EQ(decode_error("Zm9\x80"), Base64UrlError::kBadCharacter);
-  EXPECT_EQ(decode_error(std::string_view("Zm\0v", 4)), Base64UrlError::kBadCharacter);
+  EXPECT_EQ(base64_decode_error("+_8"), Base64UrlError::kBadCharacter);  // standard alphabet
+  EXPECT_EQ(base64_decode_error("-/8"), Base64UrlError::kBadCharacter);
+  EXPECT_EQ(base64_decode_error("Zm9v."), Base64UrlError::kBadCharacter);
+  EXPECT_EQ(base64_decode_error("Zm9\x80"), Base64UrlError::kBadCharacter);
+  EXPECT_EQ(base64_decode_error(std::string_view("Zm\0v", 4)), Base64UrlError::kBadCharacter);
 }
 
 TEST(Base64Url, PaddingIsNamedBeforeOtherBadBytes) {
-  EXPECT_EQ(decode_error("Z m="), Base64UrlError::kPadding);
-  EXPECT_EQ(decode_error("Z+ m"), Base64UrlError::kWhitespace);
+  EXPECT_EQ(base64_decode_error("Z m="), Base64UrlError::kPadding);
+  EXPECT_EQ(base64_decode_error("Z+ m"), Base64UrlError::kWhitespace);
 }
 
 TEST(Base64Url, RefusesALengthOfOneModFour) {
-  EXPECT_EQ(decode_error("Z"), Base64UrlError::kBadLength);
-  EXPECT_EQ(decode_error("Zm9vY"), Base64UrlError::kBadLength);
+  EXPECT_EQ(base64_decode_error("Z"), Base64UrlError::kBadLength);
+  EXPECT_EQ(base64_decode_error("Zm9vY"), Base64UrlError::kBadLength);
 }
 
 TEST(Base64Url, RefusesNonZeroTrailingBits) {
   // "f" is "Zg"; "Zh".."Zv" carry the same byte plus stray low bits.
-  EXPECT_EQ(decode_error("Zh"), Base64UrlError::kNonZeroTrailingBits);
-  EXPECT_EQ(decode_error("Zv"), Base64UrlError::kNonZeroTrailingBits);
+  EXPECT_EQ(base64_decode_error("Zh"), Base64UrlError::kNonZeroTrailingBits);
+  EXPECT_EQ(base64_decode_error("Zv"), Base64UrlError::kNonZeroTrailingBits);
   // "fo" is "Zm8"; "Zm9" sets a low bit of the last character.
-  EXPECT_EQ(decode_error("Zm9"), Base64UrlError::kNonZeroTrailingBits);
-  EXPECT_EQ(decode_error("-_9"), Base64UrlError::kNonZeroTrailingBits);
+  EXPECT_EQ(base64_decode_error("Zm9"), Base64UrlError::kNonZeroTrailingBits);
+  EXPECT_EQ(base64_decode_error("-_9"), Base64UrlError::kNonZeroTrailingBits);
 }
 
 TEST(Base64Url, DecodeArrayRequiresTheExactSize) {

@@ -18,10 +18,9 @@ namespace {
 
 constexpr DecodeOptions kOpenRelay{.room_ownership = false};
 
-proto::MacAddress mac(std::string_view text) { return proto::MacAddress::parse(text).value(); }
-
 using test::decode_as;
 using test::decode_error;
+using test::mac;
 
 // Section 7's JSON examples, verbatim where the page gives a whole message; the claim and
 // invite fields completed into the section 2 hello example.

@@ -17,8 +17,6 @@
 namespace lanparty::ctrl {
 namespace {
 
-proto::MacAddress mac(std::string_view text) { return proto::MacAddress::parse(text).value(); }
-
 // Order-insensitive JSON equality (nlohmann::json objects are std::maps).
 bool same_json(std::string_view a, std::string_view b) {
   return nlohmann::json::parse(a) == nlohmann::json::parse(b);
@@ -26,6 +24,7 @@ bool same_json(std::string_view a, std::string_view b) {
 
 using test::decode_as;
 using test::decode_error;
+using test::mac;
 
 // --- Golden: every JSON example of PROTOCOL.md section 2, verbatim. -----------------------
 

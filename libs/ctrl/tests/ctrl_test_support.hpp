@@ -46,6 +46,11 @@ inline std::vector<std::uint8_t> raw_frame(std::uint32_t length, std::string_vie
   return bytes;
 }
 
+// A MAC address from text that is known to be valid.
+inline proto::MacAddress mac(std::string_view text) {
+  return proto::MacAddress::parse(text).value();
+}
+
 // A correctly framed body.
 inline std::vector<std::uint8_t> frame(std::string_view body) {
   return raw_frame(static_cast<std::uint32_t>(body.size()), body);

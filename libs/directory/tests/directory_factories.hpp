@@ -20,6 +20,10 @@
 namespace lanparty::directory::testing_support {
 
 // 2023-11-14T22:13:20Z: any fixed instant works; none of these tests reads a clock.
+// Two well-formed room ids (16 lowercase hex digits).
+inline constexpr const char* kId1 = "9f2c4e1a7b3d5a60";
+inline constexpr const char* kId2 = "0123456789abcdef";
+
 inline constexpr Seconds kT0{std::chrono::seconds(1'700'000'000)};
 
 // A distinct valid key per seed.

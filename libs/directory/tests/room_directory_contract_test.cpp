@@ -16,11 +16,11 @@ namespace {
 
 using namespace std::chrono_literals;
 using testing_support::key;
+using testing_support::kId1;
+using testing_support::kId2;
 using testing_support::kT0;
 
 constexpr std::chrono::seconds kTtl = 3600s;
-constexpr const char* kId1 = "9f2c4e1a7b3d5a60";
-constexpr const char* kId2 = "0123456789abcdef";
 
 template <class Impl>
 class RoomDirectoryContract : public ::testing::Test {

@@ -24,11 +24,10 @@ namespace {
 using namespace std::chrono_literals;
 using ::testing::HasSubstr;
 using testing_support::key;
+using testing_support::kId1;
+using testing_support::kId2;
 using testing_support::kT0;
 using testing_support::RawDb;
-
-constexpr const char* kId1 = "9f2c4e1a7b3d5a60";
-constexpr const char* kId2 = "0123456789abcdef";
 
 class SqliteRoomDirectoryTest : public ::testing::Test {
  protected:

@@ -48,11 +48,11 @@ struct FilterCase {
 // gtest prints a parameter on failure; the row name is what identifies it.
 void PrintTo(const FilterCase& c, std::ostream* os) { *os << c.name; }
 
-std::string outcome(const tl::expected<EthernetView, DropReason>& result) {
+std::string filter_outcome(const tl::expected<EthernetView, DropReason>& result) {
   return result ? "forward" : std::string(to_string(result.error()));
 }
 
-std::string outcome(const std::optional<DropReason>& expected) {
+std::string filter_outcome(const std::optional<DropReason>& expected) {
   return expected ? std::string(to_string(*expected)) : "forward";
 }
 
@@ -339,7 +339,8 @@ class CheckFrame : public ::testing::TestWithParam<FilterCase> {};
 TEST_P(CheckFrame, AppliesRulesOneToThreeInOrder) {
   const auto& c = GetParam();
   const MacAddress sender = c.role == kClient ? kClientMac : kGatewayMac;
-  EXPECT_EQ(outcome(check_frame(c.frame, c.mtu, c.role, sender)), outcome(c.expected));
+  EXPECT_EQ(filter_outcome(check_frame(c.frame, c.mtu, c.role, sender)),
+            filter_outcome(c.expected));
 }
 
 std::string case_name(const ::testing::TestParamInfo<FilterCase>& param) {
@@ -350,7 +351,7 @@ INSTANTIATE_TEST_SUITE_P(Section5, CheckFrame, ::testing::ValuesIn(cases()), cas
 
 TEST(CheckFrame, TableCoversEveryReasonItCanReturnAndForwarding) {
   std::set<std::string> seen;
-  for (const auto& c : cases()) seen.insert(outcome(c.expected));
+  for (const auto& c : cases()) seen.insert(filter_outcome(c.expected));
   for (auto reason :
        {DropReason::kRunt, DropReason::kJumbo, DropReason::kSwitchControl,
         DropReason::kSpoofedSource, DropReason::kDhcpServer, DropReason::kRouterAdvertisement,
@@ -430,16 +431,17 @@ TEST(CheckFrame, GoldenFramesDropWithTheirReason) {
   const Bytes qinq = {0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x02, 0x5a, 0x11, 0x22,
                       0x33, 0x44, 0x81, 0x00, 0x00, 0x64, 0x88, 0xa8, 0x00, 0x01};
 
-  EXPECT_EQ(outcome(check_frame(runt, kMtu, kClient, kClientMac)), "runt");
-  EXPECT_EQ(outcome(check_frame(filler(kMtu + 15), kMtu, kGateway, kGatewayMac)), "jumbo");
-  EXPECT_EQ(outcome(check_frame(stp_bpdu, kMtu, kClient, kClientMac)), "switch_control");
-  EXPECT_EQ(outcome(check_frame(spoofed, kMtu, kClient, kClientMac)), "spoofed_source");
-  EXPECT_EQ(outcome(check_frame(dhcp_offer_header, kMtu, kClient, kClientMac)), "dhcp_server");
-  EXPECT_EQ(outcome(check_frame(ra, kMtu, kClient, kClientMac)), "router_advertisement");
-  EXPECT_EQ(outcome(check_frame(esp, kMtu, kClient, kClientMac)), "ipv6_uninspectable");
-  EXPECT_EQ(outcome(check_frame(qinq, kMtu, kClient, kClientMac)), "stacked_vlan");
+  EXPECT_EQ(filter_outcome(check_frame(runt, kMtu, kClient, kClientMac)), "runt");
+  EXPECT_EQ(filter_outcome(check_frame(filler(kMtu + 15), kMtu, kGateway, kGatewayMac)), "jumbo");
+  EXPECT_EQ(filter_outcome(check_frame(stp_bpdu, kMtu, kClient, kClientMac)), "switch_control");
+  EXPECT_EQ(filter_outcome(check_frame(spoofed, kMtu, kClient, kClientMac)), "spoofed_source");
+  EXPECT_EQ(filter_outcome(check_frame(dhcp_offer_header, kMtu, kClient, kClientMac)),
+            "dhcp_server");
+  EXPECT_EQ(filter_outcome(check_frame(ra, kMtu, kClient, kClientMac)), "router_advertisement");
+  EXPECT_EQ(filter_outcome(check_frame(esp, kMtu, kClient, kClientMac)), "ipv6_uninspectable");
+  EXPECT_EQ(filter_outcome(check_frame(qinq, kMtu, kClient, kClientMac)), "stacked_vlan");
   // The same RA from the gateway passes: rule 3 is for clients only.
-  EXPECT_EQ(outcome(check_frame(ra, kMtu, kGateway, kClientMac)), "forward");
+  EXPECT_EQ(filter_outcome(check_frame(ra, kMtu, kGateway, kClientMac)), "forward");
 }
 
 TEST(CheckFrame, BuilderMatchesGoldenRouterAdvertisement) {
@@ -473,7 +475,7 @@ TEST(CheckFrame, SeedCorpusFramesGetTheirVerdicts) {
     const auto role = (seed[0] & 1) != 0 ? kGateway : kClient;
     const auto sender =
         MacAddress::from_bytes(std::span<const std::uint8_t, 6>(frame.data() + 6, 6));
-    EXPECT_EQ(outcome(check_frame(frame, kMtu, role, sender)), verdict) << name;
+    EXPECT_EQ(filter_outcome(check_frame(frame, kMtu, role, sender)), verdict) << name;
   }
 }
 

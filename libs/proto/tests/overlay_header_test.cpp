@@ -57,18 +57,18 @@ void PrintTo(const HeaderCase& c, std::ostream* os) { *os << c.name; }
 class OverlayHeaderChecks : public ::testing::TestWithParam<HeaderCase> {};
 
 // "accepted" or the drop reason's name, so a mismatch prints both sides readably.
-std::string outcome(const tl::expected<OverlayView, DropReason>& result) {
+std::string header_outcome(const tl::expected<OverlayView, DropReason>& result) {
   return result ? "accepted" : std::string(to_string(result.error()));
 }
 
-std::string outcome(const std::optional<DropReason>& expected) {
+std::string header_outcome(const std::optional<DropReason>& expected) {
   return expected ? std::string(to_string(*expected)) : "accepted";
 }
 
 TEST_P(OverlayHeaderChecks, DropOrAcceptInEachDirection) {
   const auto& c = GetParam();
-  EXPECT_EQ(outcome(parse_from_peer(c.datagram, 0x0102)), outcome(c.from_peer));
-  EXPECT_EQ(outcome(parse_from_relay(c.datagram)), outcome(c.from_relay));
+  EXPECT_EQ(header_outcome(parse_from_peer(c.datagram, 0x0102)), header_outcome(c.from_peer));
+  EXPECT_EQ(header_outcome(parse_from_relay(c.datagram)), header_outcome(c.from_relay));
 }
 
 std::string header_case_name(const ::testing::TestParamInfo<HeaderCase>& param) {
