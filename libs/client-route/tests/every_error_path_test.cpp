@@ -16,9 +16,8 @@ namespace lanparty::client_route {
 namespace {
 
 using testing::FakeIpHelper;
+using testing::kRoomMtu;
 using testing::TempDir;
-
-constexpr std::uint32_t kRoomMtu = 1380;
 
 // The client's route work from start to exit; returns early on the first error, as the client
 // does, letting the guards unwind.

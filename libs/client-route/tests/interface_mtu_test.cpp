@@ -17,8 +17,8 @@ namespace {
 
 using testing::Call;
 using testing::FakeIpHelper;
+using testing::kRoomMtu;
 
-constexpr std::uint32_t kRoomMtu = 1380;  // PROTOCOL.md's default --max-mtu
 constexpr std::uint32_t kTapDefaultMtu = 1500;
 
 class InterfaceMtuTest : public ::testing::Test {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
@@ -22,6 +23,9 @@
 #include "lanparty/client_route/types.hpp"
 
 namespace lanparty::client_route::testing {
+
+// PROTOCOL.md's default --max-mtu, the MTU a room's TAP adapter is set to.
+inline constexpr std::uint32_t kRoomMtu = 1380;
 
 inline IpAddress ip(std::string_view text) {
   auto parsed = IpAddress::parse(text);

@@ -16,6 +16,7 @@
 #include "journal_acl.hpp"
 #include "lanparty/base/errc.hpp"
 #include "lanparty/client_route/journal_store.hpp"
+#include "win/running_under_wine.hpp"
 
 namespace lanparty::client_route {
 namespace {
@@ -28,13 +29,6 @@ tl::unexpected<Error> win32_fail(DWORD code, std::string context) {
 // OICI: files made inside inherit the same entries. 0x1200a9 is "Read & execute".
 constexpr wchar_t kAdminOnlyDirSddl[] =
     L"O:BAD:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;0x1200a9;;;BU)";
-
-// Wine's ntdll exports wine_get_version; Windows' never does, and a program without
-// Administrator rights cannot swap the ntdll.dll every process maps from System32.
-bool running_under_wine() {
-  const HMODULE ntdll = ::GetModuleHandleW(L"ntdll.dll");
-  return ntdll != nullptr && ::GetProcAddress(ntdll, "wine_get_version") != nullptr;
-}
 
 std::string narrow(const wchar_t* text) {
   std::string out;
@@ -128,7 +122,7 @@ Result<RouteJournal> open_admin_journal(const std::filesystem::path& dir, const 
     if (checked || checked.error().code != make_error_code(Errc::kInvalidArgument)) {
       return checked;
     }
-    if (running_under_wine()) {
+    if (detail::running_under_wine()) {
       log.warn("route.journal_acl_unenforced", {{"path", path.string()},
                                                 {"problem", checked.error().context},
                                                 {"why", "wine keeps no ACLs"}});
@@ -154,6 +148,13 @@ Result<RouteJournal> open_admin_journal(const std::filesystem::path& dir, const 
     }
   }
   return RouteJournal::open(file);
+}
+
+// Wine's ntdll exports wine_get_version; Windows' never does, and a program without
+// Administrator rights cannot swap the ntdll.dll every process maps from System32.
+bool detail::running_under_wine() {
+  const HMODULE ntdll = ::GetModuleHandleW(L"ntdll.dll");
+  return ntdll != nullptr && ::GetProcAddress(ntdll, "wine_get_version") != nullptr;
 }
 
 }  // namespace lanparty::client_route

@@ -10,14 +10,12 @@
 
 #include "lanparty/base/errc.hpp"
 #include "lanparty/client_route/ip_helper_api.hpp"
+#include "win/running_under_wine.hpp"
 
 namespace lanparty::client_route {
 namespace {
 
-bool running_under_wine() {
-  const HMODULE ntdll = ::GetModuleHandleW(L"ntdll.dll");
-  return ntdll != nullptr && ::GetProcAddress(ntdll, "wine_get_version") != nullptr;
-}
+using detail::running_under_wine;
 
 class IpHelperWin : public ::testing::Test {
  protected:

@@ -19,16 +19,14 @@
 #include "lanparty/client_route/journal_store.hpp"
 #include "lanparty/obs/sinks.hpp"
 #include "route_fixture.hpp"
+#include "win/running_under_wine.hpp"
 
 namespace lanparty::client_route {
 namespace {
 
 using testing::TempDir;
 
-bool running_under_wine() {
-  const HMODULE ntdll = ::GetModuleHandleW(L"ntdll.dll");
-  return ntdll != nullptr && ::GetProcAddress(ntdll, "wine_get_version") != nullptr;
-}
+using detail::running_under_wine;
 
 // SDDL -> a real SECURITY_DESCRIPTOR -> SDDL again, by Windows' own converters: the check
 // then reads what the OS writes, not what a test author typed.
