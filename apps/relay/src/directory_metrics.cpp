@@ -52,6 +52,9 @@ std::string render_cluster_metrics(const Relay& relay) {
   metric(out, "counter", "lanparty_relay_rooms_moved_total",
          "Rooms another relay took the lease of while live here (their peers were closed).",
          t.rooms_moved);
+  metric(out, "counter", "lanparty_relay_advertise_conflicts_total",
+         "Registrations refused: another live relay process uses this relay's --advertise.",
+         t.advertise_conflicts);
   metric(out, "counter", "lanparty_relay_redirects_total",
          "Hellos sent to the room's home relay (reject redirect).", t.redirects);
   return out;

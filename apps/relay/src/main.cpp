@@ -6,6 +6,8 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -13,6 +15,8 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <system_error>
+#include <thread>
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
@@ -68,6 +72,7 @@ struct Options {
   std::string directory;
   std::string directory_password_file;
   std::string directory_prefix = std::string(directory::kDefaultRedisPrefix);
+  std::string directory_ca_file;  // --directory-ca-file: rediss:// trusts these CAs
   // With redis://: this relay's public HOST:PORT, where peers of its rooms are redirected.
   std::string advertise;
   // The open internet (see README "Limits").
@@ -220,6 +225,11 @@ Result<RoomSettings> room_settings(const Options& opt) {
                 "--advertise only applies to a relay of a cluster (--directory redis:// with "
                 "--rooms claimed or owners): drop it, or add --directory redis://HOST:PORT/DB");
   }
+  if (!opt.directory_ca_file.empty() && !opt.directory.starts_with("rediss://")) {
+    return fail(Errc::kInvalidArgument,
+                "--directory-ca-file only applies to --directory rediss://HOST:PORT/DB (Redis "
+                "over TLS)");
+  }
   settings.state_dir =
       opt.state_dir.empty() ? default_state_dir() : std::filesystem::path(opt.state_dir);
   return settings;
@@ -282,6 +292,37 @@ std::chrono::microseconds watchdog_ping_interval() {
   }
 #endif
   return std::chrono::microseconds(0);
+}
+
+// Two relays started with one --advertise would share one id in the cluster: its rooms, its
+// leases and the redirects to it. A registration of this id by another live process refuses
+// the start. One that is not refreshed (this relay's previous run, killed a moment ago) is
+// waited out once: it lapses within the liveness time. Redis down: the start goes on, and
+// every refresh checks again (the conflict is then logged and counted, not fatal).
+Status check_advertise_unique(directory::RedisRoomHoming& homing, const std::string& advertise,
+                              obs::Logger& log) {
+  std::chrono::milliseconds left{0};
+  Status registered = homing.register_relay(advertise, 0, directory::kDefaultRelayLiveness, &left);
+  if (registered) return ok();
+  if (registered.error().code != std::errc::address_in_use) {
+    log.warn("relay.directory_unreachable",
+             {{"error", registered.error().describe()},
+              {"advice", "starting anyway; the relay registers once the directory answers"}});
+    return ok();
+  }
+  const auto wait =
+      std::min(left, directory::kDefaultRelayLiveness) + directory::kDefaultLivenessRefresh / 2;
+  log.warn("relay.advertise_in_use",
+           {{"advertise", advertise},
+            {"wait_ms", static_cast<std::int64_t>(wait.count())},
+            {"advice",
+             "another process holds this relay's registration; waiting to see whether "
+             "it is alive (a previous run of this relay that died lets it lapse)"}});
+  std::this_thread::sleep_for(wait);
+  registered = homing.register_relay(advertise, 0, directory::kDefaultRelayLiveness);
+  if (registered || registered.error().code != std::errc::address_in_use) return ok();
+  return fail(registered.error().code,
+              fmt::format("--advertise {}: {}", advertise, registered.error().context));
 }
 
 int fail_with(const std::string& message) {
@@ -357,6 +398,7 @@ int run(const Options& opt, const RoomSettings& room_settings, const LimitSettin
       if (!password) return fail_with(password.error().context);
       endpoint->password = std::move(*password);
     }
+    endpoint->tls_ca_file = opt.directory_ca_file;
     auto opened = directory::RedisRoomDirectory::open(directory::RedisDirectoryConfig{
         .endpoint = *endpoint,
         .prefix = opt.directory_prefix,
@@ -369,7 +411,11 @@ int run(const Options& opt, const RoomSettings& room_settings, const LimitSettin
     room_homing = std::move(*homing);
     log.info("relay.directory", {{"directory", endpoint->describe()},
                                  {"prefix", opt.directory_prefix},
-                                 {"advertise", opt.advertise}});
+                                 {"advertise", opt.advertise},
+                                 {"instance", room_homing->instance()}});
+    if (auto unique = check_advertise_unique(*room_homing, opt.advertise, log); !unique) {
+      return fail_with(unique.error().context);
+    }
   } else if (owned_rooms) {
     if (auto st = directory::ensure_state_dir(room_settings.state_dir); !st) {
       return fail_with(fmt::format("--state-dir {}: {}", room_settings.state_dir.string(),
@@ -671,8 +717,8 @@ int main(int argc, char** argv) {
     app.add_option("--directory", opt.directory,
                    "where the room records live: sqlite:PATH (one relay; default "
                    "sqlite:STATE_DIR/rooms.sqlite3) or redis://HOST:PORT/DB, a Redis shared by "
-                   "the relays of a cluster (redis+unix:///PATH?db=N for a local socket; no "
-                   "rediss:// in this build)")
+                   "the relays of a cluster (rediss:// for TLS, see --directory-ca-file; "
+                   "redis+unix:///PATH?db=N for a local socket)")
         ->check([](const std::string& v) -> std::string {
           if (v.starts_with("sqlite:") && v.size() > 7) return {};
           if (v.starts_with("redis")) {
@@ -684,6 +730,11 @@ int main(int argc, char** argv) {
     app.add_option("--directory-password-file", opt.directory_password_file,
                    "with --directory redis://: file holding the Redis password (AUTH), one "
                    "line; it must not be readable by group or others");
+    app.add_option("--directory-ca-file", opt.directory_ca_file,
+                   "with --directory rediss://: PEM CA certificates the Redis server's "
+                   "certificate must chain to (default: the system's trust store); its name "
+                   "must match the URL's host")
+        ->check(CLI::ExistingFile);
     app.add_option("--directory-prefix", opt.directory_prefix,
                    "with --directory redis://: key prefix shared by the relays of one cluster")
         ->check([](const std::string& v) -> std::string {

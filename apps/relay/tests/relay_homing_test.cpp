@@ -3,11 +3,16 @@
 // --advertise HOST:PORT` runs): a room is homed on the relay its first peer reaches, a peer
 // of it at another relay is sent there with reject `redirect` (our extension, docs/
 // protocol.md), and the lease moves when its relay leaves or dies.
+#include <signal.h>
+
 #include <chrono>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -246,6 +251,103 @@ TEST(RelayAdvertise, ARedisDirectoryNeedsAnAdvertisedAddressAndChecksIt) {
   ASSERT_TRUE(alone.exit_code);
   EXPECT_NE(*alone.exit_code, 0);
   EXPECT_THAT(alone.output, HasSubstr("--advertise only applies to a relay of a cluster"));
+}
+
+TEST(RelayAdvertise, ASecondRelayWithALiveRelaysAddressRefusesToStart) {
+  if (directory::testing_support::redis_server_binary().empty()) {
+    GTEST_SKIP() << directory::testing_support::kNoRedisMessage;
+  }
+  RedisServer server;
+  ASSERT_TRUE(server.ok());
+  apps::testing::ScratchDir dir_a;
+  apps::testing::ScratchDir dir_b;
+  const auto args = [&](const apps::testing::ScratchDir& dir) {
+    return std::vector<std::string>{"--listen",           "127.0.0.1:0",
+                                    "--dev-cert-der-out", (dir.path() / "relay.der").string(),
+                                    "--dev-cert-name",    "localhost",
+                                    "--state-dir",        dir.path().string(),
+                                    "--directory",        "redis+unix://" + server.socket_path(),
+                                    "--advertise",        "relay-a.test:4433"};
+  };
+  apps::testing::ChildProcess first(LANPARTY_RELAY_BINARY, args(dir_a));
+  ASSERT_TRUE(first.wait_for_output("relay.listening", 10s)) << first.output();
+
+  // The same --advertise while the first one lives: it waits out one liveness time (the first
+  // keeps refreshing) and refuses.
+  const auto started = std::chrono::steady_clock::now();
+  const auto second = apps::testing::run_process(LANPARTY_RELAY_BINARY, args(dir_b), 15s);
+  ASSERT_TRUE(second.exit_code) << second.output;
+  EXPECT_NE(*second.exit_code, 0);
+  EXPECT_THAT(second.output, HasSubstr("relay.advertise_in_use"));
+  EXPECT_THAT(second.output, HasSubstr("--advertise relay-a.test:4433: relay relay-a.test:4433 "
+                                       "is already registered in this cluster by another live "
+                                       "relay process"));
+  EXPECT_LE(std::chrono::steady_clock::now() - started, directory::kDefaultRelayLiveness + 5s);
+
+  // kill -9 of the first, and a restart on its address at once (systemd's Restart=): its old
+  // registration lapses within the liveness time, then this one starts.
+  first.send_signal(SIGKILL);
+  (void)first.wait_exit(5s);
+  apps::testing::ChildProcess restarted(LANPARTY_RELAY_BINARY, args(dir_b));
+  ASSERT_TRUE(restarted.wait_for_output("relay.listening", 15s)) << restarted.output();
+  EXPECT_THAT(restarted.output(), HasSubstr("relay.advertise_in_use"));
+}
+
+TEST(RelayDirectoryTls, ARelayUsesRedisOverTlsAndRefusesAnUntrustedServer) {
+  namespace ts = directory::testing_support;
+  if (ts::redis_server_binary().empty()) GTEST_SKIP() << ts::kNoRedisMessage;
+  if (!ts::redis_has_tls()) GTEST_SKIP() << "this redis-server was built without TLS";
+  if (!ts::have_openssl()) GTEST_SKIP() << "no openssl command to make test certificates";
+  apps::testing::ScratchDir certs;
+  apps::testing::ScratchDir other;
+  ASSERT_TRUE(ts::make_tls_certificates(certs.path(), "lanparty-test-ca"));
+  ASSERT_TRUE(ts::make_tls_certificates(other.path(), "some-other-ca"));
+  RedisServer server(ts::RedisTlsFiles{.cert_file = (certs.path() / "server.pem").string(),
+                                       .key_file = (certs.path() / "server.key").string()});
+  ASSERT_TRUE(server.ok());
+  apps::testing::ScratchDir state;
+  const auto args = [&](const std::filesystem::path& ca) {
+    return std::vector<std::string>{"--listen",
+                                    "127.0.0.1:0",
+                                    "--dev-cert-der-out",
+                                    (state.path() / "relay.der").string(),
+                                    "--dev-cert-name",
+                                    "localhost",
+                                    "--state-dir",
+                                    state.path().string(),
+                                    "--directory",
+                                    fmt::format("rediss://127.0.0.1:{}/0", server.tls_port()),
+                                    "--directory-ca-file",
+                                    ca.string(),
+                                    "--advertise",
+                                    "relay-a.test:4433"};
+  };
+  {
+    apps::testing::ChildProcess relay(LANPARTY_RELAY_BINARY, args(certs.path() / "ca.pem"));
+    ASSERT_TRUE(relay.wait_for_output("relay.listening", 10s)) << relay.output();
+    EXPECT_THAT(relay.output(), HasSubstr("rediss://127.0.0.1:"));
+    // It registered over TLS: the plain unix socket of the same server shows it.
+    auto homing = directory::RedisRoomHoming::open(
+        {.endpoint = server.endpoint(), .prefix = "lanparty", .relay_id = "observer"});
+    ASSERT_TRUE(homing);
+    auto relays = (*homing)->relays();
+    ASSERT_TRUE(relays) << relays.error().describe();
+    ASSERT_EQ(relays->size(), 1u);
+    EXPECT_EQ(relays->front().address, "relay-a.test:4433");
+  }
+  const auto untrusted =
+      apps::testing::run_process(LANPARTY_RELAY_BINARY, args(other.path() / "ca.pem"));
+  ASSERT_TRUE(untrusted.exit_code) << untrusted.output;
+  EXPECT_NE(*untrusted.exit_code, 0);
+  EXPECT_THAT(untrusted.output, HasSubstr("certificate does not verify"));
+
+  auto plain = args(certs.path() / "ca.pem");
+  plain[9] = "redis+unix://" + server.socket_path();
+  const auto misplaced = apps::testing::run_process(LANPARTY_RELAY_BINARY, plain);
+  ASSERT_TRUE(misplaced.exit_code);
+  EXPECT_NE(*misplaced.exit_code, 0);
+  EXPECT_THAT(misplaced.output, HasSubstr("--directory-ca-file only applies to --directory "
+                                          "rediss://"));
 }
 
 }  // namespace

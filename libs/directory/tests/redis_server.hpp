@@ -19,6 +19,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <optional>
 #include <string>
@@ -220,6 +221,33 @@ class RedisServer {
   std::uint16_t tls_port_ = 0;
   pid_t pid_ = -1;
 };
+
+// Whether this redis-server was built with TLS (Debian's is): such a build links libssl.
+inline bool redis_has_tls() {
+  const std::string ldd = "ldd " + redis_server_binary() + " 2>/dev/null | grep -q libssl";
+  return std::system(ldd.c_str()) == 0;
+}
+
+inline bool have_openssl() { return std::system("command -v openssl >/dev/null 2>&1") == 0; }
+
+// In `dir`: ca.pem (a CA named `ca_name`) and server.pem + server.key, a certificate it
+// signed for IP 127.0.0.1 and DNS redis.test, made with the openssl command as an operator
+// would; its output goes to openssl.log.
+inline bool make_tls_certificates(const std::filesystem::path& dir, const std::string& ca_name) {
+  const std::string d = dir.string();
+  {
+    std::ofstream ext(dir / "ext.cnf");
+    ext << "subjectAltName=IP:127.0.0.1,DNS:redis.test\n";
+  }
+  const std::string ec = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+  const std::string script =
+      "cd '" + d + "' && openssl req -x509 " + ec +
+      " -keyout ca.key -out ca.pem -subj /CN=" + ca_name + " -days 2 && openssl req " + ec +
+      " -keyout server.key -out server.csr -subj /CN=redis.test && openssl x509 -req -in "
+      "server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile "
+      "ext.cnf";
+  return std::system(("(" + script + ") >'" + d + "/openssl.log' 2>&1").c_str()) == 0;
+}
 
 // One server per test process, started on first use (gtest_discover_tests runs each test in
 // its own process, so this is one per test there and one in all for a whole-binary run).

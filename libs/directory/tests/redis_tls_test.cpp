@@ -3,14 +3,10 @@
 // certificate (made with the openssl command, as an operator would); the room records and the
 // homing work over TLS, a connection survives a server restart, and a wrong CA or name is
 // refused with a sentence that says so.
-#include <unistd.h>
-
 #include <chrono>
-#include <cstdlib>
 #include <fstream>
 #include <string>
 
-#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "lanparty/base/errc.hpp"
@@ -26,31 +22,6 @@ using namespace std::chrono_literals;
 using testing_support::RedisServer;
 using testing_support::RedisTlsFiles;
 
-// Whether this redis-server was built with TLS (Debian's is): such a build links libssl.
-bool redis_has_tls() {
-  const std::string ldd =
-      "ldd " + testing_support::redis_server_binary() + " 2>/dev/null | grep -q libssl";
-  return std::system(ldd.c_str()) == 0;
-}
-
-bool have_openssl() { return std::system("command -v openssl >/dev/null 2>&1") == 0; }
-
-// A CA and a server certificate it signed for 127.0.0.1 and redis.test, in `dir`.
-bool make_certificates(const std::filesystem::path& dir, const std::string& ca_name) {
-  const std::string d = dir.string();
-  std::ofstream(dir / "ext.cnf") << "subjectAltName=IP:127.0.0.1,DNS:redis.test\n";
-  const std::string script = fmt::format(
-      "cd '{0}' && "
-      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
-      "-keyout ca.key -out ca.pem -subj /CN={1} -days 2 && "
-      "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
-      "-keyout server.key -out server.csr -subj /CN=redis.test && "
-      "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
-      "-out server.pem -days 2 -extfile ext.cnf",
-      d, ca_name);
-  return std::system(("(" + script + ") >'" + d + "/openssl.log' 2>&1").c_str()) == 0;
-}
-
 const Seconds kNow{std::chrono::seconds(1'800'000'000)};
 
 class RedisTls : public ::testing::Test {
@@ -59,11 +30,15 @@ class RedisTls : public ::testing::Test {
     if (testing_support::redis_server_binary().empty()) {
       GTEST_SKIP() << testing_support::kNoRedisMessage;
     }
-    if (!redis_has_tls()) GTEST_SKIP() << "this redis-server was built without TLS";
-    if (!have_openssl()) GTEST_SKIP() << "no openssl command to make test certificates";
-    ASSERT_TRUE(make_certificates(certs_.path(), "lanparty-test-ca"))
+    if (!testing_support::redis_has_tls()) {
+      GTEST_SKIP() << "this redis-server was built without TLS";
+    }
+    if (!testing_support::have_openssl()) {
+      GTEST_SKIP() << "no openssl command to make test certificates";
+    }
+    ASSERT_TRUE(testing_support::make_tls_certificates(certs_.path(), "lanparty-test-ca"))
         << "see " << certs_.path() / "openssl.log";
-    ASSERT_TRUE(make_certificates(other_.path(), "some-other-ca"));
+    ASSERT_TRUE(testing_support::make_tls_certificates(other_.path(), "some-other-ca"));
     server_ = std::make_unique<RedisServer>(
         RedisTlsFiles{.cert_file = (certs_.path() / "server.pem").string(),
                       .key_file = (certs_.path() / "server.key").string()});
