@@ -21,9 +21,9 @@ void add_relay_flags(CLI::App& app, RelayFlags& flags, bool with_invite) {
                  "further relays of the same cluster (one certificate), HOST:PORT,HOST:PORT: "
                  "tried in turn after --relay when it cannot be reached");
   app.add_option("--relay-timeout", flags.relay_timeout_s,
-                 "seconds of silence after which the relay counts as lost and the next relay is "
-                 "tried; a cluster's leases last 10 s, so 11 moves a party within ~15 s of its "
-                 "relay's death")
+                 "seconds without a packet from the relay (while a keepalive goes out every "
+                 "second) after which it counts as lost and the next relay is tried; 6 rides "
+                 "out a 2-3 s Wi-Fi stall and moves a party within ~8 s of its relay's death")
       ->check(CLI::Range(3u, 600u))
       ->capture_default_str();
   app.add_option("--server-name", flags.server_name,
@@ -127,7 +127,10 @@ Result<quic::ClientConfig> make_quic_config(const RelayFlags& flags) {
   // A quiet room must not look lost, and a dead relay is noticed one timeout after it died:
   // the idle timer counts from the first packet sent after the last one received, so with a
   // keepalive of a tenth of the timeout (at least 1 s) a peer that had nothing to say notices
-  // at most a tenth later than one in a busy room.
+  // at most a tenth later than one in a busy room. With the default 6 s this is the probe a
+  // dead-relay detector would send: a PING every second, and 6 s without any answer (ngtcp2
+  // retransmits it on its PTO meanwhile) is a lost relay. A separate probe timer would only
+  // duplicate this, and the negotiated idle timeout also lets the relay free a dead peer.
   config.keepalive = std::min(
       config.keepalive,
       std::max(std::chrono::milliseconds(1000),

@@ -36,8 +36,8 @@ struct RelayFlags {
   std::string join_link;  // `join LINK`: wins over an --invite (or invite = ...) from the file
   std::optional<std::array<std::uint8_t, 32>> pin_sha256;  // from the link
   std::optional<std::string> invite_token;                 // from the link
-  std::string more_relays_text;   // --more-relays HOST:PORT,HOST:PORT (no link)
-  unsigned relay_timeout_s = 30;  // --relay-timeout: QUIC idle timeout (quic::ClientConfig)
+  std::string more_relays_text;  // --more-relays HOST:PORT,HOST:PORT (no link)
+  unsigned relay_timeout_s = 6;  // --relay-timeout: QUIC idle timeout (quic::ClientConfig)
   // The link's relays= or --more-relays (our extension): the cluster's further relays, for
   // RunnerConfig::more_relays.
   std::vector<ctrl::RelayAddress> more_relays;

@@ -32,13 +32,11 @@ CL_PORT=4433
 LP_LANHOST_IP=$CL_LAN.1
 LP_ROOM=E2E-CLUSTER
 LP_CLIENT_MAC[c3]=02:5a:e2:e0:00:03
-# Seconds of silence before a peer counts its relay as lost: past the 10 s lease, so the next
-# relay it tries homes the room instead of redirecting to the dead one.
-CL_RELAY_TIMEOUT=11
-# Issue 17 asks for 15 s; on a quiet machine this takes 13-14 s (11 s of silence, then a
-# handshake and the room's re-homing), too thin a margin for a loaded CI box running the
-# sanitizer build, so the check allows 25 s and prints the time for the report.
-CL_MOVE_LIMIT_MS=25000
+# Issue 17: after kill -9 of the room's relay the party is back on another one within 15 s,
+# with every peer and relay on its defaults: peers give a relay up after 6 s without a packet
+# (a keepalive goes out every second), and a relay's registration lapses 4 s after its death,
+# which frees its rooms (docs/architecture.md, "Losing the room's relay").
+CL_MOVE_LIMIT_MS=15000
 
 passed=0
 failed=0
@@ -161,7 +159,7 @@ LP_GW_STATE="$LP_TMP/gw-state"
 lp_spawn gateway gw "$LP_TMP/gateway.log" "$LP_GATEWAY_BIN" \
   --relay "${CL_IP[r1]}:$CL_PORT" --more-relays "${CL_IP[r2]}:$CL_PORT,${CL_IP[r3]}:$CL_PORT" \
   --server-name "$LP_SERVER_NAME" --relay-ca-cert "$LP_TMP/relay-cert.der" --room "$LP_ROOM" \
-  --interface lan0 --state-dir "$LP_GW_STATE" --relay-timeout "$CL_RELAY_TIMEOUT"
+  --interface lan0 --state-dir "$LP_GW_STATE"
 lp_poll 20 0.1 lp_joined_at_least gateway 1 || { fail "1. the gateway did not join"; finish; }
 LP_LINK[c1]=$(cl_invite c1 r2 r3 r1) || { fail "1. no invite for c1"; finish; }
 LP_LINK[c2]=$(cl_invite c2 r3 r1 r2) || { fail "1. no invite for c2"; finish; }
@@ -171,8 +169,8 @@ if [[ ${LP_LINK[c1]} == *"&relays="* ]]; then
 else
   fail "1. c1's link has no relays=: ${LP_LINK[c1]}"
 fi
-lp_start_client c1 --relay-timeout "$CL_RELAY_TIMEOUT" || { fail "1. c1"; finish; }
-lp_start_client c2 --relay-timeout "$CL_RELAY_TIMEOUT" || { fail "1. c2"; finish; }
+lp_start_client c1 || { fail "1. c1"; finish; }
+lp_start_client c2 || { fail "1. c2"; finish; }
 if lp_poll 20 0.1 lp_all_joined && lp_poll 5 0.1 cl_home >/dev/null; then
   home=$(cl_home)
   pass "1. gateway (link: r1), c1 (link: r2) and c2 (link: r3) are in one room on $home," \
@@ -236,7 +234,7 @@ else
   fail "3. pings across the redis-server restart: ${loss:-no result} ($(tail -n 2 "$LP_TMP/ping.redis.log" | tr '\n' ' '))"
 fi
 t0=$(lp_now_ms)
-lp_start_client c3 --relay-timeout "$CL_RELAY_TIMEOUT" || { fail "3. c3"; finish; }
+lp_start_client c3 || { fail "3. c3"; finish; }
 if lp_wait_joined c3 1 20; then
   pass "3. c3 joined after redis-server came back, in $(($(lp_now_ms) - t0)) ms"
 else
@@ -265,7 +263,7 @@ if lp_poll 30 0.1 cl_rejoined; then
   if ((move_ms <= CL_MOVE_LIMIT_MS)); then
     pass "4. after kill -9 of $home the party is back on $new_home: move_ms=$move_ms" \
       "(all three in the room after $join_ms ms, then c1 -> LAN host answered;" \
-      "--relay-timeout $CL_RELAY_TIMEOUT; limit $CL_MOVE_LIMIT_MS)"
+      "default settings; limit $CL_MOVE_LIMIT_MS)"
   else
     fail "4. the party is back on $new_home but took move_ms=$move_ms (rejoined after" \
       "$join_ms ms; limit $CL_MOVE_LIMIT_MS)"
