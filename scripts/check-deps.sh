@@ -11,14 +11,15 @@ declare -A allowed=(
   [libs/obs]="base obs"
   [libs/directory]="base obs directory"
   [libs/ctrl]="base proto obs ctrl"
-  [libs/quic]="base obs quic"
-  [libs/client-core]="base proto ctrl obs quic client_core"
+  [libs/io]="base obs io"
+  [libs/quic]="base obs io quic"
+  [libs/client-core]="base proto ctrl obs io quic client_core"
   [libs/client-route]="base obs client_route"
   [libs/client-tap]="base proto obs client_tap"
-  [apps/relay]="base proto ctrl obs quic directory relay"
-  [apps/gateway]="base proto ctrl obs quic client_core gateway"
-  [apps/client-linux]="base proto ctrl obs quic client_core client_linux"
-  [apps/client-win]="base proto ctrl obs quic client_core client_route client_tap client_win"
+  [apps/relay]="base proto ctrl obs io quic directory relay"
+  [apps/gateway]="base proto ctrl obs io quic client_core gateway"
+  [apps/client-linux]="base proto ctrl obs io quic client_core client_linux"
+  [apps/client-win]="base proto ctrl obs io quic client_core client_route client_tap client_win"
 )
 
 bad=0
@@ -40,6 +41,11 @@ while IFS= read -r hit; do
     echo "OS header outside a per-OS folder: $hit"; bad=1 ;;
   esac
 done < <(grep -rn --include='*.cpp' --include='*.hpp' -E '#include <(windows\.h|winsock2\.h|ws2tcpip\.h|iphlpapi\.h|linux/[^>]+)>' libs apps 2>/dev/null || true)
+
+# No per-OS branches in shared headers: the build picks per-OS files instead (STYLE.md 0.2).
+while IFS= read -r hit; do
+  echo "#if on the OS in a shared header: $hit"; bad=1
+done < <(grep -rn -E '^\s*#\s*(if|ifdef|ifndef|elif).*(_WIN32|__linux__)' libs/*/include apps/common/*.hpp 2>/dev/null || true)
 
 # Third-party headers never in public headers.
 while IFS= read -r hit; do

@@ -16,9 +16,9 @@
 #include "lanparty/client_core/runner.hpp"
 #include "lanparty/ctrl/hello.hpp"
 #include "lanparty/ctrl/invite_link.hpp"
+#include "lanparty/io/event_loop.hpp"
 #include "lanparty/obs/sinks.hpp"
 #include "lanparty/proto/overlay_header.hpp"
-#include "lanparty/quic/event_loop.hpp"
 
 namespace lanparty::apps {
 
@@ -61,12 +61,6 @@ struct Logging {
   obs::Logger logger;
 };
 [[nodiscard]] Logging make_logging(const RelayFlags& flags);
-
-#ifndef _WIN32
-// Runs the loop until SIGINT/SIGTERM, then stops the runner (disconnect, close) and waits for
-// the close to go out, at most ~1 s. A second signal ends at once.
-[[nodiscard]] Status run_until_signal(quic::EventLoop& loop, client_core::Runner& runner);
-#endif
 
 // The part of a LocalPort both apps share: the runner it feeds, frames read from a
 // non-blocking device into a buffer with room for the overlay header in front (so nothing is
@@ -111,12 +105,7 @@ class DevicePort : public client_core::LocalPort {
   std::function<void()> stop_on_fatal_;
 };
 
-#ifndef _WIN32
-// Wires port and runner, watches the device fd, and runs until a signal (run_until_signal).
-// Returns the process exit code: 0, 1 after a reject retrying cannot fix, 2 on a loop error.
-[[nodiscard]] int run_device(std::string_view program, quic::EventLoop& loop,
-                             client_core::Runner& runner, DevicePort& port, int device_fd);
-#endif
+// Linux: run_until_signal and run_device are in linux/run_linux.hpp.
 
 // Prints "program: message" to stderr; returns the exit code for a usage or set-up error.
 [[nodiscard]] int fail_with(std::string_view program, std::string_view message);

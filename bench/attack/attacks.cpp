@@ -124,9 +124,9 @@ class PeerPool {
   PeerPool(const AttackEnv& env, PeerSettings settings, Limits limits, Factory factory)
       : env_(env), settings_(settings), limits_(limits), factory_(std::move(factory)) {}
 
-  [[nodiscard]] Status start(quic::EventLoop& loop) {
+  [[nodiscard]] Status start(io::EventLoop& loop) {
     loop_ = &loop;
-    work_ = std::make_unique<quic::EventLoop::Timer>(loop, [this] { work(); });
+    work_ = std::make_unique<io::EventLoop::Timer>(loop, [this] { work(); });
     work();
     return ok();
   }
@@ -223,8 +223,8 @@ class PeerPool {
   PeerSettings settings_;
   Limits limits_;
   Factory factory_;
-  quic::EventLoop* loop_ = nullptr;
-  std::unique_ptr<quic::EventLoop::Timer> work_;
+  io::EventLoop* loop_ = nullptr;
+  std::unique_ptr<io::EventLoop::Timer> work_;
   std::vector<std::unique_ptr<AttackPeer>> live_;
   std::size_t started_ = 0;
   std::size_t in_flight_ = 0;
@@ -250,12 +250,12 @@ class PoolAttack : public Attack {
           return peer;
         }) {}
 
-  Status start(quic::EventLoop& loop) override {
+  Status start(io::EventLoop& loop) override {
     loop_ = &loop;
     started_at_ = Clock::now();
     if (auto st = pool_.start(loop); !st) return st;
     if (pumps()) {
-      pump_ = std::make_unique<quic::EventLoop::Timer>(loop, [this] {
+      pump_ = std::make_unique<io::EventLoop::Timer>(loop, [this] {
         pump();
         pump_->arm(loop_->now() + pump_interval());
       });
@@ -282,9 +282,9 @@ class PoolAttack : public Attack {
 
   const AttackEnv& env_;
   PeerPool pool_;
-  quic::EventLoop* loop_ = nullptr;
+  io::EventLoop* loop_ = nullptr;
   Clock::time_point started_at_{};
-  std::unique_ptr<quic::EventLoop::Timer> pump_;
+  std::unique_ptr<io::EventLoop::Timer> pump_;
 };
 
 // --- connection_flood, no_hello, slow_hello ---------------------------------------------------
@@ -522,7 +522,7 @@ class AttackerRoom {
         settings_(settings),
         foreign_invite_(std::move(foreign_invite)) {}
 
-  [[nodiscard]] Status start(quic::EventLoop& loop) {
+  [[nodiscard]] Status start(io::EventLoop& loop) {
     loop_ = &loop;
     if (foreign_invite_) return start_clients();
     auto key = quic::RoomKey::generate();
@@ -610,7 +610,7 @@ class AttackerRoom {
   std::size_t client_count_;
   PeerSettings settings_;
   std::optional<std::string> foreign_invite_;
-  quic::EventLoop* loop_ = nullptr;
+  io::EventLoop* loop_ = nullptr;
   std::optional<quic::RoomKey> key_;
   std::unique_ptr<AttackPeer> gateway_;
   std::vector<std::unique_ptr<AttackPeer>> clients_;
@@ -628,10 +628,10 @@ class DatagramFlood : public Attack {
       : room_(env, std::move(room), group, clients, flood_settings(), std::move(foreign_invite)),
         total_(total) {}
 
-  Status start(quic::EventLoop& loop) override {
+  Status start(io::EventLoop& loop) override {
     loop_ = &loop;
     start_ = Clock::now();
-    pump_ = std::make_unique<quic::EventLoop::Timer>(loop, [this] {
+    pump_ = std::make_unique<io::EventLoop::Timer>(loop, [this] {
       pump();
       pump_->arm(loop_->now() + kPumpInterval);
     });
@@ -694,7 +694,7 @@ class DatagramFlood : public Attack {
     last_sent_ = Clock::now();
   }
 
-  quic::EventLoop* loop_ = nullptr;
+  io::EventLoop* loop_ = nullptr;
   std::uint64_t total_;
   std::uint64_t sent_ = 0;
   std::uint64_t refused_ = 0;
@@ -703,7 +703,7 @@ class DatagramFlood : public Attack {
   std::optional<Clock::time_point> flood_started_;
   std::string failure_;
   std::vector<std::uint8_t> datagram_;
-  std::unique_ptr<quic::EventLoop::Timer> pump_;
+  std::unique_ptr<io::EventLoop::Timer> pump_;
 };
 
 // Datagrams every check of PROTOCOL.md section 3 must drop, in turn: shorter than the header,
@@ -809,9 +809,9 @@ class NeverReads final : public Attack {
                {.total = scaled(5000, scale), .in_flight = kChurners, .alive = kChurners},
                [this](std::uint32_t index) { return make_churner(index); }) {}
 
-  Status start(quic::EventLoop& loop) override {
+  Status start(io::EventLoop& loop) override {
     loop_ = &loop;
-    timer_ = std::make_unique<quic::EventLoop::Timer>(loop, [this] { step(); });
+    timer_ = std::make_unique<io::EventLoop::Timer>(loop, [this] { step(); });
     timer_->arm(loop.now() + 10ms);
     if (auto st = deaf_.start(loop); !st) return st;
     never_read_applied_ = deaf_.gateway() != nullptr && deaf_.gateway()->never_read_applied();
@@ -890,8 +890,8 @@ class NeverReads final : public Attack {
 
   AttackerRoom deaf_;
   PeerPool churn_;
-  quic::EventLoop* loop_ = nullptr;
-  std::unique_ptr<quic::EventLoop::Timer> timer_;
+  io::EventLoop* loop_ = nullptr;
+  std::unique_ptr<io::EventLoop::Timer> timer_;
   std::string invite_;
   bool churning_ = false;
   bool never_read_applied_ = false;
@@ -909,10 +909,10 @@ class RevokeFlood final : public Attack {
   RevokeFlood(const AttackEnv& env, double scale)
       : room_(env, "REVOKES", kRevokeGroup, 0, owner_settings()), cap_(scaled(3000, scale)) {}
 
-  Status start(quic::EventLoop& loop) override {
+  Status start(io::EventLoop& loop) override {
     loop_ = &loop;
     start_ = Clock::now();
-    pump_ = std::make_unique<quic::EventLoop::Timer>(loop, [this] {
+    pump_ = std::make_unique<io::EventLoop::Timer>(loop, [this] {
       pump();
       pump_->arm(loop_->now() + kPumpInterval);
     });
@@ -965,14 +965,14 @@ class RevokeFlood final : public Attack {
 
   AttackerRoom room_;
   std::uint64_t cap_;
-  quic::EventLoop* loop_ = nullptr;
+  io::EventLoop* loop_ = nullptr;
   Clock::time_point start_{};
   std::optional<Clock::time_point> first_sent_;
   std::optional<Clock::time_point> last_answer_;
   std::uint64_t sent_ = 0;
   std::uint64_t answers_ = 0;
   std::string failure_;
-  std::unique_ptr<quic::EventLoop::Timer> pump_;
+  std::unique_ptr<io::EventLoop::Timer> pump_;
 };
 
 // --- handshake floods from raw Initials -------------------------------------------------------
@@ -991,7 +991,7 @@ class InitialFlood final : public Attack {
         total_(std::min(scaled(10000, scale), env.initials != nullptr ? env.initials->size() : 0)) {
   }
 
-  Status start(quic::EventLoop& loop) override {
+  Status start(io::EventLoop& loop) override {
     if (env_.initials == nullptr || total_ == 0) {
       return fail(Errc::kInvalidArgument, "no captured Initials");
     }
@@ -1009,7 +1009,7 @@ class InitialFlood final : public Attack {
     }
     loop_ = &loop;
     start_ = Clock::now();
-    pump_ = std::make_unique<quic::EventLoop::Timer>(loop, [this] {
+    pump_ = std::make_unique<io::EventLoop::Timer>(loop, [this] {
       pump();
       pump_->arm(loop_->now() + kPumpInterval);
     });
@@ -1076,13 +1076,13 @@ class InitialFlood final : public Attack {
   std::size_t total_;
   std::optional<InitialSender> sender_;
   std::unique_ptr<ReplyObserver> observer_;
-  quic::EventLoop* loop_ = nullptr;
+  io::EventLoop* loop_ = nullptr;
   Clock::time_point start_{};
   std::optional<Clock::time_point> all_sent_at_;
   std::size_t sent_ = 0;
   std::uint64_t bytes_ = 0;
   std::uint64_t retries_ = 0;
-  std::unique_ptr<quic::EventLoop::Timer> pump_;
+  std::unique_ptr<io::EventLoop::Timer> pump_;
 };
 
 // --- mixed ------------------------------------------------------------------------------------
@@ -1094,7 +1094,7 @@ class Mixed final : public Attack {
   explicit Mixed(std::vector<std::pair<std::string, std::unique_ptr<Attack>>> parts)
       : parts_(std::move(parts)) {}
 
-  Status start(quic::EventLoop& loop) override {
+  Status start(io::EventLoop& loop) override {
     for (auto& [name, part] : parts_) {
       if (auto st = part->start(loop); !st) {
         failed_.push_back(name + ": " + st.error().describe());
@@ -1203,7 +1203,7 @@ AttackRunner::AttackRunner(std::unique_ptr<Attack> attack, std::chrono::millisec
     : attack_(std::move(attack)) {
   thread_ = std::thread([this, duration] {
     const auto start = Clock::now();
-    auto loop = quic::EventLoop::create();
+    auto loop = io::EventLoop::create();
     if (!loop) {
       tally_.notes.push_back("error: event loop: " + loop.error().describe());
       finished_.store(true);
@@ -1211,7 +1211,7 @@ AttackRunner::AttackRunner(std::unique_ptr<Attack> attack, std::chrono::millisec
     }
     {
       // Wakes the loop regularly so that peak, done and stop are noticed promptly.
-      quic::EventLoop::Timer ticker(**loop, [&] { ticker.arm((*loop)->now() + 10ms); });
+      io::EventLoop::Timer ticker(**loop, [&] { ticker.arm((*loop)->now() + 10ms); });
       ticker.arm((*loop)->now());
       if (auto st = attack_->start(**loop); !st) {
         tally_.notes.push_back("error: " + st.error().describe());

@@ -14,7 +14,7 @@
 
 #include "initials.hpp"
 #include "lanparty/base/result.hpp"
-#include "lanparty/quic/event_loop.hpp"
+#include "lanparty/io/event_loop.hpp"
 #include "peer.hpp"
 
 namespace lanparty::bench::attack {
@@ -40,7 +40,7 @@ class Attack {
  public:
   virtual ~Attack() = default;
   // Starts it on `loop` (the runner's thread).
-  [[nodiscard]] virtual Status start(quic::EventLoop& loop) = 0;
+  [[nodiscard]] virtual Status start(io::EventLoop& loop) = 0;
   // Its count bound is reached (the runner also stops it at its deadline).
   [[nodiscard]] virtual bool done() const = 0;
   // At full strength (every spam room claimed, every Initial sent): the moment to try fresh

@@ -16,8 +16,8 @@
 #include <fmt/format.h>
 
 #include "lanparty/base/errc.hpp"
+#include "lanparty/io/event_loop.hpp"
 #include "lanparty/quic/client.hpp"
-#include "lanparty/quic/event_loop.hpp"
 
 namespace lanparty::bench::attack {
 namespace {
@@ -68,7 +68,7 @@ std::uint64_t next_random(std::uint64_t& state) noexcept {
 Result<std::vector<std::vector<std::uint8_t>>> InitialPool::capture(std::size_t count,
                                                                     const std::string& server_name,
                                                                     Clock::time_point deadline) {
-  auto loop = quic::EventLoop::create();
+  auto loop = io::EventLoop::create();
   if (!loop) return tl::unexpected(loop.error());
   std::uint16_t capture_port = 0;
   auto capture = bound_udp_socket(INADDR_LOOPBACK, &capture_port);
@@ -78,7 +78,7 @@ Result<std::vector<std::vector<std::uint8_t>>> InitialPool::capture(std::size_t 
   packets.reserve(count);
   std::vector<std::uint8_t> buffer(65536);
   bool got = false;
-  if (auto st = (*loop)->add_fd(fd, quic::EventLoop::kReadable,
+  if (auto st = (*loop)->add_fd(fd, io::EventLoop::kReadable,
                                 [&](std::uint32_t) {
                                   for (;;) {
                                     const ssize_t n = ::recv(fd, buffer.data(), buffer.size(), 0);

@@ -80,8 +80,7 @@ PingSummary summarize_pings(std::vector<std::uint32_t> rtt_us, std::uint64_t sen
 
 class LegitRoom::Worker {
  public:
-  Worker(LegitRoom& owner, const LegitConfig& config, const quic::RoomKey& key,
-         quic::EventLoop& loop)
+  Worker(LegitRoom& owner, const LegitConfig& config, const quic::RoomKey& key, io::EventLoop& loop)
       : owner_(owner), config_(config), key_(key), loop_(loop) {}
 
   [[nodiscard]] Status join(std::chrono::milliseconds timeout);
@@ -176,7 +175,7 @@ class LegitRoom::Worker {
   LegitRoom& owner_;
   const LegitConfig& config_;
   const quic::RoomKey& key_;
-  quic::EventLoop& loop_;
+  io::EventLoop& loop_;
   std::unique_ptr<Gateway> gateway_;
   std::array<std::unique_ptr<Pinger>, 2> clients_;
   std::array<std::vector<std::uint8_t>, 2> ping_datagram_;
@@ -189,7 +188,7 @@ class LegitRoom::Worker {
   std::uint32_t probes_started_ = 0;
   bool stopping_ = false;
   Clock::time_point stop_deadline_{};
-  std::unique_ptr<quic::EventLoop::Timer> timer_;
+  std::unique_ptr<io::EventLoop::Timer> timer_;
 };
 
 Status LegitRoom::Worker::join(std::chrono::milliseconds timeout) {
@@ -262,7 +261,7 @@ Status LegitRoom::Worker::join(std::chrono::milliseconds timeout) {
 }
 
 void LegitRoom::Worker::run() {
-  timer_ = std::make_unique<quic::EventLoop::Timer>(loop_, [this] { tick(); });
+  timer_ = std::make_unique<io::EventLoop::Timer>(loop_, [this] { tick(); });
   next_ping_ = Clock::now();
   timer_->arm(Clock::now());
   (void)loop_.run();
@@ -513,7 +512,7 @@ Result<std::unique_ptr<LegitRoom>> LegitRoom::start(LegitConfig config,
       raw->realtime_applied_.store(::pthread_setschedparam(::pthread_self(), SCHED_FIFO, &param) ==
                                    0);
     }
-    auto loop = quic::EventLoop::create();
+    auto loop = io::EventLoop::create();
     if (!loop) {
       joined.set_value(tl::unexpected(loop.error()));
       return;

@@ -41,7 +41,7 @@ std::mt19937_64& random_engine() {
 
 }  // namespace
 
-Status Peer::connect(quic::EventLoop& loop, const RelayTarget& relay, const std::string& dial_host,
+Status Peer::connect(io::EventLoop& loop, const RelayTarget& relay, const std::string& dial_host,
                      const PeerSettings& settings) {
   quic::ClientConfig config;
   config.host = dial_host;

@@ -17,10 +17,10 @@
 #include "lanparty/base/result.hpp"
 #include "lanparty/ctrl/codec.hpp"
 #include "lanparty/ctrl/messages.hpp"
+#include "lanparty/io/event_loop.hpp"
 #include "lanparty/proto/mac_address.hpp"
 #include "lanparty/quic/client.hpp"
 #include "lanparty/quic/connection.hpp"
-#include "lanparty/quic/event_loop.hpp"
 #include "lanparty/quic/room_key.hpp"
 
 namespace lanparty::bench::attack {
@@ -64,7 +64,7 @@ class Peer : public quic::ConnectionHandler {
   Peer& operator=(const Peer&) = delete;
 
   // Starts the handshake from `dial_host` (the address dialled decides our source address).
-  [[nodiscard]] Status connect(quic::EventLoop& loop, const RelayTarget& relay,
+  [[nodiscard]] Status connect(io::EventLoop& loop, const RelayTarget& relay,
                                const std::string& dial_host, const PeerSettings& settings);
   [[nodiscard]] bool never_read_applied() const noexcept { return never_read_applied_; }
 

@@ -28,11 +28,11 @@
 #include "lanparty/base/errc.hpp"
 #include "lanparty/ctrl/codec.hpp"
 #include "lanparty/ctrl/messages.hpp"
+#include "lanparty/io/event_loop.hpp"
 #include "lanparty/proto/mac_address.hpp"
 #include "lanparty/proto/mtu.hpp"
 #include "lanparty/proto/overlay_header.hpp"
 #include "lanparty/quic/client.hpp"
-#include "lanparty/quic/event_loop.hpp"
 #include "latency_histogram.hpp"
 
 namespace lanparty::bench {

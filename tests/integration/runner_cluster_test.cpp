@@ -86,7 +86,7 @@ class RunnerClusterTest : public ::testing::Test {
     }
     redis_ = std::make_unique<RedisServer>();
     ASSERT_TRUE(redis_->ok());
-    loop_ = std::move(*quic::EventLoop::create());
+    loop_ = std::move(*io::EventLoop::create());
     auto cert = quic::generate_self_signed("relay.test");
     ASSERT_TRUE(cert);
     cert_ = *cert;
@@ -193,7 +193,7 @@ class RunnerClusterTest : public ::testing::Test {
   static std::size_t peers_on(const ClusterRelay& r) { return r.relay->rooms().peer_count(); }
 
   std::unique_ptr<RedisServer> redis_;
-  std::unique_ptr<quic::EventLoop> loop_;
+  std::unique_ptr<io::EventLoop> loop_;
   quic::CertificateKey cert_;
   std::filesystem::path dir_;
   std::optional<quic::RoomKey> key_;

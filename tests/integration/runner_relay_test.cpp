@@ -50,7 +50,7 @@ class RecordingPort final : public client_core::LocalPort {
 class RunnerRelayTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    loop_ = std::move(*quic::EventLoop::create());
+    loop_ = std::move(*io::EventLoop::create());
     auto cert = quic::generate_self_signed("relay.test");
     ASSERT_TRUE(cert);
     cert_ = *cert;
@@ -138,7 +138,7 @@ class RunnerRelayTest : public ::testing::Test {
     return datagram;
   }
 
-  std::unique_ptr<quic::EventLoop> loop_;
+  std::unique_ptr<io::EventLoop> loop_;
   quic::CertificateKey cert_;
   std::filesystem::path dir_;
   std::unique_ptr<relay::Relay> relay_;

@@ -15,18 +15,18 @@
 #include <vector>
 
 #include "lanparty/client_core/runner.hpp"
+#include "lanparty/io/event_loop.hpp"
+#include "lanparty/io/sim_network.hpp"
 #include "lanparty/obs/status.hpp"
 #include "lanparty/quic/certificate.hpp"
-#include "lanparty/quic/event_loop.hpp"
 #include "lanparty/quic/server.hpp"
-#include "lanparty/quic/sim_network.hpp"
 #include "relay.hpp"
 
 namespace lanparty {
 namespace {
 
 using namespace std::chrono_literals;
-using Clock = quic::EventLoop::Clock;
+using Clock = io::EventLoop::Clock;
 using obs::ConnectionState;
 
 constexpr const char* kGatewayMac = "00:11:22:33:44:55";
@@ -44,7 +44,7 @@ const quic::CertificateKey& certificate() {
 // The local side of a runner: frames delivered and every state change, with its virtual time.
 class RecordingPort final : public client_core::LocalPort {
  public:
-  explicit RecordingPort(const quic::SimNetwork& net) : net_(net) {}
+  explicit RecordingPort(const io::SimNetwork& net) : net_(net) {}
   void deliver_frame(std::span<const std::uint8_t> frame) override {
     frames.emplace_back(frame.begin(), frame.end());
   }
@@ -66,18 +66,18 @@ class RecordingPort final : public client_core::LocalPort {
   std::vector<ctrl::Stats> stats;
 
  private:
-  const quic::SimNetwork& net_;
+  const io::SimNetwork& net_;
 };
 
 class SimPartyTest : public ::testing::Test {
  protected:
-  void make(std::uint64_t seed, const quic::SimLink& link, bool with_relay = true) {
+  void make(std::uint64_t seed, const io::SimLink& link, bool with_relay = true) {
     runners_.clear();
     stop_relay();
     loop_.reset();
     net_.reset();
-    net_ = std::make_unique<quic::SimNetwork>(seed, link);
-    loop_ = std::move(*quic::EventLoop::create_simulated(*net_));
+    net_ = std::make_unique<io::SimNetwork>(seed, link);
+    loop_ = std::move(*io::EventLoop::create_simulated(*net_));
     relay_host_ = *net_->add_host("10.213.98.1");
     if (with_relay) start_relay();
   }
@@ -109,7 +109,7 @@ class SimPartyTest : public ::testing::Test {
                                   const std::string& room = "ROOM1",
                                   std::optional<std::array<std::uint8_t, 32>> pin = std::nullopt) {
     const std::string address = "10.213.98." + std::to_string(10 + runners_.size());
-    quic::SimHost* host = *net_->add_host(address);
+    io::SimHost* host = *net_->add_host(address);
     runner_hosts_.push_back(host);
     quic::ClientConfig quic_config;
     quic_config.idle_timeout = runner_idle_timeout_;
@@ -123,7 +123,7 @@ class SimPartyTest : public ::testing::Test {
     client_core::RunnerConfig config{
         .quic = quic_config,
         .session = {.role = role, .room = room, .mac = *proto::MacAddress::parse(mac)}};
-    quic::SimNetwork* net = net_.get();
+    io::SimNetwork* net = net_.get();
     runners_.push_back(std::make_unique<client_core::Runner>(
         *loop_, config, port, obs::Logger(),
         [net] { return static_cast<double>(net->random() >> 11) * (1.0 / 9007199254740992.0); }));
@@ -148,13 +148,13 @@ class SimPartyTest : public ::testing::Test {
     return datagram;
   }
 
-  std::unique_ptr<quic::SimNetwork> net_;
-  std::unique_ptr<quic::EventLoop> loop_;
-  quic::SimHost* relay_host_ = nullptr;
+  std::unique_ptr<io::SimNetwork> net_;
+  std::unique_ptr<io::EventLoop> loop_;
+  io::SimHost* relay_host_ = nullptr;
   std::unique_ptr<relay::Relay> relay_;
   std::unique_ptr<quic::Server> server_;
   std::vector<std::unique_ptr<client_core::Runner>> runners_;
-  std::vector<quic::SimHost*> runner_hosts_;  // runners_[i] lives on runner_hosts_[i]
+  std::vector<io::SimHost*> runner_hosts_;  // runners_[i] lives on runner_hosts_[i]
   std::chrono::milliseconds stats_interval_{10000};
   // quic::ClientConfig's own defaults unless a test sets the apps' (apps/common).
   std::chrono::milliseconds runner_idle_timeout_{30000};
@@ -162,7 +162,7 @@ class SimPartyTest : public ::testing::Test {
 };
 
 TEST_F(SimPartyTest, GatewayAndClientJoinAndFramesFlowBothWays) {
-  make(1, quic::SimLink{.delay = 20ms});
+  make(1, io::SimLink{.delay = 20ms});
   RecordingPort gw_port(*net_);
   RecordingPort cl_port(*net_);
   auto& gw = add_runner(ctrl::Role::kGateway, kGatewayMac, gw_port);
@@ -196,7 +196,7 @@ TEST_F(SimPartyTest, GatewayAndClientJoinAndFramesFlowBothWays) {
 TEST_F(SimPartyTest, AThreeSecondStallKeepsThePlayerAnEightSecondOneReconnectsIt) {
   runner_idle_timeout_ = 6s;
   runner_keepalive_ = 1s;
-  const quic::SimLink good{.delay = 20ms};
+  const io::SimLink good{.delay = 20ms};
   make(17, good);
   RecordingPort gw_port(*net_);
   RecordingPort cl_port(*net_);
@@ -204,7 +204,7 @@ TEST_F(SimPartyTest, AThreeSecondStallKeepsThePlayerAnEightSecondOneReconnectsIt
   auto& cl = add_runner(ctrl::Role::kClient, kClientMac, cl_port);
   ASSERT_TRUE(run_until([&] { return gw.joined() && cl.joined(); }, 30s));
   const auto stall = [&](Clock::duration length) {
-    const quic::SimLink dead{.delay = 20ms, .loss = 1.0};
+    const io::SimLink dead{.delay = 20ms, .loss = 1.0};
     net_->set_link(*runner_hosts_[1], *relay_host_, dead);
     // The gateway keeps talking to the player throughout, as a game would.
     const auto until = net_->now() + length;
@@ -242,7 +242,7 @@ class SimRestartTest : public SimPartyTest {
  protected:
   RestartResult restart_once(std::uint64_t seed, Clock::duration down) {
     RestartResult result;
-    make(seed, quic::SimLink{.delay = 15ms, .jitter = 5ms, .loss = 0.01});
+    make(seed, io::SimLink{.delay = 15ms, .jitter = 5ms, .loss = 0.01});
     RecordingPort gw_port(*net_);
     RecordingPort cl_port(*net_);
     auto& gw = add_runner(ctrl::Role::kGateway, kGatewayMac, gw_port);
@@ -337,12 +337,12 @@ class SimLossyPartyTest : public SimPartyTest {
   LossyPartyResult run_party(std::uint64_t seed, Clock::duration duration) {
     LossyPartyResult r;
     stats_interval_ = 1000ms;
-    make(seed, quic::SimLink{.delay = 20ms,
-                             .jitter = 10ms,
-                             .loss = 0.05,
-                             .reorder = 0.05,
-                             .reorder_delay = 15ms,
-                             .duplicate = 0.01});
+    make(seed, io::SimLink{.delay = 20ms,
+                           .jitter = 10ms,
+                           .loss = 0.05,
+                           .reorder = 0.05,
+                           .reorder_delay = 15ms,
+                           .duplicate = 0.01});
     RecordingPort gw_port(*net_);
     RecordingPort cl_port(*net_);
     auto& gw = add_runner(ctrl::Role::kGateway, kGatewayMac, gw_port);
@@ -401,7 +401,7 @@ TEST_F(SimLossyPartyTest, NoStuckRoomAcrossSeeds) {
 // 10000 of them, not 50000 and not only the first burst, and a gateway's unicast frames to
 // a third member still all arrive.
 TEST_F(SimPartyTest, ABroadcastFloodIsHeldToTheRelaysBroadcastRate) {
-  make(2, quic::SimLink{.delay = 10ms});
+  make(2, io::SimLink{.delay = 10ms});
   constexpr const char* kQuietMac = "02:5a:11:22:33:55";
   RecordingPort gw_port(*net_);
   RecordingPort flood_port(*net_);
@@ -450,7 +450,7 @@ TEST_F(SimPartyTest, ABroadcastFloodIsHeldToTheRelaysBroadcastRate) {
 // --- the runner's other state changes ------------------------------------------------------
 
 TEST_F(SimPartyTest, NoRelayMeansHandshakeTimeoutsRetriedWithJitteredExponentialBackoff) {
-  make(3, quic::SimLink{.delay = 20ms}, /*with_relay=*/false);
+  make(3, io::SimLink{.delay = 20ms}, /*with_relay=*/false);
   RecordingPort port(*net_);
   auto& cl = add_runner(ctrl::Role::kClient, kClientMac, port);
   (void)run_until([&] { return cl.counters().connects >= 7; }, 2min);
@@ -480,7 +480,7 @@ TEST_F(SimPartyTest, NoRelayMeansHandshakeTimeoutsRetriedWithJitteredExponential
 }
 
 TEST_F(SimPartyTest, AWrongPinIsAPermanentHandshakeFailure) {
-  make(1, quic::SimLink{.delay = 20ms});
+  make(1, io::SimLink{.delay = 20ms});
   RecordingPort port(*net_);
   std::array<std::uint8_t, 32> wrong{};
   wrong[0] = 1;
@@ -495,7 +495,7 @@ TEST_F(SimPartyTest, AWrongPinIsAPermanentHandshakeFailure) {
 }
 
 TEST_F(SimPartyTest, AnInvalidRoomIsRejectedForGood) {
-  make(1, quic::SimLink{.delay = 20ms});
+  make(1, io::SimLink{.delay = 20ms});
   RecordingPort port(*net_);
   auto& cl = add_runner(ctrl::Role::kClient, kClientMac, port, "not a room!");
   ASSERT_TRUE(run_until([&] { return port.fatal.has_value(); }, 30s));
@@ -504,7 +504,7 @@ TEST_F(SimPartyTest, AnInvalidRoomIsRejectedForGood) {
 }
 
 TEST_F(SimPartyTest, StopDisconnectsAndTheRelayForgetsThePeer) {
-  make(1, quic::SimLink{.delay = 20ms});
+  make(1, io::SimLink{.delay = 20ms});
   RecordingPort port(*net_);
   auto& cl = add_runner(ctrl::Role::kClient, kClientMac, port);
   ASSERT_TRUE(run_until([&] { return cl.joined(); }, 30s));
@@ -515,7 +515,7 @@ TEST_F(SimPartyTest, StopDisconnectsAndTheRelayForgetsThePeer) {
 }
 
 TEST_F(SimPartyTest, RelayClosesAPeerThatSendsNoHelloWithin5VirtualSeconds) {
-  make(1, quic::SimLink{.delay = 20ms});
+  make(1, io::SimLink{.delay = 20ms});
   struct Silent final : quic::ConnectionHandler {
     void on_stream_data(quic::Connection&, std::int64_t, std::span<const std::uint8_t>,
                         bool) override {}

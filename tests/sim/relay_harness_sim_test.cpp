@@ -7,7 +7,7 @@
 #include <chrono>
 #include <memory>
 
-#include "lanparty/quic/sim_network.hpp"
+#include "lanparty/io/sim_network.hpp"
 #include "relay_harness.hpp"
 
 namespace lanparty::relay::testing {
@@ -16,7 +16,7 @@ namespace {
 using namespace std::chrono_literals;
 
 TEST(RelayHarnessSim, HelloTimeoutClosesASilentPeerAtFiveVirtualSeconds) {
-  quic::SimNetwork net(1, quic::SimLink{.delay = 10ms});
+  io::SimNetwork net(1, io::SimLink{.delay = 10ms});
   HarnessOptions options;
   options.sim = &net;
   auto h = RelayHarness::start(options);
@@ -36,7 +36,7 @@ TEST(RelayHarnessSim, HelloTimeoutClosesASilentPeerAtFiveVirtualSeconds) {
 }
 
 TEST(RelayHarnessSim, StatsArriveEveryIntervalInVirtualTime) {
-  quic::SimNetwork net(1, quic::SimLink{.delay = 10ms});
+  io::SimNetwork net(1, io::SimLink{.delay = 10ms});
   HarnessOptions options;
   options.sim = &net;
   options.relay.stats_interval = 2s;
@@ -54,7 +54,7 @@ TEST(RelayHarnessSim, StatsArriveEveryIntervalInVirtualTime) {
 }
 
 TEST(RelayHarnessSim, APeerWithoutKeepaliveIsDroppedAfterTheIdleTimeout) {
-  quic::SimNetwork net(1, quic::SimLink{.delay = 10ms});
+  io::SimNetwork net(1, io::SimLink{.delay = 10ms});
   HarnessOptions options;
   options.sim = &net;
   options.relay.stats_interval = 0ms;  // stats would keep the connection busy

@@ -20,6 +20,7 @@
 #include "lanparty/proto/offload.hpp"
 #include "lanparty/proto/overlay_header.hpp"
 #include "linux/control_socket.hpp"
+#include "linux/run_linux.hpp"
 #include "linux/tap_device.hpp"
 #include "linux/tap_writer.hpp"
 #include "status.hpp"
@@ -213,7 +214,7 @@ int main(int argc, char** argv) {
     std::printf("Virtual network card %s is up with MAC %s.\n", (*tap)->name().c_str(),
                 mac.to_string().c_str());
 
-    auto loop = quic::EventLoop::create();
+    auto loop = io::EventLoop::create();
     if (!loop) return fail_with(loop.error().describe());
     TapPort port(**tap, logging.logger);
     client_core::Runner runner(

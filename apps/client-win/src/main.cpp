@@ -50,7 +50,7 @@ fs::path default_state_dir() {
 // --check: join the room with the identity file's MAC, print what the relay said, leave.
 class CheckPort final : public client_core::LocalPort {
  public:
-  explicit CheckPort(quic::EventLoop& loop) : loop_(loop) {}
+  explicit CheckPort(io::EventLoop& loop) : loop_(loop) {}
   void deliver_frame(std::span<const std::uint8_t> /*frame*/) override {}
   void on_joined(const ctrl::Welcome& welcome) override {
     std::printf("Joined room \"%s\" as peer %u: room MTU %u, %zu other peer(s).\n",
@@ -82,7 +82,7 @@ class CheckPort final : public client_core::LocalPort {
   [[nodiscard]] const std::string& last_sentence() const noexcept { return last_sentence_; }
 
  private:
-  quic::EventLoop& loop_;
+  io::EventLoop& loop_;
   bool joined_ = false;
   bool fatal_ = false;
   bool handshake_failed_ = false;
@@ -100,7 +100,7 @@ client_core::RunnerConfig runner_config(const Flags& flags, const quic::ClientCo
 }
 
 // After a stop request: send disconnect and let the close go out, at most 1 s.
-void leave_gracefully(quic::EventLoop& loop, client_core::Runner& runner) {
+void leave_gracefully(io::EventLoop& loop, client_core::Runner& runner) {
   runner.stop();
   (void)loop.run_until([&] { return runner.state() == obs::ConnectionState::kDisconnected; },
                        std::chrono::seconds(1));
@@ -114,7 +114,7 @@ int run_check(const Flags& flags, const quic::ClientConfig& quic_config, obs::Lo
                                                   proto::MacAddress::random_local_unicast(gen));
   if (!mac) return fail_with(mac.error().describe());
 
-  auto loop = quic::EventLoop::create();
+  auto loop = io::EventLoop::create();
   if (!loop) return fail_with(loop.error().describe());
   auto console = client_win::ConsoleStop::install(**loop);
   if (!console) return fail_with(console.error().describe());
@@ -143,7 +143,7 @@ int run_check(const Flags& flags, const quic::ClientConfig& quic_config, obs::Lo
 int run_bridge(const Flags& flags, const quic::ClientConfig& quic_config, obs::Logger log,
                const client_win::TapMetricChoice& metric_choice) {
   // Console first: it is destroyed last, after every guard below has restored its change.
-  auto loop = quic::EventLoop::create();
+  auto loop = io::EventLoop::create();
   if (!loop) return fail_with(loop.error().describe());
   auto console = client_win::ConsoleStop::install(**loop);
   if (!console) return fail_with(console.error().describe());
@@ -211,7 +211,7 @@ int run_bridge(const Flags& flags, const quic::ClientConfig& quic_config, obs::L
               static_cast<unsigned long long>(tap_if->luid.value));
 
   // 3. Keep the tunnel itself off the TAP: a host route to the relay via today's path.
-  auto relay_address = quic::resolve_host_port(quic_config.host, quic_config.port);
+  auto relay_address = io::resolve_host_port(quic_config.host, quic_config.port);
   if (!relay_address) return fail_with(relay_address.error().describe());
   auto relay_ip = client_win::ip_of(*relay_address);
   if (!relay_ip) return fail_with(relay_ip.error().describe());

@@ -72,7 +72,7 @@ Result<client_tap::TapAdapter> select_adapter(const std::vector<client_tap::TapA
               fmt::format("--tap {}: no such TAP adapter; installed: {}", wanted, installed));
 }
 
-Result<client_route::IpAddress> ip_of(const quic::SocketAddress& address) {
+Result<client_route::IpAddress> ip_of(const io::SocketAddress& address) {
   const std::string text = address.to_string();
   std::string_view host = text;
   if (!host.empty() && host.front() == '[') {

@@ -11,7 +11,7 @@
 #include "lanparty/base/result.hpp"
 #include "lanparty/client_route/types.hpp"
 #include "lanparty/client_tap/tap_windows.hpp"
-#include "lanparty/quic/address.hpp"
+#include "lanparty/io/address.hpp"
 
 namespace lanparty::client_win {
 
@@ -36,6 +36,6 @@ struct TapMetricChoice {
     const std::vector<client_tap::TapAdapter>& adapters, std::string_view wanted);
 
 // The relay's IP without the port, for the host route pin.
-[[nodiscard]] Result<client_route::IpAddress> ip_of(const quic::SocketAddress& address);
+[[nodiscard]] Result<client_route::IpAddress> ip_of(const io::SocketAddress& address);
 
 }  // namespace lanparty::client_win

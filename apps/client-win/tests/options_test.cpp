@@ -83,13 +83,13 @@ TEST(SelectAdapter, AnUnknownGuidListsTheInstalledOnes) {
 }
 
 TEST(IpOf, DropsThePortOfBothFamilies) {
-  auto v4 = quic::parse_listen_address("192.0.2.7:4433");
+  auto v4 = io::parse_listen_address("192.0.2.7:4433");
   ASSERT_TRUE(v4);
   auto ip4 = ip_of(*v4);
   ASSERT_TRUE(ip4);
   EXPECT_EQ(ip4->to_string(), "192.0.2.7");
 
-  auto v6 = quic::parse_listen_address("[2001:db8::7]:4433");
+  auto v6 = io::parse_listen_address("[2001:db8::7]:4433");
   ASSERT_TRUE(v6);
   auto ip6 = ip_of(*v6);
   ASSERT_TRUE(ip6);

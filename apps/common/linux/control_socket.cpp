@@ -48,7 +48,7 @@ void ControlServer::Request::answer(std::string_view text) {
   fd_ = -1;
 }
 
-Result<std::unique_ptr<ControlServer>> ControlServer::open(quic::EventLoop& loop,
+Result<std::unique_ptr<ControlServer>> ControlServer::open(io::EventLoop& loop,
                                                            const std::filesystem::path& path,
                                                            Handler handler) {
   auto addr = unix_address(path);

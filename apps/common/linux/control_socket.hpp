@@ -14,7 +14,7 @@
 #include <unordered_map>
 
 #include "lanparty/base/result.hpp"
-#include "lanparty/quic/event_loop.hpp"
+#include "lanparty/io/event_loop.hpp"
 
 namespace lanparty::apps {
 
@@ -46,18 +46,18 @@ class ControlServer {
   // other file there, is refused) and serves requests on `loop`. A missing parent directory
   // (not its parents) is created, mode 0700.
   [[nodiscard]] static Result<std::unique_ptr<ControlServer>> open(
-      quic::EventLoop& loop, const std::filesystem::path& path, Handler handler);
+      io::EventLoop& loop, const std::filesystem::path& path, Handler handler);
   ~ControlServer();
   ControlServer(const ControlServer&) = delete;
   ControlServer& operator=(const ControlServer&) = delete;
 
  private:
-  ControlServer(quic::EventLoop& loop, int fd, std::filesystem::path path, Handler handler)
+  ControlServer(io::EventLoop& loop, int fd, std::filesystem::path path, Handler handler)
       : loop_(loop), fd_(fd), path_(std::move(path)), handler_(std::move(handler)) {}
   void on_accept();
   void on_client(int fd);
 
-  quic::EventLoop& loop_;
+  io::EventLoop& loop_;
   int fd_;
   std::filesystem::path path_;
   Handler handler_;

@@ -7,12 +7,12 @@
 
 #include <functional>
 
-#include "app_support.hpp"
 #include "lanparty/base/errc.hpp"
+#include "run_linux.hpp"
 
 namespace lanparty::apps {
 
-Status run_until_signal(quic::EventLoop& loop, client_core::Runner& runner) {
+Status run_until_signal(io::EventLoop& loop, client_core::Runner& runner) {
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
@@ -55,7 +55,7 @@ Status run_until_signal(quic::EventLoop& loop, client_core::Runner& runner) {
   return status;
 }
 
-int run_device(std::string_view program, quic::EventLoop& loop, client_core::Runner& runner,
+int run_device(std::string_view program, io::EventLoop& loop, client_core::Runner& runner,
                DevicePort& port, int device_fd) {
   port.attach(runner);
   port.set_stop_on_fatal([&loop] { loop.stop(); });

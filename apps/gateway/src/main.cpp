@@ -31,6 +31,7 @@
 #include "linux/control_socket.hpp"
 #include "linux/packet_socket.hpp"
 #include "linux/room_key_file.hpp"
+#include "linux/run_linux.hpp"
 #include "status.hpp"
 
 namespace {
@@ -84,7 +85,7 @@ int fail_with(std::string_view message) { return apps::fail_with(kProgram, messa
 
 class LanPort final : public apps::DevicePort {
  public:
-  LanPort(gateway::PacketSocket& lan, quic::EventLoop& loop, std::chrono::seconds cam_refresh,
+  LanPort(gateway::PacketSocket& lan, io::EventLoop& loop, std::chrono::seconds cam_refresh,
           proto::MacAddress cam_destination, std::filesystem::path invites_file, obs::Logger log,
           bool lan_offload)
       : DevicePort(std::string(kProgram), log),
@@ -190,7 +191,7 @@ class LanPort final : public apps::DevicePort {
     }
   }
   void on_lan_frame(const gateway::PacketSocket::Frame& frame,
-                    quic::EventLoop::Clock::time_point now) {
+                    io::EventLoop::Clock::time_point now) {
     const std::size_t size = frame.datagram.size() - proto::kOverlayHeaderSize;
     if (size >= 12) {
       const auto source = proto::MacAddress::from_bytes(
@@ -339,12 +340,12 @@ class LanPort final : public apps::DevicePort {
   }
 
   gateway::PacketSocket& lan_;
-  quic::EventLoop& loop_;
+  io::EventLoop& loop_;
   std::chrono::seconds cam_refresh_;
   proto::MacAddress cam_destination_;
   std::filesystem::path invites_file_;
   std::size_t room_mtu_ = 0;
-  quic::EventLoop::TimerId cam_timer_ = 0;
+  io::EventLoop::TimerId cam_timer_ = 0;
   proto::LocalFrameFinisher finisher_{proto::kOverlayHeaderSize};
   gateway::LanWriter writer_;
   gateway::LanMacTable lan_macs_;
@@ -401,7 +402,7 @@ int run_gateway(GatewayFlags& flags) {
                                            {"mac", (*lan)->interface_mac().to_string()},
                                            {"mtu", (*lan)->interface_mtu()}});
 
-  auto loop = quic::EventLoop::create();
+  auto loop = io::EventLoop::create();
   if (!loop) return fail_with(loop.error().describe());
   const proto::MacAddress cam_destination =
       bridge_port ? bridge_port->bridge_mac() : (*lan)->interface_mac();

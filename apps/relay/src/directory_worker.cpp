@@ -39,22 +39,21 @@ Result<directory::Purged> UnavailableDirectory::expire(directory::Seconds) {
 }
 
 Result<std::unique_ptr<DirectoryWorker>> DirectoryWorker::start(
-    quic::EventLoop& loop, std::unique_ptr<directory::RoomDirectory> directory,
+    io::EventLoop& loop, std::unique_ptr<directory::RoomDirectory> directory,
     DirectoryWorkerConfig config, std::unique_ptr<directory::RedisRoomHoming> homing) {
   const int fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (fd < 0) return fail_errno(errno, "eventfd for the directory worker");
   std::unique_ptr<DirectoryWorker> worker(
       new DirectoryWorker(loop, std::move(directory), std::move(homing), config, fd));
   DirectoryWorker* raw = worker.get();
-  if (auto s =
-          loop.add_fd(fd, quic::EventLoop::kReadable, [raw](std::uint32_t) { raw->on_wake(); });
+  if (auto s = loop.add_fd(fd, io::EventLoop::kReadable, [raw](std::uint32_t) { raw->on_wake(); });
       !s) {
     return fail(s.error().code, s.error().context);
   }
   return worker;
 }
 
-DirectoryWorker::DirectoryWorker(quic::EventLoop& loop,
+DirectoryWorker::DirectoryWorker(io::EventLoop& loop,
                                  std::unique_ptr<directory::RoomDirectory> directory,
                                  std::unique_ptr<directory::RedisRoomHoming> homing,
                                  DirectoryWorkerConfig config, int event_fd)

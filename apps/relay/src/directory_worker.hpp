@@ -19,7 +19,7 @@
 #include "lanparty/base/result.hpp"
 #include "lanparty/directory/redis_room_homing.hpp"
 #include "lanparty/directory/room_directory.hpp"
-#include "lanparty/quic/event_loop.hpp"
+#include "lanparty/io/event_loop.hpp"
 
 namespace lanparty::relay {
 
@@ -110,7 +110,7 @@ class DirectoryWorker final : public DirectoryExecutor, public HomingExecutor {
  public:
   // `homing` (optional): the cluster's homing, called on the same thread as `directory`.
   [[nodiscard]] static Result<std::unique_ptr<DirectoryWorker>> start(
-      quic::EventLoop& loop, std::unique_ptr<directory::RoomDirectory> directory,
+      io::EventLoop& loop, std::unique_ptr<directory::RoomDirectory> directory,
       DirectoryWorkerConfig config = {},
       std::unique_ptr<directory::RedisRoomHoming> homing = nullptr);
   ~DirectoryWorker() override;
@@ -140,7 +140,7 @@ class DirectoryWorker final : public DirectoryExecutor, public HomingExecutor {
     std::function<void()> completion;
     Clock::time_point submitted;
   };
-  DirectoryWorker(quic::EventLoop& loop, std::unique_ptr<directory::RoomDirectory> directory,
+  DirectoryWorker(io::EventLoop& loop, std::unique_ptr<directory::RoomDirectory> directory,
                   std::unique_ptr<directory::RedisRoomHoming> homing, DirectoryWorkerConfig config,
                   int event_fd);
   void enqueue(Job job);
@@ -148,7 +148,7 @@ class DirectoryWorker final : public DirectoryExecutor, public HomingExecutor {
   void run();
   void on_wake();
 
-  quic::EventLoop& loop_;
+  io::EventLoop& loop_;
   std::unique_ptr<directory::RoomDirectory> directory_;
   std::unique_ptr<directory::RedisRoomHoming> homing_;
   DirectoryWorkerConfig config_;

@@ -33,11 +33,11 @@
 #include "lanparty/directory/redis_room_homing.hpp"
 #include "lanparty/directory/sqlite_room_directory.hpp"
 #include "lanparty/directory/state_dir.hpp"
+#include "lanparty/io/event_loop.hpp"
 #include "lanparty/obs/rate_limited_sink.hpp"
 #include "lanparty/obs/sinks.hpp"
 #include "lanparty/proto/mtu.hpp"
 #include "lanparty/quic/certificate.hpp"
-#include "lanparty/quic/event_loop.hpp"
 #include "lanparty/quic/server.hpp"
 #include "linux/control_socket.hpp"
 #include "metrics.hpp"
@@ -436,7 +436,7 @@ int run(const Options& opt, const RoomSettings& room_settings, const LimitSettin
     log.warn("relay.state_dir_unused", {{"state_dir", opt.state_dir}, {"rooms", "open"}});
   }
 
-  auto loop = quic::EventLoop::create();
+  auto loop = io::EventLoop::create();
   if (!loop) return fail_with("event loop: " + loop.error().describe());
   // A networked directory is called from its own thread: a slow or restarting Redis delays
   // joins, never forwarding. Declared before the relay, so it outlives it.
@@ -531,7 +531,7 @@ int run(const Options& opt, const RoomSettings& room_settings, const LimitSettin
   bool shutting_down = false;
   // Outlives the signal callback: each timer holds a copy that re-arms through this one.
   std::function<void()> shutdown_poll;
-  quic::EventLoop& ev = **loop;
+  io::EventLoop& ev = **loop;
   quic::Server& srv = **server;
   const auto reload = [&] {
     notify_systemd("RELOADING=1");

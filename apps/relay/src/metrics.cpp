@@ -164,7 +164,7 @@ struct MetricsServer::Connection {
   bool responding = false;
   bool oversized = false;          // more than max_request_bytes before the headers ended
   Outcome outcome = Outcome::kOk;  // what a fully written response counts as
-  quic::EventLoop::Timer deadline;
+  io::EventLoop::Timer deadline;
 };
 
 std::string render_admission_metrics(const quic::AdmissionCounters& a) {
@@ -222,7 +222,7 @@ std::string render_udp_metrics(const quic::UdpStats& u) {
   return out;
 }
 
-Result<std::unique_ptr<MetricsServer>> MetricsServer::start(quic::EventLoop& loop,
+Result<std::unique_ptr<MetricsServer>> MetricsServer::start(io::EventLoop& loop,
                                                             std::string_view listen,
                                                             const Relay& relay, obs::Logger logger,
                                                             MetricsServerLimits limits) {
@@ -230,7 +230,7 @@ Result<std::unique_ptr<MetricsServer>> MetricsServer::start(quic::EventLoop& loo
       loop, listen, [&relay] { return render_metrics(relay); }, logger, limits);
 }
 
-Result<std::unique_ptr<MetricsServer>> MetricsServer::start(quic::EventLoop& loop,
+Result<std::unique_ptr<MetricsServer>> MetricsServer::start(io::EventLoop& loop,
                                                             std::string_view listen,
                                                             RenderFn render, obs::Logger logger,
                                                             MetricsServerLimits limits) {
@@ -266,7 +266,7 @@ Result<std::unique_ptr<MetricsServer>> MetricsServer::start(quic::EventLoop& loo
   return server;
 }
 
-MetricsServer::MetricsServer(quic::EventLoop& loop, int fd, std::uint16_t port, RenderFn render,
+MetricsServer::MetricsServer(io::EventLoop& loop, int fd, std::uint16_t port, RenderFn render,
                              obs::Logger logger, MetricsServerLimits limits)
     : loop_(loop),
       listen_fd_(fd),

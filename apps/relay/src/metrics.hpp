@@ -14,8 +14,8 @@
 #include <unordered_map>
 
 #include "lanparty/base/errc.hpp"
+#include "lanparty/io/event_loop.hpp"
 #include "lanparty/obs/log.hpp"
-#include "lanparty/quic/event_loop.hpp"
 #include "lanparty/quic/server.hpp"
 
 namespace lanparty::relay {
@@ -68,12 +68,12 @@ class MetricsServer {
   // Listens on "ADDR:PORT" (IPv4 or [IPv6]); serves GET /metrics (and /) from `relay`, which
   // must outlive the server.
   [[nodiscard]] static Result<std::unique_ptr<MetricsServer>> start(
-      quic::EventLoop& loop, std::string_view listen, const Relay& relay, obs::Logger logger,
+      io::EventLoop& loop, std::string_view listen, const Relay& relay, obs::Logger logger,
       MetricsServerLimits limits = {});
   // The same with any body (tests serve a large one). The server appends its own
   // lanparty_relay_metrics_scrapes_total to it.
   [[nodiscard]] static Result<std::unique_ptr<MetricsServer>> start(
-      quic::EventLoop& loop, std::string_view listen, RenderFn render, obs::Logger logger,
+      io::EventLoop& loop, std::string_view listen, RenderFn render, obs::Logger logger,
       MetricsServerLimits limits = {});
   // Closes every open scrape connection at once.
   ~MetricsServer();
@@ -88,7 +88,7 @@ class MetricsServer {
   struct Connection;
   enum class Outcome : std::uint8_t { kOk, kNotFound, kBadRequest, kTimedOut, kFailed };
 
-  MetricsServer(quic::EventLoop& loop, int fd, std::uint16_t port, RenderFn render,
+  MetricsServer(io::EventLoop& loop, int fd, std::uint16_t port, RenderFn render,
                 obs::Logger logger, MetricsServerLimits limits);
   void on_accept();
   void on_ready(int fd);
@@ -99,7 +99,7 @@ class MetricsServer {
   void close_connection(int fd, Outcome outcome) noexcept;
   [[nodiscard]] std::string render_scrape_counts() const;
 
-  quic::EventLoop& loop_;
+  io::EventLoop& loop_;
   int listen_fd_;
   std::uint16_t port_;
   RenderFn render_;
@@ -109,7 +109,7 @@ class MetricsServer {
   std::unordered_map<int, std::unique_ptr<Connection>> connections_;
   // Re-enables accept() after the process ran out of descriptors (level-triggered epoll
   // would otherwise report the listening socket again at once, forever).
-  quic::EventLoop::Timer accept_resume_;
+  io::EventLoop::Timer accept_resume_;
 };
 
 }  // namespace lanparty::relay

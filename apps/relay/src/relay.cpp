@@ -132,7 +132,7 @@ std::string_view to_string(KickCause cause) noexcept {
   return "unknown";
 }
 
-Relay::Relay(quic::EventLoop& loop, RelayConfig config, obs::Logger logger,
+Relay::Relay(io::EventLoop& loop, RelayConfig config, obs::Logger logger,
              directory::RoomDirectory* room_records, DirectoryExecutor* executor)
     : loop_(loop), config_(std::move(config)), log_(logger), rooms_(config_.limits) {
   if (config_.rooms != RoomMode::kOpen) {
@@ -565,7 +565,7 @@ std::optional<Relay::AuthGrant> Relay::authorize(PeerLink& link, const ctrl::Val
 void Relay::record_claim(PeerLink& link, const ctrl::ValidHello& hello, Peer& peer,
                          const OwnerKey& key, std::optional<OwnerKey> known_owner,
                          directory::Seconds now) {
-  const quic::SourcePrefix source = link.conn->remote_source();
+  const io::SourcePrefix source = link.conn->remote_source();
   const auto steady_now = loop_.now();
   auto budget = new_room_budget_.find(source);
   if (budget == new_room_budget_.end()) {
@@ -609,7 +609,7 @@ void Relay::record_claim(PeerLink& link, const ctrl::ValidHello& hello, Peer& pe
 
 bool Relay::finish_claim(PeerLink& link, const ctrl::ValidHello& hello, Peer& peer,
                          const OwnerKey& key, const Result<directory::ClaimOutcome>& outcome) {
-  const quic::SourcePrefix source = link.conn->remote_source();
+  const io::SourcePrefix source = link.conn->remote_source();
   auto budget = new_room_budget_.find(source);
   if (outcome && *outcome == directory::ClaimOutcome::kClaimed &&
       budget != new_room_budget_.end()) {
@@ -693,7 +693,7 @@ void Relay::forget_room_source(const std::string& room) {
 void Relay::admit(PeerLink& link, Peer& peer) {
   if (peer.room->peers.size() == 1) {
     // This peer opened the room.
-    const quic::SourcePrefix source = link.conn->remote_source();
+    const io::SourcePrefix source = link.conn->remote_source();
     room_sources_[peer.room->name] = source;
     ++rooms_by_source_[source];
   }

@@ -20,10 +20,10 @@
 #include "lanparty/base/token_bucket.hpp"
 #include "lanparty/ctrl/codec.hpp"
 #include "lanparty/directory/room_directory.hpp"
+#include "lanparty/io/event_loop.hpp"
 #include "lanparty/obs/counters.hpp"
 #include "lanparty/obs/log.hpp"
 #include "lanparty/quic/connection.hpp"
-#include "lanparty/quic/event_loop.hpp"
 #include "peer_rate.hpp"
 #include "room_auth.hpp"
 #include "room_options.hpp"
@@ -124,8 +124,8 @@ struct RelayTotals {
   std::uint64_t homing_errors = 0;  // homing calls that failed (Redis down or slow)
   // Refreshes refused because another live relay process registered this --advertise.
   std::uint64_t advertise_conflicts = 0;
-  std::uint64_t rooms_homed = 0;    // rooms this relay took a lease of
-  std::uint64_t rooms_moved = 0;    // rooms whose lease another relay holds now: peers closed
+  std::uint64_t rooms_homed = 0;  // rooms this relay took a lease of
+  std::uint64_t rooms_moved = 0;  // rooms whose lease another relay holds now: peers closed
 };
 
 class Relay final : public quic::ConnectionHandler {
@@ -134,7 +134,7 @@ class Relay final : public quic::ConnectionHandler {
   // kOpen, where they are never used: `room_records`, called inline on the loop (SQLite, a
   // local file), or `executor`, which runs each call where it likes (DirectoryWorker: on its
   // own thread, for Redis) and hands the completion back to the loop.
-  Relay(quic::EventLoop& loop, RelayConfig config, obs::Logger logger,
+  Relay(io::EventLoop& loop, RelayConfig config, obs::Logger logger,
         directory::RoomDirectory* room_records = nullptr, DirectoryExecutor* executor = nullptr);
   ~Relay() override;
   Relay(const Relay&) = delete;
@@ -179,15 +179,15 @@ class Relay final : public quic::ConnectionHandler {
     ctrl::FrameDecoder decoder;
     std::int64_t control_stream = -1;
     Peer* peer = nullptr;
-    quic::EventLoop::TimerId hello_timer = 0;
-    quic::EventLoop::TimerId stats_timer = 0;
-    quic::EventLoop::TimerId touch_timer = 0;
-    bool unread_closing = false;                // close_unread() ran
-    TokenBucket control_budget;                 // RelayConfig::control_bytes_per_second
-    TokenBucket revoke_budget;                  // RelayConfig::revokes_per_second
-    bool sent_disconnect = false;               // the peer said `disconnect`: its leave is "closed"
-    quic::EventLoop::TimerId unread_timer = 0;  // close_unread()'s deferred close
-    std::optional<OwnerKey> owner_key;          // an admitted gateway of a claimed room: its key
+    io::EventLoop::TimerId hello_timer = 0;
+    io::EventLoop::TimerId stats_timer = 0;
+    io::EventLoop::TimerId touch_timer = 0;
+    bool unread_closing = false;              // close_unread() ran
+    TokenBucket control_budget;               // RelayConfig::control_bytes_per_second
+    TokenBucket revoke_budget;                // RelayConfig::revokes_per_second
+    bool sent_disconnect = false;             // the peer said `disconnect`: its leave is "closed"
+    io::EventLoop::TimerId unread_timer = 0;  // close_unread()'s deferred close
+    std::optional<OwnerKey> owner_key;        // an admitted gateway of a claimed room: its key
     Peer* pending_peer = nullptr;  // in the room table, its claim being written (not welcomed)
   };
 
@@ -258,28 +258,28 @@ class Relay final : public quic::ConnectionHandler {
   void drop(Peer* peer, proto::DropReason reason) noexcept;
   void send_frame(Peer& target, std::span<const std::uint8_t> datagram) noexcept;
 
-  quic::EventLoop& loop_;
+  io::EventLoop& loop_;
   RelayConfig config_;
   obs::Logger log_;
   std::unique_ptr<InlineDirectory> inline_records_;  // room_records given without an executor
   DirectoryExecutor* records_ = nullptr;             // null in open mode
-  quic::EventLoop::TimerId expire_timer_ = 0;
-  quic::EventLoop::TimerId trim_timer_ = 0;
+  io::EventLoop::TimerId expire_timer_ = 0;
+  io::EventLoop::TimerId trim_timer_ = 0;
   RoomTable rooms_;
   RelayTotals totals_;
   std::unordered_map<std::uint64_t, std::unique_ptr<PeerLink>> links_;
   std::vector<std::uint8_t> probe_reply_;  // reused: no allocation per probe
   std::string control_out_;                // reused encode buffer for control frames
   // Who opened each live room, and how many live rooms each source opened.
-  std::unordered_map<std::string, quic::SourcePrefix> room_sources_;
-  std::unordered_map<quic::SourcePrefix, std::size_t, quic::SourcePrefixHash> rooms_by_source_;
+  std::unordered_map<std::string, io::SourcePrefix> room_sources_;
+  std::unordered_map<io::SourcePrefix, std::size_t, io::SourcePrefixHash> rooms_by_source_;
   // Per source: the new room records it may still write (RelayConfig, per hour).
-  std::unordered_map<quic::SourcePrefix, TokenBucket, quic::SourcePrefixHash> new_room_budget_;
+  std::unordered_map<io::SourcePrefix, TokenBucket, io::SourcePrefixHash> new_room_budget_;
   bool shutting_down_ = false;             // shutdown() ran: later handshakes are closed at once
   HomingExecutor* homing_ = nullptr;       // a relay of a cluster: RelayConfig::homing is set
   std::unordered_set<std::string> homed_;  // rooms whose home lease this relay holds
-  quic::EventLoop::TimerId homing_timer_ = 0;
-  quic::EventLoop::Clock::time_point next_lease_refresh_{};  // leases renew less often
+  io::EventLoop::TimerId homing_timer_ = 0;
+  io::EventLoop::Clock::time_point next_lease_refresh_{};  // leases renew less often
 };
 
 }  // namespace lanparty::relay

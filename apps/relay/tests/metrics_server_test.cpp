@@ -33,7 +33,7 @@ namespace {
 using namespace std::chrono_literals;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
-using Clock = quic::EventLoop::Clock;
+using Clock = io::EventLoop::Clock;
 
 // Longest wait for something that happens at once on loopback; passing never needs it.
 constexpr auto kWait = 3s;
@@ -48,7 +48,7 @@ constexpr auto kStallBound = 250ms;
 // everything the server sends until the server closes. An unwatched one never reads.
 class Scraper {
  public:
-  Scraper(quic::EventLoop& loop, std::uint16_t port, bool watch = true, int rcvbuf_bytes = 0)
+  Scraper(io::EventLoop& loop, std::uint16_t port, bool watch = true, int rcvbuf_bytes = 0)
       : loop_(loop) {
     fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     EXPECT_GE(fd_, 0);
@@ -107,7 +107,7 @@ class Scraper {
     }
   }
 
-  quic::EventLoop& loop_;
+  io::EventLoop& loop_;
   int fd_ = -1;
   bool watched_ = false;
   bool closed_ = false;
@@ -132,7 +132,7 @@ Clock::duration run_queue_wait() {
 // is taken out, so what is left is time spent in, or blocked by, the loop's callbacks.
 class Ticker {
  public:
-  explicit Ticker(quic::EventLoop& loop) : loop_(loop), timer_(loop, [this] { fire(); }) {
+  explicit Ticker(io::EventLoop& loop) : loop_(loop), timer_(loop, [this] { fire(); }) {
     arm(loop_.now());
   }
   [[nodiscard]] Clock::duration max_lateness() const noexcept { return max_lateness_; }
@@ -163,8 +163,8 @@ class Ticker {
     arm(now);
   }
 
-  quic::EventLoop& loop_;
-  quic::EventLoop::Timer timer_;
+  io::EventLoop& loop_;
+  io::EventLoop::Timer timer_;
   Clock::time_point due_{};
   Clock::duration waited_at_arm_{};
   Clock::duration max_lateness_{};
@@ -175,7 +175,7 @@ class Ticker {
 class MetricsServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto loop = quic::EventLoop::create();
+    auto loop = io::EventLoop::create();
     ASSERT_TRUE(loop) << loop.error().describe();
     loop_ = std::move(*loop);
     RelayConfig config;
@@ -226,7 +226,7 @@ class MetricsServerTest : public ::testing::Test {
     return s.received();
   }
 
-  std::unique_ptr<quic::EventLoop> loop_;
+  std::unique_ptr<io::EventLoop> loop_;
   std::unique_ptr<Relay> relay_;
   std::unique_ptr<MetricsServer> server_;
 };
@@ -456,7 +456,7 @@ TEST_F(MetricsServerTest, DestroyingTheServerClosesOpenScrapes) {
 }
 
 TEST(MetricsServerStart, RefusesABadListenAddress) {
-  auto loop = quic::EventLoop::create();
+  auto loop = io::EventLoop::create();
   ASSERT_TRUE(loop);
   Relay relay(**loop, RelayConfig{}, obs::Logger{});
   for (const char* bad : {"9100", "localhost:9100", "127.0.0.1:99999", "[::1:9100"}) {

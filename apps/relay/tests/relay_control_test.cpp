@@ -100,7 +100,7 @@ TEST(RelayControl, HelloSplitAcrossWritesIsAdmitted) {
   const std::vector<std::string_view> pieces{std::string_view(bytes).substr(0, 2),
                                              std::string_view(bytes).substr(2, 30),
                                              std::string_view(bytes).substr(32)};
-  std::vector<quic::EventLoop::TimerId> timers;
+  std::vector<io::EventLoop::TimerId> timers;
   for (std::size_t i = 0; i < pieces.size(); ++i) {
     timers.push_back(h->loop().add_timer(
         h->loop().now() + std::chrono::milliseconds(20 * i),

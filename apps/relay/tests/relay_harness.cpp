@@ -66,7 +66,7 @@ TempDir::~TempDir() {
 
 // --- TestPeer ----------------------------------------------------------------------------
 
-std::unique_ptr<TestPeer> TestPeer::connect(quic::EventLoop& loop, std::uint16_t port,
+std::unique_ptr<TestPeer> TestPeer::connect(io::EventLoop& loop, std::uint16_t port,
                                             const std::filesystem::path& der, PeerOptions options) {
   std::unique_ptr<TestPeer> peer(new TestPeer(loop));
   quic::ClientConfig config;
@@ -414,8 +414,8 @@ std::unique_ptr<RelayHarness> RelayHarness::start(HarnessOptions options) {
     ADD_FAILURE() << "write_der: " << st.error().describe();
     return nullptr;
   }
-  auto loop = options.sim != nullptr ? quic::EventLoop::create_simulated(*options.sim)
-                                     : quic::EventLoop::create();
+  auto loop = options.sim != nullptr ? io::EventLoop::create_simulated(*options.sim)
+                                     : io::EventLoop::create();
   if (!loop) {
     ADD_FAILURE() << "EventLoop::create: " << loop.error().describe();
     return nullptr;

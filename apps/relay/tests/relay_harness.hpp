@@ -23,14 +23,14 @@
 #include "lanparty/ctrl/messages.hpp"
 #include "lanparty/directory/room_directory.hpp"
 #include "lanparty/directory/sqlite_room_directory.hpp"
+#include "lanparty/io/event_loop.hpp"
+#include "lanparty/io/sim_network.hpp"
 #include "lanparty/obs/sinks.hpp"
 #include "lanparty/proto/mac_address.hpp"
 #include "lanparty/quic/client.hpp"
 #include "lanparty/quic/connection.hpp"
-#include "lanparty/quic/event_loop.hpp"
 #include "lanparty/quic/room_key.hpp"
 #include "lanparty/quic/server.hpp"
-#include "lanparty/quic/sim_network.hpp"
 #include "relay.hpp"
 
 namespace lanparty::relay::testing {
@@ -83,7 +83,7 @@ struct PeerOptions {
   quic::StreamLimits streams = {};  // what the peer grants the relay
   // Set by a simulated harness: the relay's address and the peer's own simulated host.
   std::string relay_host = "127.0.0.1";
-  quic::SimHost* sim_host = nullptr;
+  io::SimHost* sim_host = nullptr;
 };
 
 // One kind-1 or kind-3 datagram a peer received from the relay.
@@ -100,7 +100,7 @@ class TestPeer final : public quic::ConnectionHandler {
  public:
   // Starts the handshake and runs the loop until it completes; nullptr (with a test failure
   // recorded) if it does not within kWait.
-  [[nodiscard]] static std::unique_ptr<TestPeer> connect(quic::EventLoop& loop, std::uint16_t port,
+  [[nodiscard]] static std::unique_ptr<TestPeer> connect(io::EventLoop& loop, std::uint16_t port,
                                                          const std::filesystem::path& der,
                                                          PeerOptions options = {});
   ~TestPeer() override;
@@ -114,7 +114,7 @@ class TestPeer final : public quic::ConnectionHandler {
   void on_closed(quic::Connection& connection, const quic::CloseInfo& info) override;
 
   [[nodiscard]] quic::Connection& connection() noexcept { return client_->connection(); }
-  [[nodiscard]] quic::EventLoop& loop() noexcept { return loop_; }
+  [[nodiscard]] io::EventLoop& loop() noexcept { return loop_; }
 
   // --- sending on stream 0 (opened on first use) ---------------------------------------
   [[nodiscard]] Status send_bytes(std::span<const std::uint8_t> bytes);
@@ -175,13 +175,13 @@ class TestPeer final : public quic::ConnectionHandler {
   [[nodiscard]] const std::optional<quic::CloseInfo>& close_info() const noexcept { return close_; }
 
  private:
-  explicit TestPeer(quic::EventLoop& loop) : loop_(loop) {}
+  explicit TestPeer(io::EventLoop& loop) : loop_(loop) {}
   [[nodiscard]] Status ensure_stream();
   // Index of the oldest untaken T, or messages_.size().
   template <class T>
   [[nodiscard]] std::size_t find_untaken() const;
 
-  quic::EventLoop& loop_;
+  io::EventLoop& loop_;
   bool handshake_completed_ = false;
   std::int64_t stream_ = -1;
   ctrl::FrameDecoder decoder_;
@@ -265,7 +265,7 @@ struct HarnessOptions {
   directory::RoomDirectory* records_override = nullptr;
   // Used instead of both when set: makes the executor the relay calls its records through
   // (a DirectoryWorker over Redis), on the harness's loop; the harness owns it.
-  std::function<std::unique_ptr<DirectoryExecutor>(quic::EventLoop&)> executor_factory = {};
+  std::function<std::unique_ptr<DirectoryExecutor>(io::EventLoop&)> executor_factory = {};
   quic::StreamLimits server_streams = quic::ServerConfig{}.streams;  // what peers may use
   // Every peer of a test comes from 127.0.0.1: per-source limits off unless a test sets them
   // (libs/quic's admission tests cover them; RelayLimits tests the relay's use of them).
@@ -278,7 +278,7 @@ struct HarnessOptions {
   // Runs the harness on this simulated network in virtual time instead of loopback (not
   // owned; outlives the harness): the relay on host 10.213.97.1, each peer on a host of its
   // own. Waits (kWait included) are then virtual time.
-  quic::SimNetwork* sim = nullptr;
+  io::SimNetwork* sim = nullptr;
 };
 
 // Owns the loop, the relay (logging at debug to a MemorySink) and the server on 127.0.0.1:0
@@ -291,7 +291,7 @@ class RelayHarness {
   RelayHarness(const RelayHarness&) = delete;
   RelayHarness& operator=(const RelayHarness&) = delete;
 
-  [[nodiscard]] quic::EventLoop& loop() noexcept { return *loop_; }
+  [[nodiscard]] io::EventLoop& loop() noexcept { return *loop_; }
   [[nodiscard]] Relay& relay() noexcept { return *relay_; }
   [[nodiscard]] obs::MemorySink& log() noexcept { return log_; }
   [[nodiscard]] std::uint16_t port() const;
@@ -316,8 +316,8 @@ class RelayHarness {
   obs::MemorySink log_;
   TempDir dir_;
   std::filesystem::path der_path_;
-  std::unique_ptr<quic::EventLoop> loop_;
-  quic::SimNetwork* sim_ = nullptr;
+  std::unique_ptr<io::EventLoop> loop_;
+  io::SimNetwork* sim_ = nullptr;
   std::size_t sim_peers_ = 0;
   std::unique_ptr<directory::SqliteRoomDirectory> records_;  // before relay_: outlives it
   directory::RoomDirectory* records_in_use_ = nullptr;       // records_ or the override

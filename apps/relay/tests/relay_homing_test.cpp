@@ -47,7 +47,7 @@ std::unique_ptr<RelayHarness> start_relay(const RedisServer& server, std::string
   options.relay.homing =
       HomingSettings{.advertise = advertise, .lease = kLease, .refresh = kRefresh};
   options.executor_factory =
-      [endpoint, advertise](quic::EventLoop& loop) -> std::unique_ptr<DirectoryExecutor> {
+      [endpoint, advertise](io::EventLoop& loop) -> std::unique_ptr<DirectoryExecutor> {
     auto records = directory::RedisRoomDirectory::open(
         {.endpoint = endpoint, .prefix = kHomingPrefix, .limits = {}, .expire_batch = 1000});
     auto homing = directory::RedisRoomHoming::open(

@@ -38,7 +38,7 @@ using namespace std::chrono_literals;
 // One child process with stdout and stderr on one pipe, both watched on `loop`.
 class RelayProcess {
  public:
-  [[nodiscard]] static std::unique_ptr<RelayProcess> spawn(quic::EventLoop& loop,
+  [[nodiscard]] static std::unique_ptr<RelayProcess> spawn(io::EventLoop& loop,
                                                            const std::vector<std::string>& args) {
     std::unique_ptr<RelayProcess> p(new RelayProcess(loop));
     int fds[2];
@@ -128,7 +128,7 @@ class RelayProcess {
   }
 
  private:
-  explicit RelayProcess(quic::EventLoop& loop) : loop_(loop) {}
+  explicit RelayProcess(io::EventLoop& loop) : loop_(loop) {}
 
   void drain() {
     char buffer[4096];
@@ -147,7 +147,7 @@ class RelayProcess {
     }
   }
 
-  quic::EventLoop& loop_;
+  io::EventLoop& loop_;
   pid_t pid_ = -1;
   int out_fd_ = -1;
   int pid_fd_ = -1;
@@ -156,8 +156,8 @@ class RelayProcess {
   std::string output_;
 };
 
-std::unique_ptr<quic::EventLoop> make_loop() {
-  auto loop = quic::EventLoop::create();
+std::unique_ptr<io::EventLoop> make_loop() {
+  auto loop = io::EventLoop::create();
   EXPECT_TRUE(loop.has_value());
   return loop ? std::move(*loop) : nullptr;
 }

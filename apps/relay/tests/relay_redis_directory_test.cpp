@@ -32,7 +32,7 @@ std::unique_ptr<RelayHarness> start_on_redis(const RedisServer& server) {
   HarnessOptions options;
   options.relay = claimed_relay_config();
   const auto config = redis_config(server);
-  options.executor_factory = [config](quic::EventLoop& loop) -> std::unique_ptr<DirectoryExecutor> {
+  options.executor_factory = [config](io::EventLoop& loop) -> std::unique_ptr<DirectoryExecutor> {
     auto records = directory::RedisRoomDirectory::open(config);
     if (!records) {
       ADD_FAILURE() << records.error().describe();

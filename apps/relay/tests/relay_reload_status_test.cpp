@@ -105,7 +105,7 @@ class RelayOperations : public ::testing::Test {
   std::filesystem::path socket_ = dir_.path() / "ctl.sock";
   std::unique_ptr<ChildProcess> relay_;
   std::uint16_t port_ = 0;
-  std::unique_ptr<quic::EventLoop> loop_ = std::move(*quic::EventLoop::create());
+  std::unique_ptr<io::EventLoop> loop_ = std::move(*io::EventLoop::create());
 };
 
 TEST_F(RelayOperations, SighupPresentsTheRenewedCertificateAndKeepsTheRoom) {

@@ -63,7 +63,7 @@ std::vector<ctrl::RelayAddress> relay_list(const RunnerConfig& config) {
 
 }  // namespace
 
-Runner::Runner(quic::EventLoop& loop, RunnerConfig config, LocalPort& port, obs::Logger logger,
+Runner::Runner(io::EventLoop& loop, RunnerConfig config, LocalPort& port, obs::Logger logger,
                std::function<double()> random_unit)
     : loop_(loop),
       config_(std::move(config)),

@@ -22,7 +22,7 @@ AdmissionPolicy::Source AdmissionPolicy::new_source() const noexcept {
   return Source{.unvalidated = budget, .validated = budget, .connections = 0};
 }
 
-AdmissionPolicy::Source* AdmissionPolicy::find_or_add(const SourcePrefix& source,
+AdmissionPolicy::Source* AdmissionPolicy::find_or_add(const io::SourcePrefix& source,
                                                       Clock::time_point now) {
   if (auto it = sources_.find(source); it != sources_.end()) return &it->second;
   if (now - last_prune_ >= kPruneInterval || sources_.size() >= max_sources_) prune(now);
@@ -39,8 +39,8 @@ void AdmissionPolicy::prune(Clock::time_point now) {
   });
 }
 
-AdmissionPolicy::Decision AdmissionPolicy::on_initial(const SourcePrefix& source, bool validated,
-                                                      std::size_t connections,
+AdmissionPolicy::Decision AdmissionPolicy::on_initial(const io::SourcePrefix& source,
+                                                      bool validated, std::size_t connections,
                                                       Clock::time_point now) {
   const auto refuse = [](Refusal why) { return Decision{Verdict::kRefuse, why}; };
   const Decision retry{Verdict::kRetry, Refusal::kServerFull};
@@ -63,13 +63,13 @@ AdmissionPolicy::Decision AdmissionPolicy::on_initial(const SourcePrefix& source
   return Decision{};
 }
 
-void AdmissionPolicy::on_accepted(const SourcePrefix& source, bool validated) {
+void AdmissionPolicy::on_accepted(const io::SourcePrefix& source, bool validated) {
   ++in_flight_;
   if (!validated) return;
   if (auto it = sources_.find(source); it != sources_.end()) ++it->second.connections;
 }
 
-void AdmissionPolicy::on_handshake_completed(const SourcePrefix& source, bool was_validated) {
+void AdmissionPolicy::on_handshake_completed(const io::SourcePrefix& source, bool was_validated) {
   if (in_flight_ > 0) --in_flight_;
   if (was_validated) return;
   // The entry may have been pruned meanwhile only if it had no connections and full buckets;
@@ -79,7 +79,7 @@ void AdmissionPolicy::on_handshake_completed(const SourcePrefix& source, bool wa
   ++it->second.connections;
 }
 
-void AdmissionPolicy::on_closed(const SourcePrefix& source, bool handshake_completed,
+void AdmissionPolicy::on_closed(const io::SourcePrefix& source, bool handshake_completed,
                                 bool counted) {
   if (!handshake_completed && in_flight_ > 0) --in_flight_;
   if (!counted) return;
@@ -88,7 +88,7 @@ void AdmissionPolicy::on_closed(const SourcePrefix& source, bool handshake_compl
   }
 }
 
-std::size_t AdmissionPolicy::validated_connections(const SourcePrefix& source) const noexcept {
+std::size_t AdmissionPolicy::validated_connections(const io::SourcePrefix& source) const noexcept {
   const auto it = sources_.find(source);
   return it == sources_.end() ? 0 : it->second.connections;
 }

@@ -11,7 +11,7 @@
 #include "connection_impl.hpp"
 #include "endpoint.hpp"
 #include "lanparty/base/errc.hpp"
-#include "sim_socket.hpp"
+#include "lanparty/io/sim_socket.hpp"
 
 namespace lanparty::quic {
 namespace {
@@ -23,18 +23,18 @@ class ClientImpl final : public Client, private ConnectionHandler {
   ClientImpl(detail::ClientTlsContext tls, ConnectionHandler& handler, obs::Logger logger)
       : tls_(std::move(tls)), handler_(handler), logger_(logger) {}
 
-  Status start(EventLoop& loop, const ClientConfig& config, const SocketAddress& remote) {
+  Status start(io::EventLoop& loop, const ClientConfig& config, const io::SocketAddress& remote) {
     obs::Logger logger = logger_;
-    auto local =
-        parse_listen_address(remote.family() == AddressFamily::kIPv6 ? "[::]:0" : "0.0.0.0:0");
+    auto local = io::parse_listen_address(
+        remote.family() == io::AddressFamily::kIPv6 ? "[::]:0" : "0.0.0.0:0");
     if (!local) return tl::unexpected(local.error());
     if ((config.sim_host != nullptr) != (loop.simulation() != nullptr)) {
       return fail(Errc::kInvalidArgument,
-                  "ClientConfig.sim_host and EventLoop::create_simulated go together");
+                  "ClientConfig.sim_host and io::EventLoop::create_simulated go together");
     }
     auto socket = config.sim_host != nullptr
-                      ? detail::open_sim_socket(loop, *config.sim_host, *local, remote)
-                      : detail::UdpSocket::open(*local, remote, logger);
+                      ? io::open_sim_socket(loop, *config.sim_host, *local, remote)
+                      : io::UdpSocket::open(*local, remote, logger);
     if (!socket) return tl::unexpected(socket.error());
     detail::EndpointConfig endpoint_config;
     endpoint_config.is_server = false;
@@ -81,7 +81,7 @@ class ClientImpl final : public Client, private ConnectionHandler {
     }
     CloseInfo classified = info;
     if (!classified.handshake_failure) {
-      const detail::SocketCounters& socket = endpoint_->socket_counters();
+      const io::SocketCounters& socket = endpoint_->socket_counters();
       const bool icmp = socket.rx_unreachable + socket.tx_dropped_unreachable > 0;
       const detail::HandshakeEvidence evidence{
           .certificate = tls_.refusal(),
@@ -107,19 +107,19 @@ class ClientImpl final : public Client, private ConnectionHandler {
   detail::ClientTlsContext tls_;  // outlives the endpoint's sessions
   ConnectionHandler& handler_;
   obs::Logger logger_;
-  SocketAddress remote_;
+  io::SocketAddress remote_;
   std::unique_ptr<detail::Endpoint> endpoint_;
   detail::ConnectionImpl* connection_ = nullptr;
 };
 
 }  // namespace
 
-Result<std::unique_ptr<Client>> Client::connect(EventLoop& loop, ClientConfig config,
+Result<std::unique_ptr<Client>> Client::connect(io::EventLoop& loop, ClientConfig config,
                                                 ConnectionHandler& handler, obs::Logger logger) {
   auto tls = detail::ClientTlsContext::create(config.trust, config.server_name, config.alpn);
   if (!tls) return tl::unexpected(tls.error());
   if (config.port == 0) return fail(Errc::kInvalidArgument, "ClientConfig.port is 0");
-  auto remote = resolve_host_port(config.host, config.port);
+  auto remote = io::resolve_host_port(config.host, config.port);
   if (!remote) return tl::unexpected(remote.error());
   auto client = std::make_unique<ClientImpl>(std::move(*tls), handler, logger);
   if (auto s = client->start(loop, config, *remote); !s) {

@@ -144,8 +144,8 @@ void DatagramQueue::clear() noexcept {
 
 // --- ConnectionImpl: setup ---------------------------------------------------------------
 
-ConnectionImpl::ConnectionImpl(Endpoint& endpoint, std::uint64_t id, const SocketAddress& local,
-                               const SocketAddress& remote)
+ConnectionImpl::ConnectionImpl(Endpoint& endpoint, std::uint64_t id, const io::SocketAddress& local,
+                               const io::SocketAddress& remote)
     : endpoint_(endpoint),
       id_(id),
       local_(local),
@@ -217,12 +217,12 @@ void ConnectionImpl::settings_and_params(ngtcp2_settings& settings,
   params.initial_max_streams_uni = 0;
   params.max_idle_timeout = static_cast<ngtcp2_duration>(
       std::chrono::duration_cast<std::chrono::nanoseconds>(config.idle_timeout).count());
-  params.max_udp_payload_size = kMaxUdpPayloadBytes;
+  params.max_udp_payload_size = io::kMaxUdpPayloadBytes;
   params.max_datagram_frame_size = config.max_datagram_frame_size;
 }
 
-ngtcp2_path ConnectionImpl::path_of(const SocketAddress& local,
-                                    const SocketAddress& remote) const noexcept {
+ngtcp2_path ConnectionImpl::path_of(const io::SocketAddress& local,
+                                    const io::SocketAddress& remote) const noexcept {
   ngtcp2_path path{};
   path.local.addr = static_cast<ngtcp2_sockaddr*>(const_cast<void*>(local.data()));
   path.local.addrlen = local.length();
@@ -491,7 +491,7 @@ ConnectionStats ConnectionImpl::stats() const noexcept {
 
 // --- ConnectionImpl: packets in ----------------------------------------------------------
 
-void ConnectionImpl::on_packet(const RxPacket& packet, ngtcp2_tstamp now) noexcept {
+void ConnectionImpl::on_packet(const io::RxPacket& packet, ngtcp2_tstamp now) noexcept {
   switch (state_) {
     case State::kClosing:
       // RFC 9000 section 10.2.1: answer with the CONNECTION_CLOSE again, with backoff (on
@@ -687,7 +687,7 @@ void ConnectionImpl::start_draining(ngtcp2_tstamp now) noexcept {
 
 void ConnectionImpl::send_close_packet() noexcept {
   if (close_packet_.empty()) return;
-  UdpSocket& socket = endpoint_.socket();
+  io::UdpSocket& socket = endpoint_.socket();
   auto buffer = socket.tx_buffer(close_packet_.size());
   if (buffer.empty()) {
     (void)socket.flush();
@@ -755,7 +755,7 @@ bool ConnectionImpl::write(ngtcp2_tstamp now) noexcept {
   std::erase_if(streams_, [](const auto& entry) { return entry.second.closed_; });
   for (auto& [id, stream] : streams_) stream.blocked_ = false;
 
-  UdpSocket& socket = endpoint_.socket();
+  io::UdpSocket& socket = endpoint_.socket();
   ngtcp2_conn* conn = conn_.get();
   // The whole setting (1452), not the path's current size: PMTUD probes are larger than
   // the current size and ngtcp2 only emits them when the buffer can hold them.
@@ -764,8 +764,8 @@ bool ConnectionImpl::write(ngtcp2_tstamp now) noexcept {
       std::clamp<std::size_t>(ngtcp2_conn_get_send_quantum(conn) / destlen, 1, kMaxPacketsPerWrite);
   ngtcp2_path_storage ps;
   ngtcp2_path_storage_zero(&ps);
-  SocketAddress tx_local;
-  SocketAddress tx_remote;
+  io::SocketAddress tx_local;
+  io::SocketAddress tx_remote;
   bool socket_full = false;
   for (std::size_t packets = 0; packets < max_packets;) {
     auto buffer = socket.tx_buffer(destlen);

@@ -92,8 +92,8 @@ class ConnectionImpl final : public Connection {
     kDead,      // waiting to be freed (server) or kept closed (client)
   };
 
-  ConnectionImpl(Endpoint& endpoint, std::uint64_t id, const SocketAddress& local,
-                 const SocketAddress& remote);
+  ConnectionImpl(Endpoint& endpoint, std::uint64_t id, const io::SocketAddress& local,
+                 const io::SocketAddress& remote);
   ~ConnectionImpl() override;
 
   // `retry_odcid`: the client's original DCID when its Initial carried a valid Retry token.
@@ -101,11 +101,11 @@ class ConnectionImpl final : public Connection {
                                    std::shared_ptr<const ServerTlsContext> tls,
                                    const ngtcp2_cid* retry_odcid = nullptr);
   // Server side: where the connection comes from, and whether a Retry token proved it.
-  void set_source(const SourcePrefix& source, bool validated) noexcept {
+  void set_source(const io::SourcePrefix& source, bool validated) noexcept {
     source_ = source;
     validated_at_accept_ = validated;
   }
-  [[nodiscard]] const SourcePrefix& source() const noexcept { return source_; }
+  [[nodiscard]] const io::SourcePrefix& source() const noexcept { return source_; }
   [[nodiscard]] bool validated_at_accept() const noexcept { return validated_at_accept_; }
   [[nodiscard]] Status init_client(const ClientTlsContext& tls);
 
@@ -113,7 +113,7 @@ class ConnectionImpl final : public Connection {
   std::uint64_t id() const noexcept override { return id_; }
   bool handshake_completed() const noexcept override { return handshake_completed_; }
   std::string remote_address() const override { return remote_.to_string(); }
-  SourcePrefix remote_source() const noexcept override { return source_prefix(remote_); }
+  io::SourcePrefix remote_source() const noexcept override { return io::source_prefix(remote_); }
   Result<std::int64_t> open_bidi_stream() override;
   Status send_stream(std::int64_t stream_id, std::span<const std::uint8_t> data) override;
   Status shutdown_stream_write(std::int64_t stream_id) override;
@@ -130,7 +130,7 @@ class ConnectionImpl final : public Connection {
 
   // --- for the Endpoint ----------------------------------------------------------------------
   [[nodiscard]] State state() const noexcept { return state_; }
-  void on_packet(const RxPacket& packet, ngtcp2_tstamp now) noexcept;
+  void on_packet(const io::RxPacket& packet, ngtcp2_tstamp now) noexcept;
   void on_timer(ngtcp2_tstamp now) noexcept;
   // The socket heard an ICMP error (errno err) from the peer's address. During the handshake
   // nothing else can answer there: the attempt fails as unreachable. An established
@@ -184,8 +184,8 @@ class ConnectionImpl final : public Connection {
 
   [[nodiscard]] ngtcp2_callbacks callbacks() const noexcept;
   void settings_and_params(ngtcp2_settings& settings, ngtcp2_transport_params& params) const;
-  [[nodiscard]] ngtcp2_path path_of(const SocketAddress& local,
-                                    const SocketAddress& remote) const noexcept;
+  [[nodiscard]] ngtcp2_path path_of(const io::SocketAddress& local,
+                                    const io::SocketAddress& remote) const noexcept;
 
   // Builds one packet into dest: queued datagrams first (packed with FLAG_MORE), then
   // stream data, then whatever ngtcp2 needs (ACK, PING, ...). Returns bytes, 0, or an error.
@@ -209,8 +209,8 @@ class ConnectionImpl final : public Connection {
 
   Endpoint& endpoint_;
   const std::uint64_t id_;
-  SocketAddress local_;
-  SocketAddress remote_;
+  io::SocketAddress local_;
+  io::SocketAddress remote_;
   // A server connection's TLS context, kept for the connection's life: session_ uses its
   // credentials, and a certificate reload must not free them under it. Declared before
   // session_, so it is destroyed after it.
@@ -220,7 +220,7 @@ class ConnectionImpl final : public Connection {
   TlsSession session_;
   State state_ = State::kHandshaking;
   bool handshake_completed_ = false;
-  SourcePrefix source_{};
+  io::SourcePrefix source_{};
   bool validated_at_accept_ = false;
   bool reported_ = false;         // the handler knows this connection
   bool closed_notified_ = false;  // on_closed delivered (or not due)
@@ -239,9 +239,9 @@ class ConnectionImpl final : public Connection {
   };
   std::optional<PendingClose> pending_close_;
   std::optional<PendingClose> close_after_ack_;
-  EventLoop::Clock::time_point close_deadline_{};  // close_after_ack's latest close
-  std::chrono::milliseconds close_linger_{0};      // after everything is acknowledged
-  bool close_acked_ = false;                       // acknowledged: the timer now closes
+  io::EventLoop::Clock::time_point close_deadline_{};  // close_after_ack's latest close
+  std::chrono::milliseconds close_linger_{0};          // after everything is acknowledged
+  bool close_acked_ = false;                           // acknowledged: the timer now closes
   std::optional<CloseInfo> close_info_;
   std::vector<std::uint8_t> close_packet_;
   std::uint64_t packets_in_closing_ = 0;
@@ -254,8 +254,8 @@ class ConnectionImpl final : public Connection {
   std::vector<CidKey> routed_;
   std::deque<CidKey> retired_;
 
-  EventLoop::Timer expiry_timer_;
-  EventLoop::Timer close_deadline_timer_;
+  io::EventLoop::Timer expiry_timer_;
+  io::EventLoop::Timer close_deadline_timer_;
 };
 
 }  // namespace lanparty::quic::detail

@@ -50,8 +50,8 @@ std::size_t CidHash::operator()(const CidKey& key) const noexcept {
   return static_cast<std::size_t>(h);
 }
 
-Endpoint::Endpoint(EventLoop& loop, EndpointConfig config, ConnectionHandler& handler,
-                   obs::Logger logger, std::unique_ptr<UdpSocket> socket)
+Endpoint::Endpoint(io::EventLoop& loop, EndpointConfig config, ConnectionHandler& handler,
+                   obs::Logger logger, std::unique_ptr<io::UdpSocket> socket)
     : loop_(loop),
       config_(config),
       handler_(handler),
@@ -79,11 +79,12 @@ Endpoint::~Endpoint() {
 }
 
 Status Endpoint::start() {
-  auto s = loop_.add_fd(socket_->fd(), EventLoop::kReadable,
+  auto s = loop_.add_fd(socket_->fd(), io::EventLoop::kReadable,
                         [this](std::uint32_t events) { on_socket_event(events); });
   if (!s) return s;
   if (lane_) {
-    s = loop_.add_fd(lane_->fd(), EventLoop::kReadable, [this](std::uint32_t) { on_lane_event(); });
+    s = loop_.add_fd(lane_->fd(), io::EventLoop::kReadable,
+                     [this](std::uint32_t) { on_lane_event(); });
     if (!s) {
       loop_.remove_fd(socket_->fd());
       return s;
@@ -93,7 +94,7 @@ Status Endpoint::start() {
   return ok();
 }
 
-Result<ConnectionImpl*> Endpoint::connect(const SocketAddress& remote,
+Result<ConnectionImpl*> Endpoint::connect(const io::SocketAddress& remote,
                                           const ClientTlsContext& tls) {
   const std::uint64_t id = next_connection_id_++;
   auto connection = std::make_unique<ConnectionImpl>(*this, id, socket_->local_address(), remote);
@@ -130,19 +131,19 @@ void Endpoint::dissociate(const ngtcp2_cid& cid) noexcept { by_cid_.erase(CidKey
 // --- receive -----------------------------------------------------------------------------
 
 void Endpoint::on_socket_event(std::uint32_t events) noexcept {
-  if ((events & EventLoop::kWritable) != 0) {
+  if ((events & io::EventLoop::kWritable) != 0) {
     socket_blocked_ = false;
     flush_socket();
-    if (!socket_blocked_) (void)loop_.modify_fd(socket_->fd(), EventLoop::kReadable);
+    if (!socket_blocked_) (void)loop_.modify_fd(socket_->fd(), io::EventLoop::kReadable);
   }
-  if ((events & (EventLoop::kReadable | EventLoop::kError)) != 0) {
+  if ((events & (io::EventLoop::kReadable | io::EventLoop::kError)) != 0) {
     for (int round = 0; round < kReceiveRounds; ++round) {
       const std::size_t n = socket_->receive();
       if (n == 0) break;
       receive_batch(*socket_, n);
     }
     // A client's connected socket reports ICMP errors from the relay's address on receive.
-    const SocketCounters& counters = socket_->counters();
+    const io::SocketCounters& counters = socket_->counters();
     if (!config_.is_server && counters.rx_unreachable != unreachable_seen_) {
       unreachable_seen_ = counters.rx_unreachable;
       for (auto& [id, connection] : connections_) {
@@ -161,10 +162,10 @@ void Endpoint::on_lane_event() noexcept {
   process_pending(true);
 }
 
-void Endpoint::receive_batch(UdpSocket& socket, std::size_t count) noexcept {
+void Endpoint::receive_batch(io::UdpSocket& socket, std::size_t count) noexcept {
   in_cycle_ = true;
   for (std::size_t i = 0; i < count; ++i) {
-    RxPacket packet = socket.packet(i);
+    io::RxPacket packet = socket.packet(i);
     // A client's socket is connected: its path is the one getsockname() named, and using it
     // verbatim keeps ngtcp2 from seeing a "new" local address.
     if (!config_.is_server) packet.local = &socket.local_address();
@@ -174,7 +175,7 @@ void Endpoint::receive_batch(UdpSocket& socket, std::size_t count) noexcept {
   process_pending(false);
 }
 
-void Endpoint::on_packet(const RxPacket& packet) noexcept {
+void Endpoint::on_packet(const io::RxPacket& packet) noexcept {
   ngtcp2_version_cid vc;
   const int rv =
       ngtcp2_pkt_decode_version_cid(&vc, packet.data.data(), packet.data.size(), kCidLength);
@@ -200,7 +201,7 @@ void Endpoint::on_packet(const RxPacket& packet) noexcept {
   it->second->on_packet(packet, to_tstamp(loop_.now()));
 }
 
-void Endpoint::accept(const RxPacket& packet) noexcept {
+void Endpoint::accept(const io::RxPacket& packet) noexcept {
   ngtcp2_pkt_hd hd;
   if (ngtcp2_accept(&hd, packet.data.data(), packet.data.size()) != 0) return;
   if (!server_tls_ || !admission_) return;
@@ -213,7 +214,7 @@ void Endpoint::accept(const RxPacket& packet) noexcept {
     return;
   }
   const bool validated = token == TokenCheck::kValid;
-  const SourcePrefix source = source_prefix(*packet.remote);
+  const io::SourcePrefix source = io::source_prefix(*packet.remote);
   const auto decision = admission_->on_initial(source, validated, connections_.size(), loop_.now());
   if (decision.verdict == AdmissionPolicy::Verdict::kRetry) {
     send_retry(packet, hd);
@@ -253,7 +254,7 @@ void Endpoint::accept(const RxPacket& packet) noexcept {
   raw->on_packet(packet, to_tstamp(loop_.now()));
 }
 
-void Endpoint::refuse(const RxPacket& packet, const ngtcp2_pkt_hd& hd, Refusal why) noexcept {
+void Endpoint::refuse(const io::RxPacket& packet, const ngtcp2_pkt_hd& hd, Refusal why) noexcept {
   const std::uint64_t refused = ++admission_counters_.refused[static_cast<std::size_t>(why)];
   if (refused % 1000 == 1) {
     logger_.warn("quic.connection_refused", {{"reason", to_string(why)},
@@ -274,7 +275,8 @@ void Endpoint::refuse(const RxPacket& packet, const ngtcp2_pkt_hd& hd, Refusal w
   if (n > 0) socket_->tx_commit(static_cast<std::size_t>(n), *packet.local, *packet.remote);
 }
 
-Endpoint::TokenCheck Endpoint::check_retry_token(const RxPacket& packet, const ngtcp2_pkt_hd& hd,
+Endpoint::TokenCheck Endpoint::check_retry_token(const io::RxPacket& packet,
+                                                 const ngtcp2_pkt_hd& hd,
                                                  ngtcp2_cid& odcid) const noexcept {
   // Tokens of another kind (NEW_TOKEN; we never issue them) are ignored, as RFC 9000 section
   // 8.1.3 allows.
@@ -288,7 +290,7 @@ Endpoint::TokenCheck Endpoint::check_retry_token(const RxPacket& packet, const n
   return rv == 0 ? TokenCheck::kValid : TokenCheck::kInvalid;
 }
 
-void Endpoint::send_retry(const RxPacket& packet, const ngtcp2_pkt_hd& hd) noexcept {
+void Endpoint::send_retry(const io::RxPacket& packet, const ngtcp2_pkt_hd& hd) noexcept {
   ngtcp2_cid retry_scid;
   new_cid(retry_scid);
   std::array<std::uint8_t, NGTCP2_CRYPTO_MAX_RETRY_TOKENLEN> token{};
@@ -322,7 +324,8 @@ AdmissionCounters Endpoint::admission_counters() const noexcept {
   return counters;
 }
 
-void Endpoint::send_stateless_reset(const RxPacket& packet, const ngtcp2_version_cid& vc) noexcept {
+void Endpoint::send_stateless_reset(const io::RxPacket& packet,
+                                    const ngtcp2_version_cid& vc) noexcept {
   // RFC 9000 section 10.3: a reset must be shorter than the packet that triggered it (so two
   // endpoints cannot loop) and at least 21 bytes; ngtcp2 wants 16 random bytes or more.
   constexpr std::size_t kTokenBytes = NGTCP2_STATELESS_RESET_TOKENLEN;
@@ -352,7 +355,7 @@ void Endpoint::send_stateless_reset(const RxPacket& packet, const ngtcp2_version
   if (n > 0) socket_->tx_commit(static_cast<std::size_t>(n), *packet.local, *packet.remote);
 }
 
-void Endpoint::send_version_negotiation(const RxPacket& packet,
+void Endpoint::send_version_negotiation(const io::RxPacket& packet,
                                         const ngtcp2_version_cid& vc) noexcept {
   // RFC 9000 section 6.1: only for datagrams a client could have sent as a first flight,
   // so small spoofed packets cannot make us reflect.
@@ -444,7 +447,7 @@ void Endpoint::write_dirty() noexcept {
         dirty_.push_back(writing_[j]);
       }
     }
-    (void)loop_.modify_fd(socket_->fd(), EventLoop::kReadable | EventLoop::kWritable);
+    (void)loop_.modify_fd(socket_->fd(), io::EventLoop::kReadable | io::EventLoop::kWritable);
     break;
   }
   writing_.clear();
@@ -454,7 +457,7 @@ void Endpoint::flush_socket() noexcept {
   if (!socket_->tx_pending()) return;
   if (!socket_->flush()) {
     socket_blocked_ = true;
-    (void)loop_.modify_fd(socket_->fd(), EventLoop::kReadable | EventLoop::kWritable);
+    (void)loop_.modify_fd(socket_->fd(), io::EventLoop::kReadable | io::EventLoop::kWritable);
   }
 }
 

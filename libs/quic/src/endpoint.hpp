@@ -16,11 +16,11 @@
 #include <vector>
 
 #include "admission.hpp"
+#include "lanparty/io/event_loop.hpp"
+#include "lanparty/io/udp_socket.hpp"
 #include "lanparty/obs/log.hpp"
 #include "lanparty/quic/connection.hpp"
-#include "lanparty/quic/event_loop.hpp"
 #include "tls.hpp"
-#include "udp_socket.hpp"
 
 namespace lanparty::quic::detail {
 
@@ -42,13 +42,14 @@ struct EndpointConfig {
   AdmissionLimits admission;  // server only
 };
 
-[[nodiscard]] inline ngtcp2_tstamp to_tstamp(EventLoop::Clock::time_point t) noexcept {
+[[nodiscard]] inline ngtcp2_tstamp to_tstamp(io::EventLoop::Clock::time_point t) noexcept {
   return static_cast<ngtcp2_tstamp>(
       std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count());
 }
-[[nodiscard]] inline EventLoop::Clock::time_point from_tstamp(ngtcp2_tstamp t) noexcept {
-  return EventLoop::Clock::time_point(std::chrono::duration_cast<EventLoop::Clock::duration>(
-      std::chrono::nanoseconds(static_cast<std::int64_t>(t))));
+[[nodiscard]] inline io::EventLoop::Clock::time_point from_tstamp(ngtcp2_tstamp t) noexcept {
+  return io::EventLoop::Clock::time_point(
+      std::chrono::duration_cast<io::EventLoop::Clock::duration>(
+          std::chrono::nanoseconds(static_cast<std::int64_t>(t))));
 }
 
 struct CidKey {
@@ -70,16 +71,16 @@ class ConnectionImpl;
 
 class Endpoint {
  public:
-  Endpoint(EventLoop& loop, EndpointConfig config, ConnectionHandler& handler, obs::Logger logger,
-           std::unique_ptr<UdpSocket> socket);
+  Endpoint(io::EventLoop& loop, EndpointConfig config, ConnectionHandler& handler,
+           obs::Logger logger, std::unique_ptr<io::UdpSocket> socket);
   ~Endpoint();
   Endpoint(const Endpoint&) = delete;
   Endpoint& operator=(const Endpoint&) = delete;
 
   // Server side, before start(): the socket that long-header packets are steered to
-  // (ListeningSockets). It is read one batch per wake-up, after the main socket's batches,
+  // (io::ListeningSockets). It is read one batch per wake-up, after the main socket's batches,
   // so established connections go first when both have packets waiting.
-  void set_handshake_lane(std::unique_ptr<UdpSocket> lane) noexcept { lane_ = std::move(lane); }
+  void set_handshake_lane(std::unique_ptr<io::UdpSocket> lane) noexcept { lane_ = std::move(lane); }
   [[nodiscard]] Status start();
   // The context new connections start from. Each connection keeps the one it started with
   // (its TLS session points into its credentials), so replacing it is safe at any time.
@@ -92,22 +93,22 @@ class Endpoint {
     static_secret_ = secret;
   }
   // Client side: creates the single connection and sends the first Initial at the next turn.
-  [[nodiscard]] Result<ConnectionImpl*> connect(const SocketAddress& remote,
+  [[nodiscard]] Result<ConnectionImpl*> connect(const io::SocketAddress& remote,
                                                 const ClientTlsContext& tls);
 
-  [[nodiscard]] const SocketAddress& local_address() const noexcept {
+  [[nodiscard]] const io::SocketAddress& local_address() const noexcept {
     return socket_->local_address();
   }
   [[nodiscard]] std::size_t connection_count() const noexcept { return connections_.size(); }
   void close_all(std::uint64_t app_error_code, std::string_view reason);
-  [[nodiscard]] const SocketCounters& socket_counters() const noexcept {
+  [[nodiscard]] const io::SocketCounters& socket_counters() const noexcept {
     return socket_->counters();
   }
-  [[nodiscard]] const UdpSocket* handshake_lane() const noexcept { return lane_.get(); }
+  [[nodiscard]] const io::UdpSocket* handshake_lane() const noexcept { return lane_.get(); }
   void disable_gso() noexcept { socket_->disable_gso(); }
 
   // --- for ConnectionImpl ------------------------------------------------------------------
-  [[nodiscard]] EventLoop& loop() noexcept { return loop_; }
+  [[nodiscard]] io::EventLoop& loop() noexcept { return loop_; }
   [[nodiscard]] ConnectionHandler& handler() noexcept { return handler_; }
   [[nodiscard]] const obs::Logger& logger() const noexcept { return logger_; }
   [[nodiscard]] const EndpointConfig& config() const noexcept { return config_; }
@@ -127,23 +128,23 @@ class Endpoint {
   [[nodiscard]] AdmissionCounters admission_counters() const noexcept;
   // Called by a connection's expiry timer.
   void on_connection_timer(ConnectionImpl& connection) noexcept;
-  [[nodiscard]] UdpSocket& socket() noexcept { return *socket_; }
+  [[nodiscard]] io::UdpSocket& socket() noexcept { return *socket_; }
 
  private:
   void on_socket_event(std::uint32_t events) noexcept;
   void on_lane_event() noexcept;
-  void receive_batch(UdpSocket& socket, std::size_t count) noexcept;
-  void on_packet(const RxPacket& packet) noexcept;
-  void accept(const RxPacket& packet) noexcept;
-  void send_version_negotiation(const RxPacket& packet, const ngtcp2_version_cid& vc) noexcept;
-  void refuse(const RxPacket& packet, const ngtcp2_pkt_hd& hd, Refusal why) noexcept;
-  void send_retry(const RxPacket& packet, const ngtcp2_pkt_hd& hd) noexcept;
+  void receive_batch(io::UdpSocket& socket, std::size_t count) noexcept;
+  void on_packet(const io::RxPacket& packet) noexcept;
+  void accept(const io::RxPacket& packet) noexcept;
+  void send_version_negotiation(const io::RxPacket& packet, const ngtcp2_version_cid& vc) noexcept;
+  void refuse(const io::RxPacket& packet, const ngtcp2_pkt_hd& hd, Refusal why) noexcept;
+  void send_retry(const io::RxPacket& packet, const ngtcp2_pkt_hd& hd) noexcept;
   // An Initial packet's Retry token: the original DCID when it verifies, nullopt when there is
   // none (or it is not ours to read); kInvalidToken is the caller's to answer.
   enum class TokenCheck : std::uint8_t { kNone, kValid, kInvalid };
-  TokenCheck check_retry_token(const RxPacket& packet, const ngtcp2_pkt_hd& hd,
+  TokenCheck check_retry_token(const io::RxPacket& packet, const ngtcp2_pkt_hd& hd,
                                ngtcp2_cid& odcid) const noexcept;
-  void send_stateless_reset(const RxPacket& packet, const ngtcp2_version_cid& vc) noexcept;
+  void send_stateless_reset(const io::RxPacket& packet, const ngtcp2_version_cid& vc) noexcept;
   // Writes dirty connections, delivers on_closed, and (if allowed) frees dead connections,
   // until nothing is left to do.
   void process_pending(bool allow_reap) noexcept;
@@ -152,12 +153,12 @@ class Endpoint {
   void reap() noexcept;
   void schedule_work() noexcept;
 
-  EventLoop& loop_;
+  io::EventLoop& loop_;
   EndpointConfig config_;
   ConnectionHandler& handler_;
   obs::Logger logger_;
-  std::unique_ptr<UdpSocket> socket_;
-  std::unique_ptr<UdpSocket> lane_;  // server only, may be null
+  std::unique_ptr<io::UdpSocket> socket_;
+  std::unique_ptr<io::UdpSocket> lane_;  // server only, may be null
   std::shared_ptr<const ServerTlsContext> server_tls_;
   std::array<std::uint8_t, 32> static_secret_{};
   std::uint64_t next_connection_id_ = 1;
@@ -171,12 +172,12 @@ class Endpoint {
   std::vector<ConnectionImpl*> writing_;  // dirty_ swapped out during a write pass
   std::vector<ConnectionImpl*> notify_;
   std::vector<ConnectionImpl*> dead_;
-  EventLoop::Timer work_timer_;
+  io::EventLoop::Timer work_timer_;
   std::optional<AdmissionPolicy> admission_;  // server only
   AdmissionCounters admission_counters_;
   std::array<std::uint8_t, 32> retry_secret_{};  // random per process: tokens die with it
   // Stateless resets sent in the current second, bounded so a flood of junk costs little.
-  EventLoop::Clock::time_point reset_window_{};
+  io::EventLoop::Clock::time_point reset_window_{};
   std::uint32_t resets_in_window_ = 0;
   std::uint64_t unreachable_seen_ = 0;  // socket counters().rx_unreachable already handled
 };

@@ -7,7 +7,7 @@
 
 #include "endpoint.hpp"
 #include "lanparty/base/errc.hpp"
-#include "sim_socket.hpp"
+#include "lanparty/io/sim_socket.hpp"
 
 namespace lanparty::quic {
 namespace {
@@ -17,13 +17,13 @@ class ServerImpl final : public Server {
   ServerImpl(std::unique_ptr<detail::Endpoint> endpoint, std::string alpn) noexcept
       : endpoint_(std::move(endpoint)), alpn_(std::move(alpn)) {}
 
-  SocketAddress local_address() const override { return endpoint_->local_address(); }
+  io::SocketAddress local_address() const override { return endpoint_->local_address(); }
   std::size_t connection_count() const noexcept override { return endpoint_->connection_count(); }
   AdmissionCounters admission_counters() const noexcept override {
     return endpoint_->admission_counters();
   }
   UdpStats udp_stats() const noexcept override {
-    const detail::SocketCounters& main = endpoint_->socket_counters();
+    const io::SocketCounters& main = endpoint_->socket_counters();
     UdpStats stats;
     stats.rx_packets = main.rx_packets;
     stats.rx_truncated = main.rx_truncated;
@@ -36,8 +36,8 @@ class ServerImpl final : public Server {
     stats.tx_dropped_denied = main.tx_dropped_denied;
     stats.tx_dropped_other = main.tx_dropped_other;
     stats.gso_fallbacks = main.gso_fallbacks;
-    if (const detail::UdpSocket* lane = endpoint_->handshake_lane()) {
-      const detail::SocketCounters& c = lane->counters();
+    if (const io::UdpSocket* lane = endpoint_->handshake_lane()) {
+      const io::SocketCounters& c = lane->counters();
       stats.handshake_lane = true;
       stats.rx_handshake_lane_packets = c.rx_packets;
       stats.rx_truncated += c.rx_truncated;
@@ -100,9 +100,9 @@ std::string_view to_string(Refusal refusal) noexcept {
   return "unknown";
 }
 
-Result<std::unique_ptr<Server>> Server::create(EventLoop& loop, ServerConfig config,
+Result<std::unique_ptr<Server>> Server::create(io::EventLoop& loop, ServerConfig config,
                                                ConnectionHandler& handler, obs::Logger logger) {
-  auto listen = parse_listen_address(config.listen);
+  auto listen = io::parse_listen_address(config.listen);
   if (!listen) return tl::unexpected(listen.error());
   if (config.max_connections == 0) {
     return fail(Errc::kInvalidArgument, "ServerConfig.max_connections must be at least 1");
@@ -112,21 +112,21 @@ Result<std::unique_ptr<Server>> Server::create(EventLoop& loop, ServerConfig con
 
   if ((config.sim_host != nullptr) != (loop.simulation() != nullptr)) {
     return fail(Errc::kInvalidArgument,
-                "ServerConfig.sim_host and EventLoop::create_simulated go together");
+                "ServerConfig.sim_host and io::EventLoop::create_simulated go together");
   }
-  Result<detail::ListeningSockets> sockets = detail::ListeningSockets{};
+  Result<io::ListeningSockets> sockets = io::ListeningSockets{};
   if (config.sim_host != nullptr) {
-    auto socket = detail::open_sim_socket(loop, *config.sim_host, *listen, SocketAddress{});
+    auto socket = io::open_sim_socket(loop, *config.sim_host, *listen, io::SocketAddress{});
     if (!socket) return tl::unexpected(socket.error());
     sockets->main = std::move(*socket);
   } else {
-    sockets = detail::UdpSocket::open_listening(*listen, logger);
+    sockets = io::UdpSocket::open_listening(*listen, logger);
   }
-  if (!sockets && listen->is_wildcard() && listen->family() == AddressFamily::kIPv6 &&
+  if (!sockets && listen->is_wildcard() && listen->family() == io::AddressFamily::kIPv6 &&
       sockets.error().code == std::errc::address_family_not_supported) {
     // "443/udp" on a host without IPv6: serve IPv4 alone rather than fail.
-    auto v4 = parse_listen_address("0.0.0.0:" + std::to_string(listen->port()));
-    if (v4) sockets = detail::UdpSocket::open_listening(*v4, logger);
+    auto v4 = io::parse_listen_address("0.0.0.0:" + std::to_string(listen->port()));
+    if (v4) sockets = io::UdpSocket::open_listening(*v4, logger);
   }
   if (!sockets) return tl::unexpected(sockets.error());
 

@@ -20,24 +20,24 @@ using Verdict = AdmissionPolicy::Verdict;
 
 const AdmissionPolicy::Clock::time_point kStart = AdmissionPolicy::Clock::time_point{} + 100s;
 
-SourcePrefix v4(const char* text) {
+io::SourcePrefix v4(const char* text) {
   sockaddr_in sa{};
   sa.sin_family = AF_INET;
   sa.sin_port = htons(4433);
   EXPECT_EQ(::inet_pton(AF_INET, text, &sa.sin_addr), 1) << text;
-  auto address = SocketAddress::from_bytes(&sa, sizeof(sa));
+  auto address = io::SocketAddress::from_bytes(&sa, sizeof(sa));
   EXPECT_TRUE(address.has_value());
-  return source_prefix(*address);
+  return io::source_prefix(*address);
 }
 
-SourcePrefix v6(const char* text) {
+io::SourcePrefix v6(const char* text) {
   sockaddr_in6 sa{};
   sa.sin6_family = AF_INET6;
   sa.sin6_port = htons(4433);
   EXPECT_EQ(::inet_pton(AF_INET6, text, &sa.sin6_addr), 1) << text;
-  auto address = SocketAddress::from_bytes(&sa, sizeof(sa));
+  auto address = io::SocketAddress::from_bytes(&sa, sizeof(sa));
   EXPECT_TRUE(address.has_value());
-  return source_prefix(*address);
+  return io::source_prefix(*address);
 }
 
 TEST(SourcePrefix, IPv4IsTheAddressAndIPv6IsItsSlash64) {
@@ -220,7 +220,7 @@ TEST_F(AdmissionServerTest, ASourceAtItsConnectionCapIsRefusedAndCounted) {
 }
 
 // The first datagram a real client sends: its Initial, captured on a plain UDP socket.
-std::vector<std::uint8_t> capture_initial(EventLoop& loop, const TestServer& server) {
+std::vector<std::uint8_t> capture_initial(io::EventLoop& loop, const TestServer& server) {
   const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   EXPECT_GE(fd, 0);
   const Defer close_fd([fd] { ::close(fd); });

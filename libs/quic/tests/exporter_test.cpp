@@ -25,7 +25,7 @@ using Exported = std::array<std::uint8_t, 32>;
 class ExporterTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto loop = EventLoop::create();
+    auto loop = io::EventLoop::create();
     ASSERT_TRUE(loop.has_value());
     loop_ = std::move(*loop);
   }
@@ -55,7 +55,7 @@ class ExporterTest : public ::testing::Test {
     return bytes ? *bytes : Exported{};
   }
 
-  std::unique_ptr<EventLoop> loop_;
+  std::unique_ptr<io::EventLoop> loop_;
   TempDir dir_;
   std::unique_ptr<TestServer> server_;
   std::vector<std::unique_ptr<TestClient>> clients_;

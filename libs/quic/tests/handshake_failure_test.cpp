@@ -97,13 +97,13 @@ bool answer_with_version_negotiation(int fd) {
 class HandshakeFailureTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto loop = EventLoop::create();
+    auto loop = io::EventLoop::create();
     ASSERT_TRUE(loop.has_value());
     loop_ = std::move(*loop);
   }
 
   // Waits for the client's on_closed and returns what it said.
-  CloseInfo closed_info(TestClient& client, EventLoop::Clock::duration timeout = 5s) {
+  CloseInfo closed_info(TestClient& client, io::EventLoop::Clock::duration timeout = 5s) {
     EXPECT_TRUE(loop_->run_until([&] { return !client.handler.closed.empty(); }, timeout))
         << "no on_closed in time";
     if (client.handler.closed.empty()) return {CloseInfo::Kind::kLocalTransport, 0, "none"};
@@ -131,7 +131,7 @@ class HandshakeFailureTest : public ::testing::Test {
     return out;
   }
 
-  std::unique_ptr<EventLoop> loop_;
+  std::unique_ptr<io::EventLoop> loop_;
   TempDir dir_;
 };
 
@@ -235,7 +235,7 @@ TEST_F(HandshakeFailureTest, VersionNegotiationWithoutOurVersionIsAVersionMismat
   RawUdp relay;
   int answered = 0;
   ASSERT_TRUE(loop_
-                  ->add_fd(relay.fd(), EventLoop::kReadable,
+                  ->add_fd(relay.fd(), io::EventLoop::kReadable,
                            [&](std::uint32_t) {
                              if (answer_with_version_negotiation(relay.fd())) ++answered;
                            })

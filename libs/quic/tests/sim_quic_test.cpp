@@ -15,11 +15,11 @@
 #include <vector>
 
 #include "lanparty/base/errc.hpp"
+#include "lanparty/io/event_loop.hpp"
+#include "lanparty/io/sim_network.hpp"
 #include "lanparty/quic/certificate.hpp"
 #include "lanparty/quic/client.hpp"
-#include "lanparty/quic/event_loop.hpp"
 #include "lanparty/quic/server.hpp"
-#include "lanparty/quic/sim_network.hpp"
 #include "test_support.hpp"
 
 namespace lanparty::quic {
@@ -27,7 +27,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using testing::Recorder;
-using Clock = EventLoop::Clock;
+using Clock = io::EventLoop::Clock;
 
 // One certificate for every test in the process: key generation is the slow part of a run.
 const CertificateKey& certificate() {
@@ -42,8 +42,8 @@ const CertificateKey& certificate() {
 // A relay host and a client host on one simulated network; the path between them is `link`.
 class SimParty {
  public:
-  SimParty(std::uint64_t seed, const SimLink& link) : net_(seed, link) {
-    auto loop = EventLoop::create_simulated(net_);
+  SimParty(std::uint64_t seed, const io::SimLink& link) : net_(seed, link) {
+    auto loop = io::EventLoop::create_simulated(net_);
     EXPECT_TRUE(loop.has_value());
     loop_ = std::move(*loop);
     relay_host_ = *net_.add_host("10.213.99.1");
@@ -87,10 +87,10 @@ class SimParty {
     (void)loop_->run_until([] { return false; }, d);
   }
 
-  SimNetwork net_;
-  std::unique_ptr<EventLoop> loop_;
-  SimHost* relay_host_ = nullptr;
-  SimHost* client_host_ = nullptr;
+  io::SimNetwork net_;
+  std::unique_ptr<io::EventLoop> loop_;
+  io::SimHost* relay_host_ = nullptr;
+  io::SimHost* client_host_ = nullptr;
   Recorder server_handler_;
   std::unique_ptr<Server> server_;
   std::unique_ptr<Recorder> client_handler_;
@@ -98,7 +98,7 @@ class SimParty {
 };
 
 TEST(SimQuic, HandshakeAndDatagramsTakeVirtualRoundTrips) {
-  SimParty party(1, SimLink{.delay = 20ms});
+  SimParty party(1, io::SimLink{.delay = 20ms});
   ASSERT_TRUE(party.start_server());
   ASSERT_TRUE(party.connect());
   ASSERT_TRUE(party.run_until([&] { return party.client_handler_->handshakes == 1; }, 10s));
@@ -121,18 +121,18 @@ TEST(SimQuic, HandshakeAndDatagramsTakeVirtualRoundTrips) {
 struct LossResult {
   std::string failure;
   std::size_t messages = 0;
-  SimCounters counters;
+  io::SimCounters counters;
   Clock::duration elapsed{};
 };
 
 LossResult run_loss_scenario(std::uint64_t seed, Clock::duration duration) {
   LossResult result;
-  const SimLink link{.delay = 15ms,
-                     .jitter = 10ms,
-                     .loss = 0.05,
-                     .reorder = 0.05,
-                     .reorder_delay = 20ms,
-                     .duplicate = 0.01};
+  const io::SimLink link{.delay = 15ms,
+                         .jitter = 10ms,
+                         .loss = 0.05,
+                         .reorder = 0.05,
+                         .reorder_delay = 20ms,
+                         .duplicate = 0.01};
   SimParty party(seed, link);
   if (!party.start_server() || !party.connect()) {
     result.failure = "setup failed";
@@ -222,7 +222,7 @@ TEST(SimQuic, ControlStreamDeliversEverythingInOrderUnder5PercentLossFor10Virtua
 // A 10 Mbit/s bottleneck with a 64 KiB queue: ngtcp2's congestion control has to find the
 // rate. 2 MB on the stream take at least the 1.6 s the link needs, and not many times more.
 TEST(SimQuic, StreamThroughABottleneckRunsNearTheLinkRate) {
-  SimParty party(1, SimLink{.delay = 10ms, .rate_bits_per_second = 10'000'000});
+  SimParty party(1, io::SimLink{.delay = 10ms, .rate_bits_per_second = 10'000'000});
   ASSERT_TRUE(party.start_server([](ServerConfig& c) {
     c.streams.stream_window = c.streams.max_stream_window = 1 << 20;
     c.streams.connection_window = c.streams.max_connection_window = 1 << 20;
@@ -263,7 +263,7 @@ TEST(SimQuic, ASeedReplaysTheSameRun) {
 }
 
 TEST(SimQuic, IdleTimeoutClosesBothEndsAfter30VirtualSecondsWithoutKeepalive) {
-  SimParty party(1, SimLink{.delay = 10ms});
+  SimParty party(1, io::SimLink{.delay = 10ms});
   ASSERT_TRUE(party.start_server());
   ASSERT_TRUE(party.connect([](ClientConfig& c) { c.keepalive = 0ms; }));
   ASSERT_TRUE(party.run_until([&] { return party.client_handler_->handshakes == 1; }, 10s));
@@ -284,7 +284,7 @@ TEST(SimQuic, IdleTimeoutClosesBothEndsAfter30VirtualSecondsWithoutKeepalive) {
 }
 
 TEST(SimQuic, KeepaliveHoldsAQuietConnectionForTenVirtualMinutes) {
-  SimParty party(1, SimLink{.delay = 10ms});
+  SimParty party(1, io::SimLink{.delay = 10ms});
   ASSERT_TRUE(party.start_server());
   ASSERT_TRUE(party.connect([](ClientConfig& c) { c.keepalive = 10s; }));
   ASSERT_TRUE(party.run_until([&] { return party.client_handler_->handshakes == 1; }, 10s));
@@ -297,7 +297,7 @@ TEST(SimQuic, KeepaliveHoldsAQuietConnectionForTenVirtualMinutes) {
 }
 
 TEST(SimQuic, HandshakeTimesOutAfterTheConfiguredVirtualTime) {
-  SimParty party(1, SimLink{.delay = 10ms});
+  SimParty party(1, io::SimLink{.delay = 10ms});
   // No server: the Initials go to a port nobody listens on (no ICMP in the simulation).
   ASSERT_TRUE(party.connect([](ClientConfig& c) { c.handshake_timeout = 10s; }));
   ASSERT_TRUE(party.run_until([&] { return !party.client_handler_->closed.empty(); }, 1min));
@@ -309,7 +309,7 @@ TEST(SimQuic, HandshakeTimesOutAfterTheConfiguredVirtualTime) {
 }
 
 TEST(SimQuic, ClientLearnsOfARebootedServerByStatelessResetAndReconnects) {
-  SimParty party(1, SimLink{.delay = 10ms});
+  SimParty party(1, io::SimLink{.delay = 10ms});
   ASSERT_TRUE(party.start_server());
   ASSERT_TRUE(party.connect());
   ASSERT_TRUE(party.run_until([&] { return party.client_handler_->handshakes == 1; }, 10s));
@@ -334,7 +334,7 @@ TEST(SimQuic, ClientLearnsOfARebootedServerByStatelessResetAndReconnects) {
 }
 
 TEST(SimQuic, ClientIdlesOutWhenTheServerHostNeverComesBack) {
-  SimParty party(1, SimLink{.delay = 10ms});
+  SimParty party(1, io::SimLink{.delay = 10ms});
   ASSERT_TRUE(party.start_server());
   ASSERT_TRUE(party.connect());
   ASSERT_TRUE(party.run_until([&] { return party.client_handler_->handshakes == 1; }, 10s));
@@ -352,7 +352,7 @@ TEST(SimQuic, ClientIdlesOutWhenTheServerHostNeverComesBack) {
 // 8 s old when it comes back and passes; over 12 s it is past its 10 s lifetime and refused.
 TEST(SimQuic, RetryTokensAgeInVirtualTime) {
   for (const auto one_way : {4s, 6s}) {
-    SimParty party(1, SimLink{.delay = one_way});
+    SimParty party(1, io::SimLink{.delay = one_way});
     ASSERT_TRUE(party.start_server([](ServerConfig& c) {
       c.admission.retry = RetryMode::kAlways;
       c.handshake_timeout = 120s;
@@ -376,10 +376,10 @@ TEST(SimQuic, RetryTokensAgeInVirtualTime) {
 }
 
 TEST(SimQuic, ServerOnASimulatedHostNeedsASimulatedLoop) {
-  SimNetwork net(1);
+  io::SimNetwork net(1);
   auto host = net.add_host("10.213.99.1");
   ASSERT_TRUE(host.has_value());
-  auto real_loop = EventLoop::create();
+  auto real_loop = io::EventLoop::create();
   ASSERT_TRUE(real_loop.has_value());
   Recorder handler;
   ServerConfig config;

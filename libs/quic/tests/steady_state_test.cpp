@@ -46,7 +46,7 @@ class CountingHandler : public ConnectionHandler {
 };
 
 TEST(SteadyState, DatagramEchoMakesNoHeapAllocation) {
-  auto loop = EventLoop::create();
+  auto loop = io::EventLoop::create();
   ASSERT_TRUE(loop.has_value());
   TempDir dir;
   auto certificate = generate_self_signed("localhost");

@@ -176,7 +176,7 @@ CertificateKey issue_leaf(const TestCa& ca, std::string_view server_name) {
 
 // --- servers and clients -----------------------------------------------------------------
 
-std::unique_ptr<TestServer> start_server(EventLoop& loop, const TempDir& dir,
+std::unique_ptr<TestServer> start_server(io::EventLoop& loop, const TempDir& dir,
                                          const std::function<void(ServerConfig&)>& tweak,
                                          obs::Logger logger) {
   auto out = std::make_unique<TestServer>();
@@ -202,13 +202,13 @@ std::unique_ptr<TestServer> start_server(EventLoop& loop, const TempDir& dir,
   return out;
 }
 
-std::unique_ptr<TestClient> connect_client(EventLoop& loop, const TestServer& server,
+std::unique_ptr<TestClient> connect_client(io::EventLoop& loop, const TestServer& server,
                                            const std::function<void(ClientConfig&)>& tweak,
                                            obs::Logger logger) {
   auto out = std::make_unique<TestClient>();
-  const SocketAddress address = server.server->local_address();
+  const io::SocketAddress address = server.server->local_address();
   ClientConfig config;
-  config.host = address.family() == AddressFamily::kIPv6 ? "::1" : "127.0.0.1";
+  config.host = address.family() == io::AddressFamily::kIPv6 ? "::1" : "127.0.0.1";
   config.port = address.port();
   config.server_name = "localhost";
   config.trust.pinned_der = server.der_path;

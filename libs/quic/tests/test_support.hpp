@@ -15,11 +15,11 @@
 
 #include <gtest/gtest.h>
 
+#include "lanparty/io/event_loop.hpp"
 #include "lanparty/obs/sinks.hpp"
 #include "lanparty/quic/certificate.hpp"
 #include "lanparty/quic/client.hpp"
 #include "lanparty/quic/connection.hpp"
-#include "lanparty/quic/event_loop.hpp"
 #include "lanparty/quic/server.hpp"
 
 namespace lanparty::quic::testing {
@@ -84,7 +84,7 @@ struct TestServer {
   std::filesystem::path der_path;
   std::unique_ptr<Server> server;
 };
-std::unique_ptr<TestServer> start_server(EventLoop& loop, const TempDir& dir,
+std::unique_ptr<TestServer> start_server(io::EventLoop& loop, const TempDir& dir,
                                          const std::function<void(ServerConfig&)>& tweak = {},
                                          obs::Logger logger = {});
 
@@ -93,30 +93,30 @@ struct TestClient {
   std::unique_ptr<Client> client;
 };
 // Pins the server's certificate unless tweak changes the trust.
-std::unique_ptr<TestClient> connect_client(EventLoop& loop, const TestServer& server,
+std::unique_ptr<TestClient> connect_client(io::EventLoop& loop, const TestServer& server,
                                            const std::function<void(ClientConfig&)>& tweak = {},
                                            obs::Logger logger = {});
 
 std::vector<std::uint8_t> pattern_bytes(std::size_t size, std::uint32_t seed);
 
-// A fresh EventLoop and scratch directory per test, and ways to run the loop.
+// A fresh io::EventLoop and scratch directory per test, and ways to run the loop.
 class LoopTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto loop = EventLoop::create();
+    auto loop = io::EventLoop::create();
     ASSERT_TRUE(loop.has_value());
     loop_ = std::move(*loop);
   }
   // Runs the loop until done() holds; false after timeout.
   [[nodiscard]] bool run_until(const std::function<bool()>& done,
-                               EventLoop::Clock::duration timeout = 5s) {
+                               io::EventLoop::Clock::duration timeout = 5s) {
     return loop_->run_until(done, timeout).has_value();
   }
-  void run_for(EventLoop::Clock::duration duration) {
+  void run_for(io::EventLoop::Clock::duration duration) {
     (void)loop_->run_until([] { return false; }, duration);
   }
 
-  std::unique_ptr<EventLoop> loop_;
+  std::unique_ptr<io::EventLoop> loop_;
   TempDir dir_;
 };
 

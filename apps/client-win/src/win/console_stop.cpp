@@ -13,13 +13,13 @@
 namespace lanparty::client_win {
 namespace {
 
-std::atomic<quic::EventLoop*> g_loop{nullptr};
+std::atomic<io::EventLoop*> g_loop{nullptr};
 std::atomic<bool> g_requested{false};
 HANDLE g_cleaned_up = nullptr;  // set when the ConsoleStop is destroyed
 
 BOOL WINAPI on_console_event(DWORD type) noexcept {
   g_requested.store(true);
-  if (quic::EventLoop* loop = g_loop.load()) loop->stop();
+  if (io::EventLoop* loop = g_loop.load()) loop->stop();
   switch (type) {
     case CTRL_CLOSE_EVENT:
     case CTRL_LOGOFF_EVENT:
@@ -34,7 +34,7 @@ BOOL WINAPI on_console_event(DWORD type) noexcept {
 
 }  // namespace
 
-Result<ConsoleStop> ConsoleStop::install(quic::EventLoop& loop) {
+Result<ConsoleStop> ConsoleStop::install(io::EventLoop& loop) {
   if (g_loop.load() != nullptr) {
     return fail(Errc::kInvalidArgument, "ConsoleStop: already installed");
   }

@@ -7,7 +7,7 @@
 #include <functional>
 
 #include "lanparty/base/result.hpp"
-#include "lanparty/quic/event_loop.hpp"
+#include "lanparty/io/event_loop.hpp"
 
 namespace lanparty::client_win {
 
@@ -17,7 +17,7 @@ namespace lanparty::client_win {
 // destroyed before it, get to restore what they changed.
 class ConsoleStop {
  public:
-  [[nodiscard]] static Result<ConsoleStop> install(quic::EventLoop& loop);
+  [[nodiscard]] static Result<ConsoleStop> install(io::EventLoop& loop);
   ConsoleStop(ConsoleStop&& other) noexcept;
   ConsoleStop& operator=(ConsoleStop&&) = delete;
   ConsoleStop(const ConsoleStop&) = delete;

@@ -19,8 +19,8 @@ constexpr std::chrono::milliseconds kWriteTimeout{50};
 
 }  // namespace
 
-TapBridge::TapBridge(quic::EventLoop& loop, client_tap::TapDeviceApi& api,
-                     client_tap::TapHandle& tap, obs::Logger log, OnJoined on_joined)
+TapBridge::TapBridge(io::EventLoop& loop, client_tap::TapDeviceApi& api, client_tap::TapHandle& tap,
+                     obs::Logger log, OnJoined on_joined)
     : DevicePort("lanparty-client-win", log),
       loop_(loop),
       api_(api),

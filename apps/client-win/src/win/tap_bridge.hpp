@@ -14,7 +14,7 @@
 
 #include "app_support.hpp"
 #include "lanparty/client_tap/tap_device.hpp"
-#include "lanparty/quic/event_loop.hpp"
+#include "lanparty/io/event_loop.hpp"
 
 namespace lanparty::client_win {
 
@@ -31,7 +31,7 @@ class TapBridge final : public apps::DevicePort {
   // Called on the loop thread after every welcome (the room MTU may differ per relay).
   using OnJoined = std::function<void(const ctrl::Welcome&)>;
 
-  TapBridge(quic::EventLoop& loop, client_tap::TapDeviceApi& api, client_tap::TapHandle& tap,
+  TapBridge(io::EventLoop& loop, client_tap::TapDeviceApi& api, client_tap::TapHandle& tap,
             obs::Logger log, OnJoined on_joined);
   ~TapBridge() override;  // stops and joins the reader
   TapBridge(const TapBridge&) = delete;
@@ -54,7 +54,7 @@ class TapBridge final : public apps::DevicePort {
 
   void read_loop() noexcept;
 
-  quic::EventLoop& loop_;
+  io::EventLoop& loop_;
   client_tap::TapDeviceApi& api_;
   client_tap::TapHandle& tap_;
   OnJoined on_joined_;

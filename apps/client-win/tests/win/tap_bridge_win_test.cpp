@@ -18,7 +18,7 @@
 
 #include "lanparty/client_core/runner.hpp"
 #include "lanparty/client_tap/tap_device.hpp"
-#include "lanparty/quic/event_loop.hpp"
+#include "lanparty/io/event_loop.hpp"
 #include "win/tap_bridge.hpp"
 
 namespace lanparty::client_win {
@@ -66,7 +66,7 @@ class TapBridgeWin : public ::testing::Test {
     relay_port_ = static_cast<std::uint16_t>(std::atoi(port));
     relay_pin_ = pin;
 
-    auto loop = quic::EventLoop::create();
+    auto loop = io::EventLoop::create();
     ASSERT_TRUE(loop) << loop.error().describe();
     loop_ = std::move(*loop);
     auto api = client_tap::make_tap_device_api();
@@ -146,7 +146,7 @@ class TapBridgeWin : public ::testing::Test {
 
   std::uint16_t relay_port_ = 0;
   std::string relay_pin_;
-  std::unique_ptr<quic::EventLoop> loop_;
+  std::unique_ptr<io::EventLoop> loop_;
   std::unique_ptr<client_tap::TapDeviceApi> api_;
   client_tap::TapHandle driver_side_;
   client_tap::TapHandle host_side_;

@@ -17,10 +17,10 @@
 #include "lanparty/client_core/backoff.hpp"
 #include "lanparty/client_core/relay_choice.hpp"
 #include "lanparty/client_core/session.hpp"
+#include "lanparty/io/event_loop.hpp"
 #include "lanparty/obs/log.hpp"
 #include "lanparty/obs/status.hpp"
 #include "lanparty/quic/client.hpp"
-#include "lanparty/quic/event_loop.hpp"
 #include "lanparty/quic/room_key.hpp"
 
 namespace lanparty::client_core {
@@ -81,7 +81,7 @@ struct RunnerCounters {
 class Runner final : public quic::ConnectionHandler {
  public:
   // `random_unit` returns uniform [0, 1) for backoff jitter.
-  Runner(quic::EventLoop& loop, RunnerConfig config, LocalPort& port, obs::Logger logger,
+  Runner(io::EventLoop& loop, RunnerConfig config, LocalPort& port, obs::Logger logger,
          std::function<double()> random_unit);
   ~Runner() override;
   Runner(const Runner&) = delete;
@@ -139,7 +139,7 @@ class Runner final : public quic::ConnectionHandler {
                            std::chrono::milliseconds retry);
   void cancel_timers();
 
-  quic::EventLoop& loop_;
+  io::EventLoop& loop_;
   RunnerConfig config_;
   LocalPort& port_;
   obs::Logger log_;
@@ -158,15 +158,15 @@ class Runner final : public quic::ConnectionHandler {
   std::optional<obs::HandshakeFailure> handshake_failure_;
   Timestamp hello_deadline_{};
   std::optional<Timestamp> joined_at_;
-  quic::EventLoop::TimerId reconnect_timer_ = 0;
-  quic::EventLoop::TimerId hello_timer_ = 0;
-  quic::EventLoop::TimerId probe_timer_ = 0;
+  io::EventLoop::TimerId reconnect_timer_ = 0;
+  io::EventLoop::TimerId hello_timer_ = 0;
+  io::EventLoop::TimerId probe_timer_ = 0;
   std::vector<std::uint8_t> scratch_;
   RunnerCounters counters_;
   std::unordered_map<std::uint16_t, std::string> peer_names_;  // invite names, for status lines
   // Armed (zero delay) by the first frame of a batch: fires once the loop has dispatched every
   // ready fd, i.e. after the receive batch, and calls LocalPort::end_of_batch.
-  quic::EventLoop::Timer batch_end_{loop_, [this] { port_.end_of_batch(); }};
+  io::EventLoop::Timer batch_end_{loop_, [this] { port_.end_of_batch(); }};
 };
 
 }  // namespace lanparty::client_core

@@ -12,13 +12,15 @@
 #include <string>
 
 #include "lanparty/base/result.hpp"
+#include "lanparty/io/event_loop.hpp"
 #include "lanparty/obs/log.hpp"
 #include "lanparty/quic/connection.hpp"
-#include "lanparty/quic/event_loop.hpp"
+
+namespace lanparty::io {
+class SimHost;
+}  // namespace lanparty::io
 
 namespace lanparty::quic {
-
-class SimHost;
 
 // Exactly one must be set (PROTOCOL.md section 1: no trust on first use, no insecure mode).
 struct TrustConfig {
@@ -41,12 +43,12 @@ struct ClientConfig {
   std::size_t datagram_queue_slots = 256;
   StreamLimits streams = {};
   // Tests: open the socket on this simulated host (sim_network.hpp) instead of the OS; the
-  // loop must then be EventLoop::create_simulated on the host's network. Null: the OS.
-  SimHost* sim_host = nullptr;
+  // loop must then be io::EventLoop::create_simulated on the host's network. Null: the OS.
+  io::SimHost* sim_host = nullptr;
 };
 
 // One connection attempt; reconnecting means a new Client. Never destroy it from inside one
-// of its handler's callbacks (on_closed included): defer with EventLoop::add_timer.
+// of its handler's callbacks (on_closed included): defer with io::EventLoop::add_timer.
 class Client {
  public:
   virtual ~Client() = default;
@@ -55,7 +57,8 @@ class Client {
   // here are local (bad trust config, unreadable pin file, resolution); everything that
   // happens on the network, handshake failure included, reaches handler.on_closed. A pin
   // mismatch's reason names both SHA-256 fingerprints. loop and handler must outlive it.
-  [[nodiscard]] static Result<std::unique_ptr<Client>> connect(EventLoop& loop, ClientConfig config,
+  [[nodiscard]] static Result<std::unique_ptr<Client>> connect(io::EventLoop& loop,
+                                                               ClientConfig config,
                                                                ConnectionHandler& handler,
                                                                obs::Logger logger);
 

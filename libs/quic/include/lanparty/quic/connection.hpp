@@ -13,8 +13,8 @@
 #include <string_view>
 
 #include "lanparty/base/result.hpp"
+#include "lanparty/io/address.hpp"
 #include "lanparty/obs/status.hpp"
-#include "lanparty/quic/address.hpp"
 
 namespace lanparty::quic {
 
@@ -93,7 +93,7 @@ class Connection {
   // "203.0.113.5:50123".
   [[nodiscard]] virtual std::string remote_address() const = 0;
   // The remote address's source prefix (per-source limits).
-  [[nodiscard]] virtual SourcePrefix remote_source() const noexcept = 0;
+  [[nodiscard]] virtual io::SourcePrefix remote_source() const noexcept = 0;
 
   // Opens the next locally initiated bidirectional stream (a client's first is stream 0).
   // kWouldBlock when the peer's stream limit is reached; kClosed once closing.

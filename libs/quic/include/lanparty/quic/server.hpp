@@ -12,15 +12,17 @@
 #include <string_view>
 
 #include "lanparty/base/result.hpp"
+#include "lanparty/io/address.hpp"
+#include "lanparty/io/event_loop.hpp"
 #include "lanparty/obs/log.hpp"
-#include "lanparty/quic/address.hpp"
 #include "lanparty/quic/certificate.hpp"
 #include "lanparty/quic/connection.hpp"
-#include "lanparty/quic/event_loop.hpp"
+
+namespace lanparty::io {
+class SimHost;
+}  // namespace lanparty::io
 
 namespace lanparty::quic {
-
-class SimHost;
 
 // When the server answers an Initial with a Retry (RFC 9000 section 8.1) before keeping any
 // state: the client must then prove it receives at its source address.
@@ -32,7 +34,7 @@ enum class RetryMode : std::uint8_t {
 [[nodiscard]] std::string_view to_string(RetryMode mode) noexcept;
 [[nodiscard]] std::optional<RetryMode> parse_retry_mode(std::string_view text) noexcept;
 
-// Who may start a handshake. A source is an IPv4 address or an IPv6 /64 (source_prefix).
+// Who may start a handshake. A source is an IPv4 address or an IPv6 /64 (io::source_prefix).
 struct AdmissionLimits {
   RetryMode retry = RetryMode::kAuto;
   std::size_t retry_above_handshakes = 64;  // kAuto: Retry once this many are in flight
@@ -85,7 +87,7 @@ struct UdpStats {
 };
 
 struct ServerConfig {
-  std::string listen;               // parse_listen_address() forms: "443/udp", "[::]:4433", ...
+  std::string listen;               // io::parse_listen_address() forms: "443/udp", "[::]:4433", ...
   CertificateKey certificate;       // presented to every client
   std::string alpn = "lanparty/1";  // the only protocol accepted; others fail the handshake
   std::chrono::milliseconds idle_timeout{30000};
@@ -106,24 +108,25 @@ struct ServerConfig {
                        .max_unacked_stream_bytes = 256 * 1024};
   AdmissionLimits admission = {};
   // Tests: open the socket on this simulated host (sim_network.hpp) instead of the OS; the
-  // loop must then be EventLoop::create_simulated on the host's network. Null: the OS.
-  SimHost* sim_host = nullptr;
+  // loop must then be io::EventLoop::create_simulated on the host's network. Null: the OS.
+  io::SimHost* sim_host = nullptr;
 };
 
 // Destroying the Server drops every connection at once without on_closed; call close_all()
 // and let the loop run for a graceful end. Never destroy it from inside one of its handler's
-// callbacks (defer with EventLoop::add_timer(loop.now(), ...)).
+// callbacks (defer with io::EventLoop::add_timer(loop.now(), ...)).
 class Server {
  public:
   virtual ~Server() = default;
 
   // Binds the socket and starts receiving on loop. handler and loop must outlive the Server.
-  [[nodiscard]] static Result<std::unique_ptr<Server>> create(EventLoop& loop, ServerConfig config,
+  [[nodiscard]] static Result<std::unique_ptr<Server>> create(io::EventLoop& loop,
+                                                              ServerConfig config,
                                                               ConnectionHandler& handler,
                                                               obs::Logger logger);
 
   // The bound address (the real port when listen asked for port 0).
-  [[nodiscard]] virtual SocketAddress local_address() const = 0;
+  [[nodiscard]] virtual io::SocketAddress local_address() const = 0;
   // Connections not yet fully closed, handshaking ones included.
   [[nodiscard]] virtual std::size_t connection_count() const noexcept = 0;
   [[nodiscard]] virtual AdmissionCounters admission_counters() const noexcept = 0;

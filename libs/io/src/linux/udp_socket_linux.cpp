@@ -23,10 +23,10 @@
 
 #include "gso_policy.hpp"
 #include "lanparty/base/errc.hpp"
-#include "udp_socket.hpp"
+#include "lanparty/io/udp_socket.hpp"
 #include "udp_socket_linux.hpp"
 
-namespace lanparty::quic::detail {
+namespace lanparty::io {
 namespace {
 
 constexpr std::size_t kTxBufferBytes = 256 * 1024;
@@ -640,4 +640,4 @@ Result<std::unique_ptr<UdpSocket>> open_linux_udp_socket(const SocketAddress& lo
       new LinuxUdpSocket(bound->fd.release(), bound->address, connect_to.valid(), logger, calls));
 }
 
-}  // namespace lanparty::quic::detail
+}  // namespace lanparty::io

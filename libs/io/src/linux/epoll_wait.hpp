@@ -11,9 +11,9 @@
 #include <cstdint>
 #include <optional>
 
-#include "lanparty/quic/event_loop.hpp"
+#include "lanparty/io/event_loop.hpp"
 
-namespace lanparty::quic::detail {
+namespace lanparty::io::detail {
 
 enum class EpollWait : std::uint8_t { kPwait2, kWait };
 
@@ -33,4 +33,4 @@ void set_epoll_pwait2_for_tests(EpollPwait2Fn fn) noexcept;
 // through zero timeouts until it passes; capped at INT_MAX.
 [[nodiscard]] int epoll_wait_timeout_ms(EventLoop::Clock::duration wait) noexcept;
 
-}  // namespace lanparty::quic::detail
+}  // namespace lanparty::io::detail

@@ -2,7 +2,7 @@
 // EventLoop: timer order and cancellation, re-armable timers, fds, stop() from elsewhere; each
 // through both Linux waits (epoll_pwait2, and epoll_wait where the kernel lacks it), and the
 // fallback from one to the other.
-#include "lanparty/quic/event_loop.hpp"
+#include "lanparty/io/event_loop.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/epoll.h>
@@ -16,7 +16,7 @@
 #include "lanparty/base/errc.hpp"
 #include "linux/epoll_wait.hpp"
 
-namespace lanparty::quic {
+namespace lanparty::io {
 namespace {
 
 using namespace std::chrono_literals;
@@ -234,4 +234,4 @@ TEST_P(EpollPwait2Missing, LoopFallsBackToEpollWaitAndRemembers) {
 }
 
 }  // namespace
-}  // namespace lanparty::quic
+}  // namespace lanparty::io

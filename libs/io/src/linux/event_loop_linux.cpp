@@ -17,10 +17,10 @@
 
 #include "epoll_wait.hpp"
 #include "lanparty/base/errc.hpp"
-#include "lanparty/quic/event_loop.hpp"
-#include "lanparty/quic/sim_network.hpp"
+#include "lanparty/io/event_loop.hpp"
+#include "lanparty/io/sim_network.hpp"
 
-namespace lanparty::quic::detail {
+namespace lanparty::io::detail {
 namespace {
 
 int real_epoll_pwait2(int epfd, epoll_event* events, int maxevents, const timespec* timeout,
@@ -58,9 +58,9 @@ int epoll_wait_timeout_ms(EventLoop::Clock::duration wait) noexcept {
   return ms >= INT_MAX ? INT_MAX : static_cast<int>(ms);
 }
 
-}  // namespace lanparty::quic::detail
+}  // namespace lanparty::io::detail
 
-namespace lanparty::quic {
+namespace lanparty::io {
 
 static_assert(EventLoop::kReadable == EPOLLIN && EventLoop::kWritable == EPOLLOUT &&
               EventLoop::kError == EPOLLERR);
@@ -172,6 +172,13 @@ void EventLoop::os_remove_fd(Fd fd) noexcept {
   poller_->fds.erase(it);
 }
 
+// Linux waits on descriptors only; an event handle is a Windows notion.
+Status EventLoop::add_handle(void* /*event*/, std::function<void()> /*callback*/) {
+  return fail(Errc::kUnsupportedPlatform, "EventLoop::add_handle: Windows only (use add_fd)");
+}
+
+void EventLoop::remove_handle(void* /*event*/) noexcept {}
+
 void EventLoop::os_wake() noexcept {
   const std::uint64_t one = 1;
   // write(2) is async-signal-safe; EAGAIN means a wake-up is already pending.
@@ -226,4 +233,4 @@ Status EventLoop::poll_and_dispatch(Clock::duration wait) {
   return ok();
 }
 
-}  // namespace lanparty::quic
+}  // namespace lanparty::io

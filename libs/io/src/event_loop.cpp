@@ -5,10 +5,10 @@
 
 #include "lanparty/base/check.hpp"
 #include "lanparty/base/errc.hpp"
-#include "lanparty/quic/event_loop.hpp"
-#include "lanparty/quic/sim_network.hpp"
+#include "lanparty/io/event_loop.hpp"
+#include "lanparty/io/sim_network.hpp"
 
-namespace lanparty::quic {
+namespace lanparty::io {
 
 // --- Timer -------------------------------------------------------------------------------
 
@@ -186,4 +186,4 @@ void EventLoop::heap_swap(std::size_t a, std::size_t b) noexcept {
   heap_[b]->heap_index_ = b;
 }
 
-}  // namespace lanparty::quic
+}  // namespace lanparty::io

@@ -9,12 +9,12 @@
 #include <memory>
 
 #include "lanparty/base/result.hpp"
+#include "lanparty/io/address.hpp"
+#include "lanparty/io/event_loop.hpp"
+#include "lanparty/io/udp_socket.hpp"
 #include "lanparty/obs/log.hpp"
-#include "lanparty/quic/address.hpp"
-#include "lanparty/quic/event_loop.hpp"
-#include "udp_socket.hpp"
 
-namespace lanparty::quic::detail {
+namespace lanparty::io {
 
 // One virtual per call, no logic: each behaves as the syscall with flags 0, errno included.
 class SendCalls {
@@ -33,4 +33,4 @@ class SendCalls {
     const SocketAddress& local, const SocketAddress& connect_to, obs::Logger logger,
     SendCalls& calls);
 
-}  // namespace lanparty::quic::detail
+}  // namespace lanparty::io

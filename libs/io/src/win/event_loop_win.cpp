@@ -15,10 +15,10 @@
 #include <vector>
 
 #include "lanparty/base/errc.hpp"
-#include "lanparty/quic/event_loop.hpp"
-#include "lanparty/quic/sim_network.hpp"
+#include "lanparty/io/event_loop.hpp"
+#include "lanparty/io/sim_network.hpp"
 
-namespace lanparty::quic {
+namespace lanparty::io {
 namespace {
 
 // One slot of WaitForMultipleObjects' 64 is the wake-up event.
@@ -265,4 +265,4 @@ Status EventLoop::poll_and_dispatch(Clock::duration wait) {
   return ok();
 }
 
-}  // namespace lanparty::quic
+}  // namespace lanparty::io

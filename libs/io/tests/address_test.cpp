@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MIT
 // parse_listen_address forms, resolve_host_port, SocketAddress printing.
-#include "lanparty/quic/address.hpp"
+#include "lanparty/io/address.hpp"
 
 #include <gtest/gtest.h>
 
 #include "lanparty/base/errc.hpp"
 
-namespace lanparty::quic {
+namespace lanparty::io {
 namespace {
 
 struct ListenCase {
@@ -92,4 +92,4 @@ TEST(SocketAddress, FromBytesRejectsNonInetFamilies) {
 }
 
 }  // namespace
-}  // namespace lanparty::quic
+}  // namespace lanparty::io

@@ -10,7 +10,7 @@
 
 #include "lanparty/base/result.hpp"
 
-namespace lanparty::quic {
+namespace lanparty::io {
 
 enum class AddressFamily : std::uint8_t { kIPv4, kIPv6 };
 
@@ -72,4 +72,4 @@ struct SourcePrefixHash {
 // result). kNotFound when the name does not resolve.
 [[nodiscard]] Result<SocketAddress> resolve_host_port(std::string_view host, std::uint16_t port);
 
-}  // namespace lanparty::quic
+}  // namespace lanparty::io

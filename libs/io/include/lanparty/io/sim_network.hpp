@@ -20,10 +20,10 @@
 #include <vector>
 
 #include "lanparty/base/result.hpp"
-#include "lanparty/quic/address.hpp"
-#include "lanparty/quic/event_loop.hpp"
+#include "lanparty/io/address.hpp"
+#include "lanparty/io/event_loop.hpp"
 
-namespace lanparty::quic {
+namespace lanparty::io {
 
 namespace detail {
 class SimUdpSocket;
@@ -175,4 +175,4 @@ class SimNetwork {
   SimCounters counters_;
 };
 
-}  // namespace lanparty::quic
+}  // namespace lanparty::io

@@ -15,9 +15,9 @@
 #include <fmt/format.h>
 
 #include "lanparty/base/errc.hpp"
-#include "udp_socket.hpp"
+#include "lanparty/io/udp_socket.hpp"
 
-namespace lanparty::quic::detail {
+namespace lanparty::io {
 namespace {
 
 constexpr std::size_t kTxMaxMessages = 64;
@@ -228,4 +228,4 @@ Result<ListeningSockets> UdpSocket::open_listening(const SocketAddress& local, o
   return ListeningSockets{std::move(*main), nullptr};
 }
 
-}  // namespace lanparty::quic::detail
+}  // namespace lanparty::io

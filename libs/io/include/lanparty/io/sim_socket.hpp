@@ -6,12 +6,12 @@
 #include <memory>
 
 #include "lanparty/base/result.hpp"
-#include "lanparty/quic/address.hpp"
-#include "lanparty/quic/event_loop.hpp"
-#include "lanparty/quic/sim_network.hpp"
-#include "udp_socket.hpp"
+#include "lanparty/io/address.hpp"
+#include "lanparty/io/event_loop.hpp"
+#include "lanparty/io/sim_network.hpp"
+#include "lanparty/io/udp_socket.hpp"
 
-namespace lanparty::quic::detail {
+namespace lanparty::io {
 
 // A socket on host bound to local's port (0: an ephemeral one; the address part is ignored,
 // the host has one). connect_to, if valid, makes it accept datagrams from that peer only.
@@ -20,4 +20,4 @@ namespace lanparty::quic::detail {
                                                                  const SocketAddress& local,
                                                                  const SocketAddress& connect_to);
 
-}  // namespace lanparty::quic::detail
+}  // namespace lanparty::io

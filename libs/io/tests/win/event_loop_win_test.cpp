@@ -13,9 +13,9 @@
 #include <vector>
 
 #include "lanparty/base/errc.hpp"
-#include "lanparty/quic/event_loop.hpp"
+#include "lanparty/io/event_loop.hpp"
 
-namespace lanparty::quic {
+namespace lanparty::io {
 namespace {
 
 using namespace std::chrono_literals;
@@ -159,4 +159,4 @@ TEST(EventLoopWin, StopFromAnotherThreadEndsRun) {
 }
 
 }  // namespace
-}  // namespace lanparty::quic
+}  // namespace lanparty::io

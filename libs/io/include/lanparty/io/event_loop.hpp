@@ -15,8 +15,9 @@
 #include <vector>
 
 #include "lanparty/base/result.hpp"
+#include "lanparty/io/native_fd.hpp"
 
-namespace lanparty::quic {
+namespace lanparty::io {
 
 class SimNetwork;
 
@@ -27,11 +28,7 @@ class EventLoop {
  public:
   using Clock = std::chrono::steady_clock;
   using TimerId = std::uint64_t;
-#ifdef _WIN32
-  using Fd = std::uintptr_t;  // a SOCKET
-#else
-  using Fd = int;
-#endif
+  using Fd = NativeFd;  // native_fd.hpp: an fd on Linux, a SOCKET on Windows
   // Portable names for the readiness bits; the values are epoll's EPOLLIN, EPOLLOUT, EPOLLERR.
   static constexpr std::uint32_t kReadable = 0x001;
   static constexpr std::uint32_t kWritable = 0x004;
@@ -98,14 +95,14 @@ class EventLoop {
   // Unknown fds are ignored. Safe from inside any callback, including fd's own.
   void remove_fd(Fd fd) noexcept;
 
-#ifdef _WIN32
-  // Windows only: calls callback whenever the event object (a HANDLE, e.g. the hEvent of an
+  // Windows: calls callback whenever the event object (a HANDLE, e.g. the hEvent of an
   // OVERLAPPED read) is signalled; the callback must reset it (or re-issue the I/O that
   // does). At most 62 handles and sockets together (WaitForMultipleObjects' 64, minus the
-  // wake-up event). The loop never closes the handle.
+  // wake-up event). The loop never closes the handle. Elsewhere, and on a simulated loop,
+  // kUnsupportedPlatform (Linux waits on fds: add_fd).
   [[nodiscard]] Status add_handle(void* event, std::function<void()> callback);
+  // Unknown handles are ignored.
   void remove_handle(void* event) noexcept;
-#endif
 
   // Runs until stop(). Returns an error only if epoll itself fails.
   [[nodiscard]] Status run();
@@ -158,4 +155,4 @@ class EventLoop {
   TimerId next_timer_id_ = 1;
 };
 
-}  // namespace lanparty::quic
+}  // namespace lanparty::io

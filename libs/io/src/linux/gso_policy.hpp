@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <chrono>
 
-namespace lanparty::quic::detail {
+namespace lanparty::io {
 
 class GsoPolicy {
  public:
@@ -51,4 +51,4 @@ class GsoPolicy {
   std::chrono::milliseconds next_backoff_ = kFirstBackoff;
 };
 
-}  // namespace lanparty::quic::detail
+}  // namespace lanparty::io

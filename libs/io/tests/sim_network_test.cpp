@@ -8,11 +8,11 @@
 #include <memory>
 #include <vector>
 
-#include "lanparty/quic/event_loop.hpp"
-#include "lanparty/quic/sim_network.hpp"
-#include "sim_socket.hpp"
+#include "lanparty/io/event_loop.hpp"
+#include "lanparty/io/sim_network.hpp"
+#include "lanparty/io/sim_socket.hpp"
 
-namespace lanparty::quic {
+namespace lanparty::io {
 namespace {
 
 using namespace std::chrono_literals;
@@ -22,8 +22,8 @@ struct Pair {
   std::unique_ptr<EventLoop> loop;
   SimHost* a = nullptr;
   SimHost* b = nullptr;
-  std::unique_ptr<detail::UdpSocket> sa;
-  std::unique_ptr<detail::UdpSocket> sb;
+  std::unique_ptr<UdpSocket> sa;
+  std::unique_ptr<UdpSocket> sb;
   std::vector<std::vector<std::uint8_t>> received;  // by sb
   std::vector<EventLoop::Clock::duration> arrival;  // virtual time since start, per datagram
 };
@@ -36,8 +36,8 @@ std::unique_ptr<Pair> make_pair_on(std::uint64_t seed, const SimLink& link) {
   p->loop = std::move(*loop);
   p->a = *p->net->add_host("10.1.0.1");
   p->b = *p->net->add_host("10.1.0.2");
-  auto sa = detail::open_sim_socket(*p->loop, *p->a, p->a->address().with_port(1000), {});
-  auto sb = detail::open_sim_socket(*p->loop, *p->b, p->b->address().with_port(2000), {});
+  auto sa = open_sim_socket(*p->loop, *p->a, p->a->address().with_port(1000), {});
+  auto sb = open_sim_socket(*p->loop, *p->b, p->b->address().with_port(2000), {});
   EXPECT_TRUE(sa.has_value() && sb.has_value());
   p->sa = std::move(*sa);
   p->sb = std::move(*sb);
@@ -137,13 +137,12 @@ TEST(SimNetwork, ARebootKillsTheHostsSocketsAndWhatIsInFlightToIt) {
   p->net->reboot(*p->b, 2s);
   EXPECT_FALSE(p->b->up());
   // The old socket never becomes readable again; its port is free once the host is back.
-  EXPECT_FALSE(
-      detail::open_sim_socket(*p->loop, *p->b, p->b->address().with_port(2000), {}).has_value());
+  EXPECT_FALSE(open_sim_socket(*p->loop, *p->b, p->b->address().with_port(2000), {}).has_value());
   (void)p->loop->run_until([] { return false; }, 3s);
   EXPECT_TRUE(p->received.empty());
   EXPECT_EQ(p->net->counters().host_down, 1u);
   EXPECT_TRUE(p->b->up());
-  auto fresh = detail::open_sim_socket(*p->loop, *p->b, p->b->address().with_port(2000), {});
+  auto fresh = open_sim_socket(*p->loop, *p->b, p->b->address().with_port(2000), {});
   ASSERT_TRUE(fresh.has_value());
   send(*p, 100, 2);
   bool got = false;
@@ -174,4 +173,4 @@ TEST(SimNetwork, RefusesDuplicateAndNonNumericHosts) {
 }
 
 }  // namespace
-}  // namespace lanparty::quic
+}  // namespace lanparty::io

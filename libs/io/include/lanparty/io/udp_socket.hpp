@@ -10,11 +10,11 @@
 #include <span>
 
 #include "lanparty/base/result.hpp"
+#include "lanparty/io/address.hpp"
+#include "lanparty/io/event_loop.hpp"
 #include "lanparty/obs/log.hpp"
-#include "lanparty/quic/address.hpp"
-#include "lanparty/quic/event_loop.hpp"
 
-namespace lanparty::quic::detail {
+namespace lanparty::io {
 
 // Receive buffers are this large; we advertise it as max_udp_payload_size so conforming
 // peers never send more (ngtcp2 itself sends at most 1452).
@@ -114,4 +114,4 @@ class UdpSocket {
   virtual void disable_gso() noexcept = 0;
 };
 
-}  // namespace lanparty::quic::detail
+}  // namespace lanparty::io

@@ -21,7 +21,7 @@
 #include "linux/gso_policy.hpp"
 #include "linux/udp_socket_linux.hpp"
 
-namespace lanparty::quic::detail {
+namespace lanparty::io {
 namespace {
 
 using namespace std::chrono_literals;
@@ -552,4 +552,4 @@ TEST(HandshakeLane, AFullLaneQueueIsCountedByTheKernel) {
 }
 
 }  // namespace
-}  // namespace lanparty::quic::detail
+}  // namespace lanparty::io

@@ -2,7 +2,7 @@
 // The simulated network and its sockets. Everything here runs on the simulated loop's thread;
 // nothing reads a real clock, so a run depends only on the seed and on what the code above
 // the sockets does.
-#include "lanparty/quic/sim_network.hpp"
+#include "lanparty/io/sim_network.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -10,9 +10,9 @@
 #include <string>
 
 #include "lanparty/base/errc.hpp"
-#include "sim_socket.hpp"
+#include "lanparty/io/sim_socket.hpp"
 
-namespace lanparty::quic {
+namespace lanparty::io {
 namespace detail {
 
 class SimUdpSocket final : public UdpSocket {
@@ -148,13 +148,13 @@ class SimUdpSocket final : public UdpSocket {
   SocketCounters counters_;
 };
 
+}  // namespace detail
+
 Result<std::unique_ptr<UdpSocket>> open_sim_socket(EventLoop& loop, SimHost& host,
                                                    const SocketAddress& local,
                                                    const SocketAddress& connect_to) {
-  return SimUdpSocket::open(loop, host, local, connect_to);
+  return detail::SimUdpSocket::open(loop, host, local, connect_to);
 }
-
-}  // namespace detail
 
 bool SimHost::up() const noexcept { return network_->now() >= down_until_; }
 
@@ -382,4 +382,4 @@ Status SimNetwork::advance_and_dispatch(EventLoop& loop, Clock::duration wait) {
   return ok();
 }
 
-}  // namespace lanparty::quic
+}  // namespace lanparty::io

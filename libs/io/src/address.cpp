@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // SocketAddress over a sockaddr_storage image; listen-address parsing and resolution.
-#include "lanparty/quic/address.hpp"
+#include "lanparty/io/address.hpp"
 
 #include <charconv>
 #include <cstring>
@@ -11,7 +11,7 @@
 #include "lanparty/base/errc.hpp"
 #include "socket_os.hpp"
 
-namespace lanparty::quic {
+namespace lanparty::io {
 namespace {
 
 static_assert(sizeof(sockaddr_storage) <= SocketAddress::kStorageBytes);
@@ -206,9 +206,9 @@ Result<SocketAddress> resolve_host_port(std::string_view host, std::uint16_t por
   return out;
 }
 
-}  // namespace lanparty::quic
+}  // namespace lanparty::io
 
-namespace lanparty::quic {
+namespace lanparty::io {
 
 SourcePrefix source_prefix(const SocketAddress& address) noexcept {
   SourcePrefix prefix;
@@ -239,4 +239,4 @@ std::size_t SourcePrefixHash::operator()(const SourcePrefix& prefix) const noexc
   return static_cast<std::size_t>(h ^ (h >> 32));
 }
 
-}  // namespace lanparty::quic
+}  // namespace lanparty::io
