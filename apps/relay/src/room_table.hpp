@@ -54,7 +54,6 @@ struct Peer {
   quic::Connection* connection = nullptr;  // null in unit tests
   obs::TunnelCounters counters;            // stats: rx excludes probes, tx counts frames sent
   DropCounters rx_drops;                   // drops of datagrams from this peer
-  DropCounters tx_drops;                   // drops of frames to this peer (queue_full)
   PeerRateLimiter rate;                    // set by the relay at admission
 };
 

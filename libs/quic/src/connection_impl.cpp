@@ -441,7 +441,7 @@ void ConnectionImpl::close_after_ack(std::uint64_t app_error_code, std::string r
                                      std::chrono::milliseconds linger_after_ack) {
   if (!user_visible() || close_after_ack_) return;
   close_after_ack_ =
-      PendingClose{CloseInfo::Kind::kLocalApplication, app_error_code, std::move(reason), false};
+      PendingClose{CloseInfo::Kind::kLocalApplication, app_error_code, std::move(reason)};
   close_deadline_ = endpoint_.loop().now() + deadline;
   close_linger_ = linger_after_ack;
   close_acked_ = false;
@@ -455,7 +455,7 @@ void ConnectionImpl::request_close(CloseInfo::Kind kind, std::uint64_t code,
       state_ == State::kDead) {
     return;
   }
-  pending_close_ = PendingClose{kind, code, truncate_reason(reason), false};
+  pending_close_ = PendingClose{kind, code, truncate_reason(reason)};
   endpoint_.mark_dirty(*this);
 }
 

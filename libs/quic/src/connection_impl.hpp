@@ -228,14 +228,12 @@ class ConnectionImpl final : public Connection {
   bool notify_queued_ = false;
   bool dead_queued_ = false;
   bool stateless_reset_ = false;
-  bool in_ngtcp2_ = false;  // inside read_pkt / handle_expiry callbacks
 
   // A close requested by the application or a callback, executed at the next write.
   struct PendingClose {
     CloseInfo::Kind kind;
     std::uint64_t code;
     std::string reason;
-    bool transport = false;  // code is a QUIC transport error (our stack's fault)
   };
   std::optional<PendingClose> pending_close_;
   std::optional<PendingClose> close_after_ack_;

@@ -148,7 +148,6 @@ class Runner final : public quic::ConnectionHandler {
   Backoff backoff_;
   RelayChoice relays_;  // where each attempt connects: the list, and a redirect followed
   std::unique_ptr<quic::Client> client_;
-  std::unique_ptr<quic::Client> retired_client_;  // destroyed outside its own callbacks
   std::int64_t control_stream_ = -1;
   std::uint64_t generation_ = 0;  // bumps per connection; stale timers check it
   obs::ConnectionState state_ = obs::ConnectionState::kDisconnected;
