@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // ConnectionImpl: ngtcp2 callbacks, the packet writer (datagrams packed with FLAG_MORE, then
-// streams), and the close state machine (closing/draining periods of RFC 9000 section 10.2).
+// streams), and what the close state machine (close_state.hpp; closing/draining periods of
+// RFC 9000 section 10.2) calls for: CONNECTION_CLOSE packets, timers, on_closed.
 #include "connection_impl.hpp"
 
 #include <ngtcp2/ngtcp2_crypto.h>
@@ -56,92 +57,6 @@ std::string truncate_reason(std::string_view reason) {
 
 }  // namespace
 
-// --- SendStream --------------------------------------------------------------------------
-
-void SendStream::append(std::span<const std::uint8_t> data) {
-  if (data.empty() || discarded_) return;
-  chunks_.emplace_back(data.begin(), data.end());
-  total_ += data.size();
-}
-
-std::size_t SendStream::unsent(ngtcp2_vec* out, std::size_t max) const noexcept {
-  std::size_t count = 0;
-  std::uint64_t offset = front_offset_;
-  for (const auto& chunk : chunks_) {
-    if (count == max) break;
-    const std::uint64_t end = offset + chunk.size();
-    if (end > written_) {
-      const std::size_t skip = written_ > offset ? static_cast<std::size_t>(written_ - offset) : 0;
-      out[count].base = const_cast<std::uint8_t*>(chunk.data() + skip);
-      out[count].len = chunk.size() - skip;
-      ++count;
-    }
-    offset = end;
-  }
-  return count;
-}
-
-void SendStream::on_acked(std::uint64_t offset, std::uint64_t length) noexcept {
-  acked_ = std::max(acked_, offset + length);
-  // Free whole chunks below the acknowledged prefix; ngtcp2 no longer needs them.
-  while (!chunks_.empty() && front_offset_ + chunks_.front().size() <= acked_) {
-    front_offset_ += chunks_.front().size();
-    chunks_.pop_front();
-  }
-}
-
-void SendStream::discard() noexcept {
-  discarded_ = true;
-  chunks_.clear();
-}
-
-// --- DatagramQueue -----------------------------------------------------------------------
-
-DatagramQueue::DatagramQueue(std::size_t slots, std::size_t slot_bytes)
-    : slots_(std::max<std::size_t>(slots, 1)), slot_bytes_(slot_bytes) {}
-
-bool DatagramQueue::push(std::span<const std::uint8_t> payload) {
-  bool dropped = false;
-  if (size_ == slots_.size()) {
-    head_ = (head_ + 1) % slots_.size();
-    --size_;
-    dropped = true;
-  }
-  Slot& slot = slots_[(head_ + size_) % slots_.size()];
-  // Uninitialised: every byte used is written just below.
-  if (!slot.data) slot.data = std::make_unique_for_overwrite<std::uint8_t[]>(slot_bytes_);
-  std::memcpy(slot.data.get(), payload.data(), payload.size());
-  slot.length = payload.size();
-  ++size_;
-  return dropped;
-}
-
-std::span<const std::uint8_t> DatagramQueue::front() const noexcept {
-  const Slot& slot = slots_[head_];
-  return {slot.data.get(), slot.length};
-}
-
-void DatagramQueue::pop() noexcept {
-  if (size_ == 0) return;
-  head_ = (head_ + 1) % slots_.size();
-  --size_;
-  // Back to slot 0 whenever the queue drains, so a connection only ever allocates as many
-  // slots as its deepest backlog (not all of them as the ring rotates): 10k quiet
-  // connections stay small.
-  if (size_ == 0) head_ = 0;
-}
-
-std::size_t DatagramQueue::allocated_slots() const noexcept {
-  std::size_t n = 0;
-  for (const Slot& slot : slots_) n += slot.data ? 1 : 0;
-  return n;
-}
-
-void DatagramQueue::clear() noexcept {
-  head_ = 0;
-  size_ = 0;
-}
-
 // --- ConnectionImpl: setup ---------------------------------------------------------------
 
 ConnectionImpl::ConnectionImpl(Endpoint& endpoint, std::uint64_t id, const io::SocketAddress& local,
@@ -153,11 +68,7 @@ ConnectionImpl::ConnectionImpl(Endpoint& endpoint, std::uint64_t id, const io::S
       datagrams_(endpoint.config().datagram_queue_slots, NGTCP2_MAX_PMTUD_UDP_PAYLOAD_SIZE),
       expiry_timer_(endpoint.loop(), [this] { endpoint_.on_connection_timer(*this); }),
       close_deadline_timer_(endpoint.loop(), [this] {
-        if (close_after_ack_) {
-          auto pending = std::move(*close_after_ack_);
-          close_after_ack_.reset();
-          request_close(pending.kind, pending.code, std::move(pending.reason));
-        }
+        if (close_.on_deadline()) endpoint_.mark_dirty(*this);
       }) {
   anchor_.ref.get_conn = cb_get_conn;
   anchor_.ref.user_data = this;
@@ -319,12 +230,11 @@ void ConnectionImpl::release() noexcept {
 // --- ConnectionImpl: application API -----------------------------------------------------
 
 bool ConnectionImpl::user_visible() const noexcept {
-  return (state_ == State::kHandshaking || state_ == State::kOpen) && !pending_close_ &&
-         !closed_notified_ && conn_ != nullptr;
+  return close_.user_visible() && conn_ != nullptr;
 }
 
 Result<std::int64_t> ConnectionImpl::open_bidi_stream() {
-  if (!user_visible() || close_after_ack_) {
+  if (!user_visible() || close_.has_request()) {
     return fail(Errc::kClosed, "open_bidi_stream: connection closing");
   }
   std::int64_t stream_id = -1;
@@ -339,7 +249,7 @@ Result<std::int64_t> ConnectionImpl::open_bidi_stream() {
 }
 
 Status ConnectionImpl::send_stream(std::int64_t stream_id, std::span<const std::uint8_t> data) {
-  if (!user_visible() || close_after_ack_) {
+  if (!user_visible() || close_.has_request()) {
     return fail(Errc::kClosed, "send_stream: connection closing");
   }
   auto it = streams_.find(stream_id);
@@ -392,7 +302,7 @@ std::size_t ConnectionImpl::datagram_budget() const noexcept {
 }
 
 Status ConnectionImpl::send_datagram(std::span<const std::uint8_t> payload) {
-  if (!user_visible() || close_after_ack_) {
+  if (!user_visible() || close_.has_request()) {
     return fail(Errc::kClosed, "send_datagram: connection closing");
   }
   if (!handshake_completed_) {
@@ -431,49 +341,47 @@ Result<std::array<std::uint8_t, 32>> ConnectionImpl::export_keying_material(
 
 void ConnectionImpl::close(std::uint64_t app_error_code, std::string_view reason) {
   if (!user_visible()) return;
-  close_after_ack_.reset();
-  close_deadline_timer_.disarm();
+  close_deadline_timer_.disarm();  // a close now replaces a close_after_ack in progress
   request_close(CloseInfo::Kind::kLocalApplication, app_error_code, std::string(reason));
 }
 
 void ConnectionImpl::close_after_ack(std::uint64_t app_error_code, std::string reason,
                                      std::chrono::milliseconds deadline,
                                      std::chrono::milliseconds linger_after_ack) {
-  if (!user_visible() || close_after_ack_) return;
-  close_after_ack_ =
-      PendingClose{CloseInfo::Kind::kLocalApplication, app_error_code, std::move(reason)};
-  close_deadline_ = endpoint_.loop().now() + deadline;
-  close_linger_ = linger_after_ack;
-  close_acked_ = false;
-  close_deadline_timer_.arm(close_deadline_);
+  if (!user_visible()) return;
+  const auto deadline_at = endpoint_.loop().now() + deadline;
+  if (!close_.request_after_ack(
+          {CloseInfo::Kind::kLocalApplication, app_error_code, truncate_reason(reason)},
+          deadline_at, linger_after_ack)) {
+    return;
+  }
+  close_deadline_timer_.arm(deadline_at);
   check_close_after_ack();
 }
 
 void ConnectionImpl::request_close(CloseInfo::Kind kind, std::uint64_t code,
                                    std::string reason) noexcept {
-  if (pending_close_ || state_ == State::kClosing || state_ == State::kDraining ||
-      state_ == State::kDead) {
-    return;
-  }
-  pending_close_ = PendingClose{kind, code, truncate_reason(reason)};
-  endpoint_.mark_dirty(*this);
+  if (close_.request_now({kind, code, truncate_reason(reason)})) endpoint_.mark_dirty(*this);
 }
 
 void ConnectionImpl::check_close_after_ack() noexcept {
-  if (!close_after_ack_ || close_acked_) return;
+  if (!std::holds_alternative<CloseState::AfterAck>(close_.request())) return;
   for (const auto& [id, stream] : streams_) {
     if (!stream.all_acked()) return;
   }
-  if (close_linger_.count() > 0) {
-    // Acknowledged: close after the linger, but never later than the deadline.
-    close_acked_ = true;
-    close_deadline_timer_.arm(std::min(close_deadline_, endpoint_.loop().now() + close_linger_));
-    return;
+  const auto outcome = close_.on_all_acked(endpoint_.loop().now());
+  switch (outcome.action) {
+    case CloseState::AckOutcome::Action::kArmTimer:
+      close_deadline_timer_.arm(outcome.at);
+      return;
+    case CloseState::AckOutcome::Action::kCloseNow:
+      close_deadline_timer_.disarm();
+      endpoint_.mark_dirty(*this);
+      return;
+    case CloseState::AckOutcome::Action::kNone:
+      close_deadline_timer_.disarm();
+      return;
   }
-  close_deadline_timer_.disarm();
-  auto pending = std::move(*close_after_ack_);
-  close_after_ack_.reset();
-  request_close(pending.kind, pending.code, std::move(pending.reason));
 }
 
 ConnectionStats ConnectionImpl::stats() const noexcept {
@@ -492,20 +400,14 @@ ConnectionStats ConnectionImpl::stats() const noexcept {
 // --- ConnectionImpl: packets in ----------------------------------------------------------
 
 void ConnectionImpl::on_packet(const io::RxPacket& packet, ngtcp2_tstamp now) noexcept {
-  switch (state_) {
-    case State::kClosing:
-      // RFC 9000 section 10.2.1: answer with the CONNECTION_CLOSE again, with backoff (on
-      // the 1st, 2nd, 4th, 8th, ... packet) so a flood cannot amplify through us.
-      ++packets_in_closing_;
-      if ((packets_in_closing_ & (packets_in_closing_ - 1)) == 0) send_close_packet();
-      return;
-    case State::kDraining:
-    case State::kDead:
-      return;
-    case State::kHandshaking:
-    case State::kOpen:
-      break;
+  if (CloseState::Closing* closing = close_.closing()) {
+    // RFC 9000 section 10.2.1: answer with the CONNECTION_CLOSE again, with backoff (on
+    // the 1st, 2nd, 4th, 8th, ... packet) so a flood cannot amplify through us.
+    const std::uint64_t n = ++closing->packets_received;
+    if ((n & (n - 1)) == 0) send_close_packet();
+    return;
   }
+  if (!close_.live()) return;  // draining or dead
   stats_.udp_bytes_received += packet.data.size();
   const ngtcp2_path path = path_of(*packet.local, *packet.remote);
   ngtcp2_pkt_info pi{};
@@ -519,16 +421,9 @@ void ConnectionImpl::on_packet(const io::RxPacket& packet, ngtcp2_tstamp now) no
 }
 
 void ConnectionImpl::on_timer(ngtcp2_tstamp now) noexcept {
-  switch (state_) {
-    case State::kClosing:
-    case State::kDraining:
-      go_dead();  // 3 PTO passed
-      return;
-    case State::kDead:
-      return;
-    case State::kHandshaking:
-    case State::kOpen:
-      break;
+  if (!close_.live()) {
+    go_dead();  // closing or draining: 3 PTO passed (nothing when dead already)
+    return;
   }
   if (int rv = ngtcp2_conn_handle_expiry(conn_.get(), now); rv != 0) {
     on_liberr(rv, now);
@@ -600,7 +495,7 @@ void ConnectionImpl::on_liberr(int liberr, ngtcp2_tstamp now) noexcept {
 }
 
 void ConnectionImpl::on_unreachable(int err) noexcept {
-  if (state_ != State::kHandshaking) return;
+  if (!close_.handshaking()) return;
   finish({CloseInfo::Kind::kHandshakeFailed, 0,
           fmt::format("{} answered with ICMP: {}", remote_.to_string(), std::strerror(err)),
           obs::HandshakeFailure::kUnreachable});
@@ -648,70 +543,70 @@ CloseInfo ConnectionImpl::peer_close_info() const {
 // --- ConnectionImpl: close state machine -------------------------------------------------
 
 void ConnectionImpl::finish(CloseInfo info) noexcept {
-  if (!close_info_) close_info_ = std::move(info);
+  close_.record(std::move(info));
   endpoint_.mark_notify(*this);
 }
 
 void ConnectionImpl::start_closing(const ngtcp2_connection_close_error& ccerr,
                                    ngtcp2_tstamp now) noexcept {
-  if (state_ == State::kClosing || state_ == State::kDraining || state_ == State::kDead) return;
+  if (!close_.live()) return;
   datagrams_.clear();
-  close_packet_.resize(NGTCP2_MAX_PMTUD_UDP_PAYLOAD_SIZE);
+  std::vector<std::uint8_t> close_packet(NGTCP2_MAX_PMTUD_UDP_PAYLOAD_SIZE);
   ngtcp2_path_storage ps;
   ngtcp2_path_storage_zero(&ps);
   ngtcp2_pkt_info pi{};
   const ngtcp2_ssize n = ngtcp2_conn_write_connection_close(
-      conn_.get(), &ps.path, &pi, close_packet_.data(), close_packet_.size(), &ccerr, now);
+      conn_.get(), &ps.path, &pi, close_packet.data(), close_packet.size(), &ccerr, now);
   if (n <= 0) {
     // Nothing can be sent (no keys yet, or ngtcp2 refused): end silently.
-    close_packet_.clear();
     go_dead();
     return;
   }
-  close_packet_.resize(static_cast<std::size_t>(n));
+  close_packet.resize(static_cast<std::size_t>(n));
   if (ps.path.local.addrlen > 0) local_.assign(ps.path.local.addr, ps.path.local.addrlen);
   if (ps.path.remote.addrlen > 0) remote_.assign(ps.path.remote.addr, ps.path.remote.addrlen);
-  state_ = State::kClosing;
+  (void)close_.enter_closing(std::move(close_packet));
   send_close_packet();
   // RFC 9000 section 10.2: keep the state for three PTOs.
   expiry_timer_.arm(from_tstamp(now + 3 * ngtcp2_conn_get_pto(conn_.get())));
 }
 
 void ConnectionImpl::start_draining(ngtcp2_tstamp now) noexcept {
-  if (state_ == State::kClosing || state_ == State::kDraining || state_ == State::kDead) return;
+  if (!close_.live()) return;
   datagrams_.clear();
   finish(peer_close_info());
-  state_ = State::kDraining;
+  (void)close_.enter_draining();
   expiry_timer_.arm(from_tstamp(now + 3 * ngtcp2_conn_get_pto(conn_.get())));
 }
 
 void ConnectionImpl::send_close_packet() noexcept {
-  if (close_packet_.empty()) return;
+  const CloseState::Closing* closing = close_.closing();
+  if (closing == nullptr) return;
+  const std::vector<std::uint8_t>& packet = closing->close_packet;
   io::UdpSocket& socket = endpoint_.socket();
-  auto buffer = socket.tx_buffer(close_packet_.size());
+  auto buffer = socket.tx_buffer(packet.size());
   if (buffer.empty()) {
     (void)socket.flush();
-    buffer = socket.tx_buffer(close_packet_.size());
+    buffer = socket.tx_buffer(packet.size());
     if (buffer.empty()) return;  // the peer retransmits and we answer then
   }
-  std::memcpy(buffer.data(), close_packet_.data(), close_packet_.size());
-  socket.tx_commit(close_packet_.size(), local_, remote_);
-  stats_.udp_bytes_sent += close_packet_.size();
+  std::memcpy(buffer.data(), packet.data(), packet.size());
+  socket.tx_commit(packet.size(), local_, remote_);
+  stats_.udp_bytes_sent += packet.size();
 }
 
 void ConnectionImpl::go_dead() noexcept {
-  if (state_ == State::kDead) return;
-  state_ = State::kDead;
+  if (!close_.enter_dead()) return;
   expiry_timer_.disarm();
   close_deadline_timer_.disarm();
-  if (!close_info_) finish({CloseInfo::Kind::kLocalTransport, 0, "closed"});
+  if (!close_.recorded()) finish({CloseInfo::Kind::kLocalTransport, 0, "closed"});
   endpoint_.mark_dead(*this);
 }
 
 void ConnectionImpl::notify_closed() noexcept {
-  if (closed_notified_ || !close_info_) return;
-  closed_notified_ = true;
-  const CloseInfo& info = *close_info_;
+  const CloseInfo* delivered = close_.deliver();
+  if (delivered == nullptr) return;
+  const CloseInfo& info = *delivered;
   const obs::Logger& log = endpoint_.logger();
   if (!reported_) {
     // A server connection that never finished its handshake: the application never saw
@@ -738,15 +633,13 @@ void ConnectionImpl::notify_closed() noexcept {
 // --- ConnectionImpl: packets out ---------------------------------------------------------
 
 bool ConnectionImpl::write(ngtcp2_tstamp now) noexcept {
-  if (state_ != State::kHandshaking && state_ != State::kOpen) return true;
-  if (pending_close_) {
-    PendingClose pending = std::move(*pending_close_);
-    pending_close_.reset();
+  if (!close_.live()) return true;
+  if (std::optional<CloseRequest> pending = close_.take_requested()) {
     ngtcp2_connection_close_error ccerr;
     ngtcp2_connection_close_error_set_application_error(
-        &ccerr, pending.code, reinterpret_cast<const std::uint8_t*>(pending.reason.data()),
-        pending.reason.size());
-    finish({pending.kind, pending.code, pending.reason});
+        &ccerr, pending->code, reinterpret_cast<const std::uint8_t*>(pending->reason.data()),
+        pending->reason.size());
+    finish({pending->kind, pending->code, pending->reason});
     start_closing(ccerr, now);
     return true;
   }
@@ -911,7 +804,7 @@ ngtcp2_ssize ConnectionImpl::write_packet(std::uint8_t* dest, std::size_t destle
 }
 
 void ConnectionImpl::update_timer() noexcept {
-  if (state_ != State::kHandshaking && state_ != State::kOpen) return;
+  if (!close_.live()) return;
   const ngtcp2_tstamp expiry = ngtcp2_conn_get_expiry(conn_.get());
   if (expiry == UINT64_MAX) {
     expiry_timer_.disarm();
@@ -931,7 +824,7 @@ int ConnectionImpl::cb_handshake_completed(ngtcp2_conn* /*conn*/, void* user_dat
   ConnectionImpl* self = self_of(user_data);
   self->handshake_completed_ = true;
   self->endpoint_.on_handshake_completed(*self);
-  self->state_ = State::kOpen;
+  self->close_.on_handshake_completed();
   self->reported_ = true;
   self->endpoint_.logger().info(
       "quic.handshake_completed",

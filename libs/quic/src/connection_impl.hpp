@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
-// ConnectionImpl: one ngtcp2_conn + TLS session behind the public Connection interface,
-// with its send buffers (streams, bounded datagram queue) and its close state machine.
+// ConnectionImpl: one ngtcp2_conn + TLS session behind the public Connection interface: the
+// ngtcp2 callbacks and the packet writer. Its parts with one job each: SendStream (a
+// stream's unacknowledged bytes), DatagramQueue (DATAGRAM payloads waiting for a write) and
+// CloseState (the close state machine).
 #pragma once
 
 #include <ngtcp2/ngtcp2.h>
@@ -13,8 +15,11 @@
 #include <string>
 #include <vector>
 
+#include "close_state.hpp"
+#include "datagram_queue.hpp"
 #include "endpoint.hpp"
 #include "lanparty/quic/connection.hpp"
+#include "send_stream.hpp"
 #include "tls.hpp"
 
 namespace lanparty::quic::detail {
@@ -24,74 +29,8 @@ struct ConnDeleter {
 };
 using UniqueConn = std::unique_ptr<ngtcp2_conn, ConnDeleter>;
 
-// Outgoing bytes of one stream, kept until acknowledged (ngtcp2 does not copy).
-class SendStream {
- public:
-  void append(std::span<const std::uint8_t> data);
-  // Up to max vectors covering unsent bytes; returns the count.
-  std::size_t unsent(ngtcp2_vec* out, std::size_t max) const noexcept;
-  [[nodiscard]] std::uint64_t unsent_bytes() const noexcept { return total_ - written_; }
-  void mark_written(std::uint64_t n) noexcept { written_ += n; }
-  void on_acked(std::uint64_t offset, std::uint64_t length) noexcept;
-  [[nodiscard]] bool has_pending() const noexcept {
-    return !discarded_ && (written_ < total_ || (fin_queued_ && !fin_written_));
-  }
-  [[nodiscard]] bool all_acked() const noexcept { return discarded_ || acked_ >= total_; }
-  void discard() noexcept;
-
-  bool fin_queued_ = false;
-  bool fin_written_ = false;
-  bool blocked_ = false;  // flow control said no during this write pass
-  bool closed_ = false;   // ngtcp2 closed the stream; erased at the next write pass
-  [[nodiscard]] std::uint64_t total() const noexcept { return total_; }
-  [[nodiscard]] std::uint64_t acked() const noexcept { return acked_; }
-
- private:
-  std::deque<std::vector<std::uint8_t>> chunks_;
-  std::uint64_t front_offset_ = 0;  // stream offset of chunks_.front()[0]
-  std::uint64_t total_ = 0;         // bytes ever appended
-  std::uint64_t written_ = 0;       // bytes handed to ngtcp2
-  std::uint64_t acked_ = 0;         // contiguous acknowledged prefix
-  bool discarded_ = false;
-};
-
-// Fixed-capacity ring of datagram payloads. Slot storage is allocated the first time a slot
-// is used and reused afterwards, so steady state never allocates, and an idle connection
-// costs nothing (10k connections x 256 slots x 1452 bytes would be 3.7 GB if preallocated).
-class DatagramQueue {
- public:
-  DatagramQueue(std::size_t slots, std::size_t slot_bytes);
-  // Copies payload (size <= slot_bytes). Returns true if the oldest entry was dropped.
-  bool push(std::span<const std::uint8_t> payload);
-  [[nodiscard]] bool empty() const noexcept { return size_ == 0; }
-  [[nodiscard]] std::size_t size() const noexcept { return size_; }
-  [[nodiscard]] std::span<const std::uint8_t> front() const noexcept;
-  void pop() noexcept;
-  void clear() noexcept;
-  // Slots whose buffer exists: the memory a connection holds for its queue.
-  [[nodiscard]] std::size_t allocated_slots() const noexcept;
-
- private:
-  struct Slot {
-    std::unique_ptr<std::uint8_t[]> data;
-    std::size_t length = 0;
-  };
-  std::vector<Slot> slots_;
-  std::size_t slot_bytes_;
-  std::size_t head_ = 0;
-  std::size_t size_ = 0;
-};
-
 class ConnectionImpl final : public Connection {
  public:
-  enum class State : std::uint8_t {
-    kHandshaking,
-    kOpen,
-    kClosing,   // we sent CONNECTION_CLOSE; answering late packets with it
-    kDraining,  // the peer closed; silent
-    kDead,      // waiting to be freed (server) or kept closed (client)
-  };
-
   ConnectionImpl(Endpoint& endpoint, std::uint64_t id, const io::SocketAddress& local,
                  const io::SocketAddress& remote);
   ~ConnectionImpl() override;
@@ -129,7 +68,6 @@ class ConnectionImpl final : public Connection {
       std::string_view label) const override;
 
   // --- for the Endpoint ----------------------------------------------------------------------
-  [[nodiscard]] State state() const noexcept { return state_; }
   void on_packet(const io::RxPacket& packet, ngtcp2_tstamp now) noexcept;
   void on_timer(ngtcp2_tstamp now) noexcept;
   // The socket heard an ICMP error (errno err) from the peer's address. During the handshake
@@ -194,6 +132,7 @@ class ConnectionImpl final : public Connection {
   [[nodiscard]] SendStream* next_stream() noexcept;
 
   bool user_visible() const noexcept;  // API calls still allowed
+  // A close now (the first one wins), carried out at the next write.
   void request_close(CloseInfo::Kind kind, std::uint64_t code, std::string reason) noexcept;
   // Enters the closing period with ccerr (writes and sends CONNECTION_CLOSE).
   void start_closing(const ngtcp2_connection_close_error& ccerr, ngtcp2_tstamp now) noexcept;
@@ -218,31 +157,16 @@ class ConnectionImpl final : public Connection {
   TlsAnchor anchor_;
   UniqueConn conn_;
   TlsSession session_;
-  State state_ = State::kHandshaking;
   bool handshake_completed_ = false;
   io::SourcePrefix source_{};
   bool validated_at_accept_ = false;
-  bool reported_ = false;         // the handler knows this connection
-  bool closed_notified_ = false;  // on_closed delivered (or not due)
+  bool reported_ = false;  // the handler knows this connection
   bool dirty_ = false;
   bool notify_queued_ = false;
   bool dead_queued_ = false;
   bool stateless_reset_ = false;
 
-  // A close requested by the application or a callback, executed at the next write.
-  struct PendingClose {
-    CloseInfo::Kind kind;
-    std::uint64_t code;
-    std::string reason;
-  };
-  std::optional<PendingClose> pending_close_;
-  std::optional<PendingClose> close_after_ack_;
-  io::EventLoop::Clock::time_point close_deadline_{};  // close_after_ack's latest close
-  std::chrono::milliseconds close_linger_{0};          // after everything is acknowledged
-  bool close_acked_ = false;                           // acknowledged: the timer now closes
-  std::optional<CloseInfo> close_info_;
-  std::vector<std::uint8_t> close_packet_;
-  std::uint64_t packets_in_closing_ = 0;
+  CloseState close_;
 
   std::map<std::int64_t, SendStream> streams_;
   std::int64_t last_written_stream_ = -1;

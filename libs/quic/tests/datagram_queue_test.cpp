@@ -3,7 +3,7 @@
 
 #include <vector>
 
-#include "connection_impl.hpp"
+#include "datagram_queue.hpp"
 
 namespace lanparty::quic::detail {
 namespace {
