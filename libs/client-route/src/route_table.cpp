@@ -60,7 +60,7 @@ Result<InterfaceMetricGuard> InterfaceMetricGuard::apply(IpHelperApi& api, Route
                                         {"family", to_string(family)},
                                         {"automatic", desired.use_automatic_metric},
                                         {"metric", desired.metric}});
-    return InterfaceMetricGuard(std::nullopt, *before);
+    return InterfaceMetricGuard({}, *before);
   }
 
   // Persist the original before touching anything: if we die after the write, the next start
@@ -82,55 +82,31 @@ Result<InterfaceMetricGuard> InterfaceMetricGuard::apply(IpHelperApi& api, Route
                                     {"new_automatic", desired.use_automatic_metric},
                                     {"new_metric", desired.metric},
                                     {"disable_default_routes", before->disable_default_routes}});
-  return InterfaceMetricGuard(Saved{&api, &journal, entry, log}, *before);
+  return InterfaceMetricGuard(ScopedUndo(RestoreMetric{&api, &journal, entry, log}), *before);
 }
 
-InterfaceMetricGuard::InterfaceMetricGuard(InterfaceMetricGuard&& other) noexcept
-    : saved_(std::exchange(other.saved_, std::nullopt)), before_(other.before_) {}
-
-InterfaceMetricGuard& InterfaceMetricGuard::operator=(InterfaceMetricGuard&& other) noexcept {
-  if (this != &other) {
-    restore_or_log();
-    saved_ = std::exchange(other.saved_, std::nullopt);
-    before_ = other.before_;
-  }
-  return *this;
+void InterfaceMetricGuard::RestoreMetric::on_undo_failed(const Error& error) const noexcept {
+  log.error("route.metric_restore_failed", {{"luid", entry.luid.value},
+                                            {"family", to_string(entry.family)},
+                                            {"error", error.describe()}});
 }
 
-InterfaceMetricGuard::~InterfaceMetricGuard() { restore_or_log(); }
-
-void InterfaceMetricGuard::restore_or_log() noexcept {
-  if (!saved_) return;
-  const obs::Logger log = saved_->log;
-  const auto luid = saved_->entry.luid.value;
-  const auto family = saved_->entry.family;
-  if (auto restored = restore(); !restored) {
-    const std::string error = restored.error().describe();
-    log.error("route.metric_restore_failed",
-              {{"luid", luid}, {"family", to_string(family)}, {"error", error}});
-  }
-}
-
-Status InterfaceMetricGuard::restore() {
-  if (!saved_) return ok();
-  const auto& entry = saved_->entry;
+Status InterfaceMetricGuard::RestoreMetric::undo() {
   const std::string doing = fmt::format("restore metric of interface luid={} family={}",
                                         entry.luid.value, to_string(entry.family));
-  if (auto written = saved_->api->set_ip_interface_entry(entry.luid, entry.family, entry.original);
+  if (auto written = api->set_ip_interface_entry(entry.luid, entry.family, entry.original);
       !written) {
     return wrap(written.error(), doing);
   }
-  saved_->log.info("route.metric_restored", {{"luid", entry.luid.value},
-                                             {"family", to_string(entry.family)},
-                                             {"automatic", entry.original.use_automatic_metric},
-                                             {"metric", entry.original.metric}});
+  log.info("route.metric_restored", {{"luid", entry.luid.value},
+                                     {"family", to_string(entry.family)},
+                                     {"automatic", entry.original.use_automatic_metric},
+                                     {"metric", entry.original.metric}});
   // The OS is back to the original; if the entry cannot be erased, the next repair rewrites
   // the same values, which is harmless. So the guard is done either way.
-  const auto erased = saved_->journal->erase(entry);
-  const Saved done = *std::exchange(saved_, std::nullopt);
-  if (!erased) {
+  if (const auto erased = journal->erase(entry); !erased) {
     const std::string error = erased.error().describe();
-    done.log.warn("route.journal_erase_failed", {{"error", error}});
+    log.warn("route.journal_erase_failed", {{"error", error}});
   }
   return ok();
 }
@@ -171,7 +147,7 @@ Result<InterfaceMtuGuard> InterfaceMtuGuard::apply(IpHelperApi& api, InterfaceLu
   if (before->nl_mtu == mtu_bytes) {
     log.info("route.mtu_unchanged",
              {{"luid", luid.value}, {"family", to_string(family)}, {"mtu", mtu_bytes}});
-    return InterfaceMtuGuard(std::nullopt, *before);
+    return InterfaceMtuGuard({}, *before);
   }
   if (auto written = api.set_ip_interface_mtu(luid, family, mtu_bytes); !written) {
     return wrap(written.error(), doing);
@@ -180,47 +156,22 @@ Result<InterfaceMtuGuard> InterfaceMtuGuard::apply(IpHelperApi& api, InterfaceLu
                                  {"family", to_string(family)},
                                  {"old", before->nl_mtu},
                                  {"new", mtu_bytes}});
-  return InterfaceMtuGuard(Saved{&api, luid, family, log}, *before);
+  return InterfaceMtuGuard(ScopedUndo(RestoreMtu{&api, luid, family, before->nl_mtu, log}),
+                           *before);
 }
 
-InterfaceMtuGuard::InterfaceMtuGuard(InterfaceMtuGuard&& other) noexcept
-    : saved_(std::exchange(other.saved_, std::nullopt)), before_(other.before_) {}
-
-InterfaceMtuGuard& InterfaceMtuGuard::operator=(InterfaceMtuGuard&& other) noexcept {
-  if (this != &other) {
-    restore_or_log();
-    saved_ = std::exchange(other.saved_, std::nullopt);
-    before_ = other.before_;
-  }
-  return *this;
+void InterfaceMtuGuard::RestoreMtu::on_undo_failed(const Error& error) const noexcept {
+  log.error("route.mtu_restore_failed",
+            {{"luid", luid.value}, {"family", to_string(family)}, {"error", error.describe()}});
 }
 
-InterfaceMtuGuard::~InterfaceMtuGuard() { restore_or_log(); }
-
-void InterfaceMtuGuard::restore_or_log() noexcept {
-  if (!saved_) return;
-  const obs::Logger log = saved_->log;
-  const auto luid = saved_->luid.value;
-  const auto family = saved_->family;
-  if (auto restored = restore(); !restored) {
-    const std::string error = restored.error().describe();
-    log.error("route.mtu_restore_failed",
-              {{"luid", luid}, {"family", to_string(family)}, {"error", error}});
-  }
-}
-
-Status InterfaceMtuGuard::restore() {
-  if (!saved_) return ok();
-  if (auto written =
-          saved_->api->set_ip_interface_mtu(saved_->luid, saved_->family, before_.nl_mtu);
-      !written) {
+Status InterfaceMtuGuard::RestoreMtu::undo() {
+  if (auto written = api->set_ip_interface_mtu(luid, family, mtu_bytes); !written) {
     return wrap(written.error(), fmt::format("restore MTU of interface luid={} family={}",
-                                             saved_->luid.value, to_string(saved_->family)));
+                                             luid.value, to_string(family)));
   }
-  const Saved done = *std::exchange(saved_, std::nullopt);
-  done.log.info(
-      "route.mtu_restored",
-      {{"luid", done.luid.value}, {"family", to_string(done.family)}, {"mtu", before_.nl_mtu}});
+  log.info("route.mtu_restored",
+           {{"luid", luid.value}, {"family", to_string(family)}, {"mtu", mtu_bytes}});
   return ok();
 }
 
@@ -255,7 +206,7 @@ Result<HostRoutePin> HostRoutePin::add(IpHelperApi& api, RouteJournal& journal,
       (void)journal.erase(entry);
       const std::string dest = destination.to_string();
       log.warn("route.host_route_preexisting", {{"destination", dest}, {"luid", via.luid.value}});
-      return HostRoutePin(std::nullopt, route);
+      return HostRoutePin({}, route);
     }
     if (!is_already_there(created.error())) {
       if (!leftover) (void)journal.erase(entry);
@@ -269,7 +220,7 @@ Result<HostRoutePin> HostRoutePin::add(IpHelperApi& api, RouteJournal& journal,
                                       {"next_hop", next_hop},
                                       {"luid", route.luid.value},
                                       {"index", route.interface_index}});
-  return HostRoutePin(Saved{&api, &journal, log}, route);
+  return HostRoutePin(ScopedUndo(RemoveRoute{&api, &journal, route, log}), route);
 }
 
 Result<HostRoutePin> HostRoutePin::pin(IpHelperApi& api, RouteJournal& journal,
@@ -279,44 +230,22 @@ Result<HostRoutePin> HostRoutePin::pin(IpHelperApi& api, RouteJournal& journal,
   return add(api, journal, destination, *via, log);
 }
 
-HostRoutePin::HostRoutePin(HostRoutePin&& other) noexcept
-    : saved_(std::exchange(other.saved_, std::nullopt)), route_(other.route_) {}
-
-HostRoutePin& HostRoutePin::operator=(HostRoutePin&& other) noexcept {
-  if (this != &other) {
-    remove_or_log();
-    saved_ = std::exchange(other.saved_, std::nullopt);
-    route_ = other.route_;
-  }
-  return *this;
+void HostRoutePin::RemoveRoute::on_undo_failed(const Error& error) const noexcept {
+  const std::string dest = route.destination.to_string();
+  log.error("route.host_route_remove_failed", {{"destination", dest}, {"error", error.describe()}});
 }
 
-HostRoutePin::~HostRoutePin() { remove_or_log(); }
-
-void HostRoutePin::remove_or_log() noexcept {
-  if (!saved_) return;
-  const obs::Logger log = saved_->log;
-  if (auto removed = remove(); !removed) {
-    const std::string error = removed.error().describe();
-    const std::string dest = route_.destination.to_string();
-    log.error("route.host_route_remove_failed", {{"destination", dest}, {"error", error}});
-  }
-}
-
-Status HostRoutePin::remove() {
-  if (!saved_) return ok();
-  if (auto deleted = saved_->api->delete_ip_forward_entry2(route_);
+Status HostRoutePin::RemoveRoute::undo() {
+  if (auto deleted = api->delete_ip_forward_entry2(route);
       !deleted && !is_not_found(deleted.error())) {
     return wrap(deleted.error(),
-                fmt::format("remove host route to {}", route_.destination.to_string()));
+                fmt::format("remove host route to {}", route.destination.to_string()));
   }
-  const std::string dest = route_.destination.to_string();
-  saved_->log.info("route.host_route_removed", {{"destination", dest}});
-  const auto erased = saved_->journal->erase(HostRouteJournalEntry{route_});
-  const Saved done = *std::exchange(saved_, std::nullopt);
-  if (!erased) {
+  const std::string dest = route.destination.to_string();
+  log.info("route.host_route_removed", {{"destination", dest}});
+  if (const auto erased = journal->erase(HostRouteJournalEntry{route}); !erased) {
     const std::string error = erased.error().describe();
-    done.log.warn("route.journal_erase_failed", {{"error", error}});
+    log.warn("route.journal_erase_failed", {{"error", error}});
   }
   return ok();
 }

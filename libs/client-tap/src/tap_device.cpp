@@ -94,36 +94,16 @@ Result<MediaConnectedGuard> MediaConnectedGuard::apply(TapDeviceApi& api, TapHan
     return fail(set.error().code, set.error().context);
   }
   log.info("tap.media_connected");
-  return MediaConnectedGuard(Saved{&api, &handle, log});
+  return MediaConnectedGuard(Disconnect{&api, &handle, log});
 }
 
-MediaConnectedGuard::MediaConnectedGuard(MediaConnectedGuard&& other) noexcept
-    : saved_(std::exchange(other.saved_, std::nullopt)) {}
-
-MediaConnectedGuard& MediaConnectedGuard::operator=(MediaConnectedGuard&& other) noexcept {
-  if (this != &other) {
-    restore_or_log();
-    saved_ = std::exchange(other.saved_, std::nullopt);
-  }
-  return *this;
+void MediaConnectedGuard::Disconnect::on_undo_failed(const Error& error) const noexcept {
+  log.error("tap.media_restore_failed", {{"error", error.describe()}});
 }
 
-MediaConnectedGuard::~MediaConnectedGuard() { restore_or_log(); }
-
-void MediaConnectedGuard::restore_or_log() noexcept {
-  if (!saved_) return;
-  const obs::Logger log = saved_->log;
-  if (auto restored = restore(); !restored) {
-    const std::string error = restored.error().describe();
-    log.error("tap.media_restore_failed", {{"error", error}});
-  }
-}
-
-Status MediaConnectedGuard::restore() {
-  if (!saved_) return ok();
-  if (auto set = set_media_status(*saved_->api, *saved_->handle, false); !set) return set;
-  saved_->log.info("tap.media_disconnected");
-  saved_.reset();
+Status MediaConnectedGuard::Disconnect::undo() {
+  if (auto set = set_media_status(*api, *handle, false); !set) return set;
+  log.info("tap.media_disconnected");
   return ok();
 }
 

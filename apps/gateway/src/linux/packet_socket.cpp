@@ -330,30 +330,20 @@ Result<ReceiveOffloadGuard> ReceiveOffloadGuard::apply(const std::string& interf
                                                        obs::Logger log) {
   auto gro = ethtool_gro(interface, std::nullopt);
   if (!gro) return tl::unexpected(gro.error());
-  if (!*gro) return ReceiveOffloadGuard(interface, false, log);
+  if (!*gro) return ReceiveOffloadGuard({});
   if (auto set = ethtool_gro(interface, false); !set) return tl::unexpected(set.error());
   log.info("gateway.gro_disabled", {{"interface", interface}});
-  return ReceiveOffloadGuard(interface, true, log);
+  return ReceiveOffloadGuard(ScopedUndo(EnableGro{interface, log}));
 }
 
-ReceiveOffloadGuard::ReceiveOffloadGuard(ReceiveOffloadGuard&& other) noexcept
-    : interface_(std::move(other.interface_)), gro_was_on_(other.gro_was_on_), log_(other.log_) {
-  other.gro_was_on_ = false;
+void ReceiveOffloadGuard::EnableGro::on_undo_failed(const Error& error) const noexcept {
+  log.warn("gateway.gro_restore_failed", {{"interface", interface}, {"error", error.describe()}});
 }
 
-ReceiveOffloadGuard::~ReceiveOffloadGuard() {
-  if (auto st = restore(); !st) {
-    log_.warn("gateway.gro_restore_failed",
-              {{"interface", interface_}, {"error", st.error().describe()}});
-  }
-}
-
-Status ReceiveOffloadGuard::restore() {
-  if (!gro_was_on_) return ok();
-  auto set = ethtool_gro(interface_, true);
+Status ReceiveOffloadGuard::EnableGro::undo() {
+  auto set = ethtool_gro(interface, true);
   if (!set) return tl::unexpected(set.error());
-  gro_was_on_ = false;
-  log_.info("gateway.gro_restored", {{"interface", interface_}});
+  log.info("gateway.gro_restored", {{"interface", interface}});
   return ok();
 }
 

@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "lanparty/base/result.hpp"
+#include "lanparty/base/scoped_undo.hpp"
 #include "lanparty/obs/log.hpp"
 #include "lanparty/proto/coalesce.hpp"
 #include "lanparty/proto/mac_address.hpp"
@@ -126,18 +127,23 @@ class ReceiveOffloadGuard {
  public:
   [[nodiscard]] static Result<ReceiveOffloadGuard> apply(const std::string& interface,
                                                          obs::Logger log);
-  ReceiveOffloadGuard(ReceiveOffloadGuard&& other) noexcept;
+  ReceiveOffloadGuard(ReceiveOffloadGuard&& other) noexcept = default;  // disarms `other`
   ReceiveOffloadGuard& operator=(ReceiveOffloadGuard&&) = delete;
-  ReceiveOffloadGuard(const ReceiveOffloadGuard&) = delete;
-  ~ReceiveOffloadGuard();
-  Status restore();
+  // Turns GRO back on (ScopedUndo); a failure is logged (gateway.gro_restore_failed).
+  ~ReceiveOffloadGuard() = default;
+  // Turns GRO back on if this guard turned it off. Idempotent; on error stays armed.
+  [[nodiscard]] Status restore() { return enable_gro_.run(); }
 
  private:
-  ReceiveOffloadGuard(std::string interface, bool gro_was_on, obs::Logger log)
-      : interface_(std::move(interface)), gro_was_on_(gro_was_on), log_(log) {}
-  std::string interface_;
-  bool gro_was_on_ = false;  // false == nothing to undo
-  obs::Logger log_;
+  struct EnableGro {
+    std::string interface;
+    obs::Logger log;
+    Status undo();
+    void on_undo_failed(const Error& error) const noexcept;
+  };
+  explicit ReceiveOffloadGuard(ScopedUndo<EnableGro> enable_gro) noexcept
+      : enable_gro_(std::move(enable_gro)) {}
+  ScopedUndo<EnableGro> enable_gro_;  // disarmed: GRO was off already, nothing to undo
 };
 
 }  // namespace lanparty::gateway

@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "lanparty/base/result.hpp"
+#include "lanparty/base/scoped_undo.hpp"
 #include "lanparty/client_route/ip_helper_api.hpp"
 #include "lanparty/client_route/route_journal.hpp"
 #include "lanparty/client_route/types.hpp"
@@ -41,36 +42,35 @@ class InterfaceMetricGuard {
                                                           InterfaceMetric desired,
                                                           obs::Logger log = {});
 
-  InterfaceMetricGuard(InterfaceMetricGuard&& other) noexcept;  // disarms `other`
+  InterfaceMetricGuard(InterfaceMetricGuard&& other) noexcept = default;  // disarms `other`
   // Restores what this guard holds (logging a failure), then takes over `other`.
-  InterfaceMetricGuard& operator=(InterfaceMetricGuard&& other) noexcept;
-  InterfaceMetricGuard(const InterfaceMetricGuard&) = delete;
-  InterfaceMetricGuard& operator=(const InterfaceMetricGuard&) = delete;
-  // Calls restore(); a failure is logged (route.metric_restore_failed), never thrown. The
-  // journal entry then stays, so the next start's repair retries.
-  ~InterfaceMetricGuard();
+  InterfaceMetricGuard& operator=(InterfaceMetricGuard&& other) noexcept = default;
+  // Restores (ScopedUndo); a failure is logged (route.metric_restore_failed), never thrown.
+  // The journal entry then stays, so the next start's repair retries.
+  ~InterfaceMetricGuard() = default;
 
   // Writes the original metric back and erases the journal entry. Idempotent: after a success
   // it does nothing. On error the guard stays armed, so a later call (or the destructor) retries.
-  [[nodiscard]] Status restore();
+  [[nodiscard]] Status restore() { return restore_.run(); }
 
   // True while there is something to restore.
-  [[nodiscard]] bool armed() const noexcept { return saved_.has_value(); }
+  [[nodiscard]] bool armed() const noexcept { return restore_.armed(); }
   // The interface as read before apply() (DisableDefaultRoutes included, for diagnostics).
   [[nodiscard]] const IpInterfaceState& before() const noexcept { return before_; }
 
  private:
-  struct Saved {
+  struct RestoreMetric {
     IpHelperApi* api;
     RouteJournal* journal;
     MetricJournalEntry entry;  // what to write back, as journaled
     obs::Logger log;
+    Status undo();
+    void on_undo_failed(const Error& error) const noexcept;
   };
-  InterfaceMetricGuard(std::optional<Saved> saved, IpInterfaceState before) noexcept
-      : saved_(saved), before_(before) {}
-  void restore_or_log() noexcept;
+  InterfaceMetricGuard(ScopedUndo<RestoreMetric> restore, IpInterfaceState before) noexcept
+      : restore_(std::move(restore)), before_(before) {}
 
-  std::optional<Saved> saved_;  // empty == nothing to undo
+  ScopedUndo<RestoreMetric> restore_;  // disarmed == nothing to undo
   IpInterfaceState before_;
 };
 
@@ -97,35 +97,35 @@ class InterfaceMtuGuard {
                                                        std::uint32_t mtu_bytes,
                                                        obs::Logger log = {});
 
-  InterfaceMtuGuard(InterfaceMtuGuard&& other) noexcept;  // disarms `other`
+  InterfaceMtuGuard(InterfaceMtuGuard&& other) noexcept = default;  // disarms `other`
   // Restores what this guard holds (logging a failure), then takes over `other`.
-  InterfaceMtuGuard& operator=(InterfaceMtuGuard&& other) noexcept;
-  InterfaceMtuGuard(const InterfaceMtuGuard&) = delete;
-  InterfaceMtuGuard& operator=(const InterfaceMtuGuard&) = delete;
-  // Calls restore(); a failure is logged (route.mtu_restore_failed), never thrown.
-  ~InterfaceMtuGuard();
+  InterfaceMtuGuard& operator=(InterfaceMtuGuard&& other) noexcept = default;
+  // Restores (ScopedUndo); a failure is logged (route.mtu_restore_failed), never thrown.
+  ~InterfaceMtuGuard() = default;
 
   // Writes the original NlMtu back. Idempotent: after a success it does nothing. On error the
   // guard stays armed, so a later call (or the destructor) retries.
-  [[nodiscard]] Status restore();
+  [[nodiscard]] Status restore() { return restore_.run(); }
 
   // True while there is something to restore.
-  [[nodiscard]] bool armed() const noexcept { return saved_.has_value(); }
+  [[nodiscard]] bool armed() const noexcept { return restore_.armed(); }
   // The interface as read before apply(); before().nl_mtu is what restore() writes back.
   [[nodiscard]] const IpInterfaceState& before() const noexcept { return before_; }
 
  private:
-  struct Saved {
+  struct RestoreMtu {
     IpHelperApi* api;
     InterfaceLuid luid;
     AddressFamily family;
+    std::uint32_t mtu_bytes;  // before().nl_mtu
     obs::Logger log;
+    Status undo();
+    void on_undo_failed(const Error& error) const noexcept;
   };
-  InterfaceMtuGuard(std::optional<Saved> saved, IpInterfaceState before) noexcept
-      : saved_(saved), before_(before) {}
-  void restore_or_log() noexcept;
+  InterfaceMtuGuard(ScopedUndo<RestoreMtu> restore, IpInterfaceState before) noexcept
+      : restore_(std::move(restore)), before_(before) {}
 
-  std::optional<Saved> saved_;  // empty == nothing to undo
+  ScopedUndo<RestoreMtu> restore_;  // disarmed == nothing to undo
   IpInterfaceState before_;
 };
 
@@ -144,31 +144,33 @@ class HostRoutePin {
   [[nodiscard]] static Result<HostRoutePin> pin(IpHelperApi& api, RouteJournal& journal,
                                                 const IpAddress& destination, obs::Logger log = {});
 
-  HostRoutePin(HostRoutePin&& other) noexcept;  // disarms `other`
-  HostRoutePin& operator=(HostRoutePin&& other) noexcept;
-  HostRoutePin(const HostRoutePin&) = delete;
-  HostRoutePin& operator=(const HostRoutePin&) = delete;
-  ~HostRoutePin();  // remove(); failure logged (route.host_route_remove_failed)
+  HostRoutePin(HostRoutePin&& other) noexcept = default;  // disarms `other`
+  // Removes what this pin holds (logging a failure), then takes over `other`.
+  HostRoutePin& operator=(HostRoutePin&& other) noexcept = default;
+  // Removes (ScopedUndo); a failure is logged (route.host_route_remove_failed).
+  ~HostRoutePin() = default;
 
   // Deletes the route (already gone counts as done) and erases the journal entry. Idempotent;
   // on error the pin stays armed.
-  [[nodiscard]] Status remove();
+  [[nodiscard]] Status remove() { return remove_.run(); }
 
-  [[nodiscard]] bool armed() const noexcept { return saved_.has_value(); }
+  [[nodiscard]] bool armed() const noexcept { return remove_.armed(); }
   // The route as requested (also when the pin is disarmed because it pre-existed).
   [[nodiscard]] const RouteEntry& route() const noexcept { return route_; }
 
  private:
-  struct Saved {
+  struct RemoveRoute {
     IpHelperApi* api;
     RouteJournal* journal;
+    RouteEntry route;
     obs::Logger log;
+    Status undo();
+    void on_undo_failed(const Error& error) const noexcept;
   };
-  HostRoutePin(std::optional<Saved> saved, RouteEntry route) noexcept
-      : saved_(saved), route_(route) {}
-  void remove_or_log() noexcept;
+  HostRoutePin(ScopedUndo<RemoveRoute> remove, RouteEntry route) noexcept
+      : remove_(std::move(remove)), route_(route) {}
 
-  std::optional<Saved> saved_;
+  ScopedUndo<RemoveRoute> remove_;
   RouteEntry route_;
 };
 

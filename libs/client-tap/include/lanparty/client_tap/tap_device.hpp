@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "lanparty/base/result.hpp"
+#include "lanparty/base/scoped_undo.hpp"
 #include "lanparty/obs/log.hpp"
 #include "lanparty/proto/mac_address.hpp"
 
@@ -100,26 +101,28 @@ class MediaConnectedGuard {
  public:
   [[nodiscard]] static Result<MediaConnectedGuard> apply(TapDeviceApi& api, TapHandle& handle,
                                                          obs::Logger log = {});
-  MediaConnectedGuard(MediaConnectedGuard&& other) noexcept;  // disarms `other`
-  MediaConnectedGuard& operator=(MediaConnectedGuard&& other) noexcept;
-  MediaConnectedGuard(const MediaConnectedGuard&) = delete;
-  MediaConnectedGuard& operator=(const MediaConnectedGuard&) = delete;
-  ~MediaConnectedGuard();  // restore(); failure logged (tap.media_restore_failed)
+  MediaConnectedGuard(MediaConnectedGuard&& other) noexcept = default;  // disarms `other`
+  // Disconnects what this guard holds (logging a failure), then takes over `other`.
+  MediaConnectedGuard& operator=(MediaConnectedGuard&& other) noexcept = default;
+  // Disconnects (ScopedUndo); a failure is logged (tap.media_restore_failed).
+  ~MediaConnectedGuard() = default;
 
   // Sets media disconnected. Idempotent; on error stays armed.
-  [[nodiscard]] Status restore();
-  [[nodiscard]] bool armed() const noexcept { return saved_.has_value(); }
+  [[nodiscard]] Status restore() { return disconnect_.run(); }
+  [[nodiscard]] bool armed() const noexcept { return disconnect_.armed(); }
 
  private:
-  struct Saved {
+  struct Disconnect {
     TapDeviceApi* api;
     TapHandle* handle;
     obs::Logger log;
+    Status undo();
+    void on_undo_failed(const Error& error) const noexcept;
   };
-  explicit MediaConnectedGuard(Saved saved) noexcept : saved_(saved) {}
-  void restore_or_log() noexcept;
+  explicit MediaConnectedGuard(Disconnect disconnect) noexcept
+      : disconnect_(std::move(disconnect)) {}
 
-  std::optional<Saved> saved_;
+  ScopedUndo<Disconnect> disconnect_;
 };
 
 }  // namespace lanparty::client_tap
