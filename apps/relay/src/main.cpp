@@ -40,6 +40,7 @@
 #include "lanparty/quic/certificate.hpp"
 #include "lanparty/quic/server.hpp"
 #include "linux/control_socket.hpp"
+#include "memory_trim.hpp"
 #include "metrics.hpp"
 #include "relay.hpp"
 #include "room_options.hpp"
@@ -472,6 +473,7 @@ int run(const Options& opt, const RoomSettings& room_settings, const LimitSettin
                                      relay, log);
   if (!server)
     return fail_with(fmt::format("--listen {}: {}", opt.listen, server.error().describe()));
+  relay::MemoryTrim memory_trim(**loop, **server);
 
   std::unique_ptr<relay::MetricsServer> metrics;
   if (!opt.metrics_listen.empty()) {

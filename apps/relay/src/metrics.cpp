@@ -219,6 +219,10 @@ std::string render_udp_metrics(const quic::UdpStats& u) {
   gauge(out, "lanparty_relay_udp_handshake_lane",
         "1 when long-header packets are steered to a socket of their own.",
         u.handshake_lane ? 1 : 0);
+  gauge(out, "lanparty_relay_udp_buffer_resident_bytes",
+        "Bytes of the sockets' batch buffers in memory now (a burst touches them; the "
+        "periodic trim gives them back).",
+        u.buffer_resident_bytes);
   return out;
 }
 

@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "relay.hpp"
 
-#include <malloc.h>
-
 #include <algorithm>
 
 #include <fmt/format.h>
@@ -150,7 +148,6 @@ Relay::Relay(io::EventLoop& loop, RelayConfig config, obs::Logger logger,
   }
   probe_reply_.reserve(65536);
   if (records_ != nullptr) schedule_records_expiry();
-  schedule_memory_trim();
 }
 
 Relay::~Relay() {
@@ -161,7 +158,6 @@ Relay::~Relay() {
     if (link->unread_timer != 0) loop_.cancel_timer(link->unread_timer);
   }
   if (expire_timer_ != 0) loop_.cancel_timer(expire_timer_);
-  if (trim_timer_ != 0) loop_.cancel_timer(trim_timer_);
   if (homing_timer_ != 0) loop_.cancel_timer(homing_timer_);
 }
 
@@ -866,18 +862,6 @@ void Relay::schedule_records_expiry() {
       });
     });
     schedule_records_expiry();
-  });
-}
-
-void Relay::schedule_memory_trim() {
-  trim_timer_ = loop_.add_timer(loop_.now() + std::chrono::seconds(5), [this] {
-    trim_timer_ = 0;
-    // glibc keeps freed memory for reuse: after a flood of handshakes or peers ends, hand
-    // it back, so the relay's size returns to what its live rooms need. Checked every 5 s,
-    // never per frame; only a large free heap is worth the milliseconds a trim takes.
-    constexpr std::size_t kTrimAboveFreeBytes = 1024 * 1024;
-    if (::mallinfo2().fordblks >= kTrimAboveFreeBytes) ::malloc_trim(0);
-    schedule_memory_trim();
   });
 }
 

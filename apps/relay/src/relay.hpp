@@ -245,7 +245,6 @@ class Relay final : public quic::ConnectionHandler {
   void schedule_owner_touch(PeerLink& link);
   void schedule_records_expiry();
   // After a flood ends, hands the freed heap back to the system (every 5 s, when large).
-  void schedule_memory_trim();
   [[nodiscard]] directory::Seconds records_now() const;
   void note_records_error(std::string_view what, const Error& error);
   void send_control(PeerLink& link, const ctrl::Message& message);
@@ -264,7 +263,6 @@ class Relay final : public quic::ConnectionHandler {
   std::unique_ptr<InlineDirectory> inline_records_;  // room_records given without an executor
   DirectoryExecutor* records_ = nullptr;             // null in open mode
   io::EventLoop::TimerId expire_timer_ = 0;
-  io::EventLoop::TimerId trim_timer_ = 0;
   RoomTable rooms_;
   RelayTotals totals_;
   std::unordered_map<std::uint64_t, std::unique_ptr<PeerLink>> links_;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "lanparty/proto/overlay_header.hpp"
+#include "memory_trim.hpp"
 #include "relay_harness.hpp"
 #include "relay_test_support.hpp"
 
@@ -185,6 +186,31 @@ TEST(RelayForwarding, UnicastToAPeerGoesToThatPeerOnly) {
   EXPECT_EQ(r.b->frames()[0].body, packet);
   EXPECT_TRUE(frames_after_fence(*r.gw).empty());
   EXPECT_TRUE(frames_after_fence(*r.a).empty());
+}
+
+TEST(RelayMemory, TheTrimGivesBackTheBuffersABurstTouchedAndTheRoomStillForwards) {
+  Room r = start_room();
+  ASSERT_TRUE(ready(r));
+  auto resident = [&] { return r.h->server().udp_stats().buffer_resident_bytes; };
+  MemoryTrim trim(r.h->loop(), r.h->server(), 100ms);
+  trim.trim_now();
+  EXPECT_EQ(resident(), 0u);
+
+  // A burst of frames from A to B touches the relay's receive batches and its send buffer.
+  constexpr std::size_t kBurst = 200;
+  for (std::size_t i = 0; i < kBurst; ++i) {
+    ASSERT_TRUE(succeeded(r.a->send_frame(frame(kClientB, kClientA, 0x88b5, 500))));
+  }
+  ASSERT_TRUE(r.b->run_until([&] { return r.b->frames().size() == kBurst; }));
+  EXPECT_GT(resident(), 0u);
+
+  // The timer hands the pages back while the room sits idle...
+  EXPECT_TRUE(r.h->run_until([&] { return resident() == 0; }, 2s));
+  // ...and they come back on demand: the next frame arrives whole.
+  const Bytes packet = ipv4_udp_frame(kClientB, kClientA, 4000, 4001);
+  ASSERT_TRUE(succeeded(r.a->send_frame(packet)));
+  ASSERT_TRUE(r.b->run_until([&] { return r.b->frames().size() == kBurst + 1; }));
+  EXPECT_EQ(r.b->frames().back().body, packet);
 }
 
 TEST(RelayForwarding, GatewayUnicastToAClientReachesIt) {

@@ -293,6 +293,7 @@ class RelayHarness {
 
   [[nodiscard]] io::EventLoop& loop() noexcept { return *loop_; }
   [[nodiscard]] Relay& relay() noexcept { return *relay_; }
+  [[nodiscard]] quic::Server& server() noexcept { return *server_; }
   [[nodiscard]] obs::MemorySink& log() noexcept { return log_; }
   [[nodiscard]] std::uint16_t port() const;
   [[nodiscard]] const std::filesystem::path& der_path() const noexcept { return der_path_; }

@@ -101,6 +101,8 @@ class SimUdpSocket final : public UdpSocket {
   const SocketCounters& counters() const noexcept override { return counters_; }
   std::uint64_t kernel_queue_drops() const noexcept override { return 0; }
   void disable_gso() noexcept override {}
+  void release_idle_buffers() noexcept override {}
+  std::size_t resident_buffer_bytes() const noexcept override { return 0; }
 
   // The network's side.
   [[nodiscard]] bool alive() const noexcept { return alive_; }

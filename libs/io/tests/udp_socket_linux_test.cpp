@@ -460,6 +460,66 @@ TEST_P(SendDrop, FailedSendIsDroppedUnderItsReason) {
   EXPECT_EQ(tags(receiver_.drain(2), 1200), range(1, 2));  // the first was the one refused
 }
 
+// --- memory --------------------------------------------------------------------------------
+
+// Sends `count` datagrams of `bytes` bytes (the i-th filled with i + 1, never zero, so a
+// page that reads as zeros cannot pass for one) from `from` to `to`.
+void send_burst(UdpSocket& from, const SocketAddress& to, std::size_t count, std::size_t bytes) {
+  for (std::size_t i = 0; i < count; ++i) {
+    auto buffer = from.tx_buffer(bytes);
+    if (buffer.empty()) {
+      ASSERT_TRUE(from.flush().has_value());
+      buffer = from.tx_buffer(bytes);
+    }
+    ASSERT_GE(buffer.size(), bytes);
+    std::memset(buffer.data(), static_cast<int>((i + 1) & 0xff), bytes);
+    from.tx_commit(bytes, from.local_address(), to);
+  }
+  ASSERT_TRUE(from.flush().has_value());
+}
+
+TEST(UdpSocketKernel, ABurstsBufferPagesGoBackToTheKernelAndTheSocketStillWorks) {
+  auto receiver = UdpSocket::open(loopback(0), SocketAddress{}, {});
+  auto sender = UdpSocket::open(loopback(0), SocketAddress{}, {});
+  ASSERT_TRUE(receiver.has_value() && sender.has_value());
+  UdpSocket& rx = **receiver;
+  UdpSocket& tx = **sender;
+  EXPECT_EQ(rx.resident_buffer_bytes(), 0u) << "an idle socket's buffers are never touched";
+
+  // A burst of full-size datagrams: both sockets' buffers get touched.
+  constexpr std::size_t kBurst = 400;
+  send_burst(tx, rx.local_address(), kBurst, 1400);
+  std::size_t received = 0;
+  for (int idle = 0; idle < 100 && received < kBurst; ++idle) {
+    const std::size_t n = rx.receive();
+    if (n == 0) std::this_thread::sleep_for(2ms);
+    received += n;
+  }
+  ASSERT_EQ(received, kBurst);
+  const std::size_t rx_high = rx.resident_buffer_bytes();
+  const std::size_t tx_high = tx.resident_buffer_bytes();
+  EXPECT_GE(rx_high, 64u * 1024) << "the burst filled the receive batches";
+  EXPECT_GE(tx_high, 64u * 1024) << "the burst filled the send buffer";
+
+  rx.release_idle_buffers();
+  tx.release_idle_buffers();
+  EXPECT_EQ(rx.resident_buffer_bytes(), 0u);
+  EXPECT_EQ(tx.resident_buffer_bytes(), 0u);
+
+  // The pages come back on demand: the next datagram arrives whole and intact.
+  send_burst(tx, rx.local_address(), 1, 1400);
+  std::size_t n = 0;
+  for (int idle = 0; idle < 100 && n == 0; ++idle) {
+    n = rx.receive();
+    if (n == 0) std::this_thread::sleep_for(2ms);
+  }
+  ASSERT_EQ(n, 1u);
+  EXPECT_EQ(std::vector<std::uint8_t>(rx.packet(0).data.begin(), rx.packet(0).data.end()),
+            std::vector<std::uint8_t>(1400, 1));
+  EXPECT_GT(rx.resident_buffer_bytes(), 0u);
+  EXPECT_LT(rx.resident_buffer_bytes(), rx_high);
+}
+
 // --- the handshake lane ----------------------------------------------------------------------
 
 // Every datagram that waits on `socket` now: the first byte of each.

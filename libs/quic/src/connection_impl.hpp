@@ -31,6 +31,10 @@ using UniqueConn = std::unique_ptr<ngtcp2_conn, ConnDeleter>;
 
 class ConnectionImpl final : public Connection {
  public:
+  // A queue that drained keeps this many slot buffers: enough for a game's bursts, so steady
+  // traffic never allocates, and 16 x ~1.4 KiB per connection at most once a backlog is over.
+  static constexpr std::size_t kSlotsKeptWhenIdle = 16;
+
   ConnectionImpl(Endpoint& endpoint, std::uint64_t id, const io::SocketAddress& local,
                  const io::SocketAddress& remote);
   ~ConnectionImpl() override;
@@ -74,6 +78,11 @@ class ConnectionImpl final : public Connection {
   // nothing else can answer there: the attempt fails as unreachable. An established
   // connection rides it out (routes flap; QUIC's own timers decide).
   void on_unreachable(int err) noexcept;
+  // Frees the datagram queue's slots beyond what a quiet connection needs, if it is empty.
+  void release_idle_memory() noexcept { datagrams_.release_idle_slots(kSlotsKeptWhenIdle); }
+  [[nodiscard]] std::size_t datagram_slots_allocated() const noexcept {
+    return datagrams_.allocated_slots();
+  }
   // Writes packets until nothing is left, the send quantum is used, or the socket is full
   // (returns false then: call again once it drains).
   [[nodiscard]] bool write(ngtcp2_tstamp now) noexcept;

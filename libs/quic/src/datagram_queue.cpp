@@ -41,6 +41,11 @@ void DatagramQueue::pop() noexcept {
   if (size_ == 0) head_ = 0;
 }
 
+void DatagramQueue::release_idle_slots(std::size_t keep) noexcept {
+  if (size_ != 0) return;
+  for (std::size_t i = keep; i < slots_.size(); ++i) slots_[i].data.reset();
+}
+
 std::size_t DatagramQueue::allocated_slots() const noexcept {
   std::size_t n = 0;
   for (const Slot& slot : slots_) n += slot.data ? 1 : 0;

@@ -23,6 +23,10 @@ class DatagramQueue {
   [[nodiscard]] std::span<const std::uint8_t> front() const noexcept;
   void pop() noexcept;
   void clear() noexcept;
+  // While the queue is empty, frees the buffers of all slots but the first `keep` (the ones a
+  // drained queue fills first): after a backlog (a broadcast storm, a stalled peer) the
+  // connection shrinks back to what its steady traffic uses. A no-op while datagrams wait.
+  void release_idle_slots(std::size_t keep) noexcept;
   // Slots whose buffer exists: the memory a connection holds for its queue.
   [[nodiscard]] std::size_t allocated_slots() const noexcept;
 

@@ -483,4 +483,14 @@ void Endpoint::reap() noexcept {
   }
 }
 
+void Endpoint::release_idle_memory() noexcept {
+  for (auto& [id, connection] : connections_) connection->release_idle_memory();
+  socket_->release_idle_buffers();
+  if (lane_) lane_->release_idle_buffers();
+}
+
+std::size_t Endpoint::resident_buffer_bytes() const noexcept {
+  return socket_->resident_buffer_bytes() + (lane_ ? lane_->resident_buffer_bytes() : 0);
+}
+
 }  // namespace lanparty::quic::detail

@@ -106,6 +106,9 @@ class Endpoint {
   }
   [[nodiscard]] const io::UdpSocket* handshake_lane() const noexcept { return lane_.get(); }
   void disable_gso() noexcept { socket_->disable_gso(); }
+  // See Server::release_idle_memory.
+  void release_idle_memory() noexcept;
+  [[nodiscard]] std::size_t resident_buffer_bytes() const noexcept;
 
   // --- for ConnectionImpl ------------------------------------------------------------------
   [[nodiscard]] io::EventLoop& loop() noexcept { return loop_; }

@@ -45,8 +45,10 @@ class ServerImpl final : public Server {
       stats.rx_overflow += c.rx_overflow;
       stats.rx_handshake_lane_queue_full = lane->kernel_queue_drops();
     }
+    stats.buffer_resident_bytes = endpoint_->resident_buffer_bytes();
     return stats;
   }
+  void release_idle_memory() noexcept override { endpoint_->release_idle_memory(); }
   void close_all(std::uint64_t app_error_code, std::string_view reason) override {
     endpoint_->close_all(app_error_code, reason);
   }

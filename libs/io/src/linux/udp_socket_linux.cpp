@@ -24,6 +24,7 @@
 #include "gso_policy.hpp"
 #include "lanparty/base/errc.hpp"
 #include "lanparty/io/udp_socket.hpp"
+#include "page_buffer.hpp"
 #include "udp_socket_linux.hpp"
 
 namespace lanparty::io {
@@ -131,14 +132,10 @@ class LinuxUdpSocket final : public UdpSocket {
     }
     rx_messages_ = gro_ ? kGroMessages : kRxBatch;
     rx_slot_bytes_ = gro_ ? kGroBufferBytes : kMaxUdpPayloadBytes;
-    // Uninitialised on purpose: pages are only touched as traffic fills them, so an idle
-    // client socket costs little.
-    rx_buffers_.reset(new std::uint8_t[rx_messages_ * rx_slot_bytes_]);
     rx_packets_.resize(gro_ ? kGroMessages * kMaxGsoSegments : kRxBatch);
-    tx_buffer_.resize(kTxBufferBytes);
     tx_messages_.resize(kTxMaxMessages);
     for (std::size_t i = 0; i < rx_messages_; ++i) {
-      rx_iov_[i].iov_base = rx_buffers_.get() + i * rx_slot_bytes_;
+      rx_iov_[i].iov_base = rx_buffers_.data() + i * rx_slot_bytes_;
       rx_iov_[i].iov_len = rx_slot_bytes_;
     }
     counters_.gso_enabled = gso_.allowed(calls_.now());
@@ -313,6 +310,17 @@ class LinuxUdpSocket final : public UdpSocket {
       return 0;
     }
     return meminfo[SK_MEMINFO_DROPS];
+  }
+  void release_idle_buffers() noexcept override {
+    rx_buffers_.release();
+    if (!tx_pending()) tx_buffer_.release();
+  }
+  std::size_t resident_buffer_bytes() const noexcept override {
+    try {
+      return rx_buffers_.resident_bytes() + tx_buffer_.resident_bytes();
+    } catch (const std::bad_alloc&) {
+      return 0;
+    }
   }
   void disable_gso() noexcept override {
     gso_.disable();
@@ -492,7 +500,10 @@ class LinuxUdpSocket final : public UdpSocket {
   bool gro_ = false;
   std::size_t rx_messages_ = kRxBatch;
   std::size_t rx_slot_bytes_ = kMaxUdpPayloadBytes;
-  std::unique_ptr<std::uint8_t[]> rx_buffers_;
+  // Page-backed, untouched until traffic fills them: an idle socket costs little, and
+  // release_idle_buffers() returns a burst's pages. Sized for either layout (address space
+  // only; pages that no layout uses are never touched).
+  PageBuffer rx_buffers_{std::max(kGroMessages * kGroBufferBytes, kRxBatch* kMaxUdpPayloadBytes)};
   std::array<mmsghdr, kRxBatch> rx_msgs_{};
   std::array<iovec, kRxBatch> rx_iov_{};
   std::array<sockaddr_storage, kRxBatch> rx_names_{};
@@ -502,7 +513,7 @@ class LinuxUdpSocket final : public UdpSocket {
   std::vector<RxPacket> rx_packets_;                 // per datagram (GRO runs split)
 
   // Send state, all preallocated.
-  std::vector<std::uint8_t> tx_buffer_;
+  PageBuffer tx_buffer_{kTxBufferBytes};
   std::vector<TxMessage> tx_messages_;
   std::array<mmsghdr, kTxMaxMessages> tx_mmsgs_{};
   std::array<iovec, kTxMaxMessages> tx_iov_{};

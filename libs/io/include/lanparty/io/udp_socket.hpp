@@ -112,6 +112,15 @@ class UdpSocket {
   [[nodiscard]] virtual std::uint64_t kernel_queue_drops() const noexcept = 0;
   // For tests and benchmarks: pretend the kernel has no GSO.
   virtual void disable_gso() noexcept = 0;
+
+  // --- memory ------------------------------------------------------------------------------
+  // Hands the pages of the batch buffers back to the OS; the next burst touches them again.
+  // Their contents are dead between receive() calls, so call it from a timer, not while
+  // packet() entries are in use. A send still queued (tx_pending()) keeps the send buffer.
+  virtual void release_idle_buffers() noexcept = 0;
+  // Bytes of the batch buffers resident in memory now (0 where the OS does not say). A
+  // system call: for metrics and tests.
+  [[nodiscard]] virtual std::size_t resident_buffer_bytes() const noexcept = 0;
 };
 
 }  // namespace lanparty::io

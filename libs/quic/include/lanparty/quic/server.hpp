@@ -83,7 +83,8 @@ struct UdpStats {
   std::uint64_t tx_dropped_denied = 0;
   std::uint64_t tx_dropped_other = 0;
   std::uint64_t gso_fallbacks = 0;
-  bool handshake_lane = false;  // long headers are steered to a socket of their own
+  bool handshake_lane = false;              // long headers are steered to a socket of their own
+  std::uint64_t buffer_resident_bytes = 0;  // of the sockets' batch buffers, now
 };
 
 struct ServerConfig {
@@ -131,6 +132,11 @@ class Server {
   [[nodiscard]] virtual std::size_t connection_count() const noexcept = 0;
   [[nodiscard]] virtual AdmissionCounters admission_counters() const noexcept = 0;
   [[nodiscard]] virtual UdpStats udp_stats() const noexcept = 0;
+  // Gives back to the OS the memory a burst of traffic left behind: the pages of the sockets'
+  // batch buffers (touched again by the next burst) and the datagram queue slots of
+  // connections whose queue has drained beyond the few a quiet connection keeps. For a
+  // periodic timer, never per packet.
+  virtual void release_idle_memory() noexcept = 0;
   // close(app_error_code, reason) on every connection.
   virtual void close_all(std::uint64_t app_error_code, std::string_view reason) = 0;
   // A renewed certificate: handshakes from now on present `certificate`; connections already
