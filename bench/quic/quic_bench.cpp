@@ -17,6 +17,7 @@
 #include "lanparty/quic/client.hpp"
 #include "lanparty/quic/server.hpp"
 
+namespace lio = lanparty::io;
 namespace lq = lanparty::quic;
 using namespace std::chrono_literals;
 
@@ -68,7 +69,7 @@ T must(lanparty::Result<T> r, const char* what) {
 
 Measurement run_case(std::size_t payload_bytes, bool echo, std::chrono::duration<double> duration,
                      const std::filesystem::path& der, const lq::CertificateKey& certificate) {
-  auto loop = must(lq::EventLoop::create(), "loop");
+  auto loop = must(lio::EventLoop::create(), "loop");
   Counter server_handler(echo);
   lq::ServerConfig server_config;
   server_config.listen = "127.0.0.1:0";
@@ -96,8 +97,8 @@ Measurement run_case(std::size_t payload_bytes, bool echo, std::chrono::duration
   // congestion control allows.
   const std::vector<std::uint8_t> payload(payload_bytes, 0x5a);
   constexpr std::size_t kTargetDepth = 512;
-  std::unique_ptr<lq::EventLoop::Timer> feeder;
-  feeder = std::make_unique<lq::EventLoop::Timer>(*loop, [&] {
+  std::unique_ptr<lio::EventLoop::Timer> feeder;
+  feeder = std::make_unique<lio::EventLoop::Timer>(*loop, [&] {
     for (std::size_t depth = c.stats().datagram_queue_depth; depth < kTargetDepth; ++depth) {
       if (!c.send_datagram(payload)) break;
     }
@@ -112,7 +113,7 @@ Measurement run_case(std::size_t payload_bytes, bool echo, std::chrono::duration
   const std::uint64_t received0 = measured.received;
   const std::uint64_t sent0 = c.stats().datagrams_sent;
   (void)loop->run_until([] { return false; },
-                        std::chrono::duration_cast<lq::EventLoop::Clock::duration>(duration));
+                        std::chrono::duration_cast<lio::EventLoop::Clock::duration>(duration));
   const double wall = std::chrono::duration<double>(loop->now() - wall0).count();
   Measurement m;
   m.rate = static_cast<double>(measured.received - received0) / wall;

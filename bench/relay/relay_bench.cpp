@@ -38,6 +38,7 @@
 namespace lanparty::bench {
 namespace {
 
+namespace lio = lanparty::io;
 namespace lq = lanparty::quic;
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
@@ -154,7 +155,7 @@ class BenchPeer final : public lq::ConnectionHandler {
   BenchPeer(Harness& harness, ctrl::Role role, std::string room, proto::MacAddress mac)
       : harness_(harness), role_(role), room_(std::move(room)), mac_(mac) {}
 
-  [[nodiscard]] Status connect(lq::EventLoop& loop, const lq::ClientConfig& config) {
+  [[nodiscard]] Status connect(lio::EventLoop& loop, const lq::ClientConfig& config) {
     auto client = lq::Client::connect(loop, config, *this, obs::Logger());
     if (!client) return tl::unexpected(client.error());
     client_ = std::move(*client);
@@ -312,7 +313,7 @@ class Harness {
   void on_frame(BenchPeer& receiver, std::span<const std::uint8_t> frame) noexcept;
 
  private:
-  [[nodiscard]] Status join_all(lq::EventLoop& loop, std::uint16_t port,
+  [[nodiscard]] Status join_all(lio::EventLoop& loop, std::uint16_t port,
                                 const std::filesystem::path& der);
   void build_flows();
   void top_up(Flow& flow) noexcept;
@@ -329,7 +330,7 @@ class Harness {
   bool sending_ = false;
   double rate_per_flow_ = 0;
   Clock::time_point last_pump_{};
-  std::unique_ptr<lq::EventLoop::Timer> pump_timer_;
+  std::unique_ptr<lio::EventLoop::Timer> pump_timer_;
   std::uint64_t generated_ = 0;
   std::uint64_t received_ = 0;
   std::uint64_t stalls_ = 0;
@@ -425,7 +426,7 @@ std::string Harness::first_failure() const {
   return {};
 }
 
-Status Harness::join_all(lq::EventLoop& loop, std::uint16_t port,
+Status Harness::join_all(lio::EventLoop& loop, std::uint16_t port,
                          const std::filesystem::path& der) {
   lq::ClientConfig config;
   config.host = "127.0.0.1";
@@ -547,7 +548,7 @@ RunResult Harness::run(const std::filesystem::path& der, bool record_perf) {
     result.error = relay.error().describe();
     return result;
   }
-  auto loop_or = lq::EventLoop::create();
+  auto loop_or = lio::EventLoop::create();
   if (!loop_or) {
     result.error = loop_or.error().describe();
     return result;
@@ -569,7 +570,7 @@ RunResult Harness::run(const std::filesystem::path& der, bool record_perf) {
   // while the loop still exists, then stop the relay gracefully.
   struct Teardown {
     Harness& h;
-    lq::EventLoop& loop;
+    lio::EventLoop& loop;
     RelayProcess& relay;
     ~Teardown() {
       h.pump_timer_.reset();
@@ -595,7 +596,7 @@ RunResult Harness::run(const std::filesystem::path& der, bool record_perf) {
   result.flows = flows_.size();
   result.connections = peers_.size();
 
-  pump_timer_ = std::make_unique<lq::EventLoop::Timer>(loop, [this] { pump(); });
+  pump_timer_ = std::make_unique<lio::EventLoop::Timer>(loop, [this] { pump(); });
   last_pump_ = Clock::now();
   for (auto& f : flows_) f.last_progress = last_pump_;
   sending_ = true;
