@@ -344,6 +344,14 @@ Result<RelayProcess> RelayProcess::start(const RelayProcessConfig& config) {
   // is the same in every room mode (ownership is checked once per hello).
   argv.push_back("--rooms");
   argv.push_back("open");
+  // Every peer of the generator comes from 127.0.0.1, and a broadcast scenario sends far more
+  // than a player would: the per-source caps and the per-peer rates (policy, tested in
+  // apps/relay) would refuse or drop what this benchmark is here to forward.
+  for (const char* flag :
+       {"--max-connections-per-source=1000000", "--handshake-rate-per-source=1000000",
+        "--max-rooms-per-source=65535", "--peer-rate=off", "--peer-broadcast-rate=off"}) {
+    argv.emplace_back(flag);
+  }
   if (config.metrics_port != 0) {
     argv.push_back("--metrics-listen");
     argv.push_back(fmt::format("127.0.0.1:{}", config.metrics_port));
