@@ -213,6 +213,14 @@ TEST(GsoPolicy, UnavailableOrDisabledNeverAllows) {
 
 // --- a real kernel ------------------------------------------------------------------------
 
+// A loopback socket that reads one datagram per message (LANPARTY_QUIC_NO_GRO).
+Result<std::unique_ptr<UdpSocket>> open_without_gro() {
+  ::setenv("LANPARTY_QUIC_NO_GRO", "1", 1);
+  auto socket = UdpSocket::open(loopback(0), SocketAddress{}, {});
+  ::unsetenv("LANPARTY_QUIC_NO_GRO");
+  return socket;
+}
+
 TEST(UdpSocketKernel, TenDatagramsLeaveAsOneGsoTrainOnLoopback) {
   auto socket = UdpSocket::open(loopback(0), SocketAddress{}, {});
   ASSERT_TRUE(socket.has_value());
@@ -240,9 +248,7 @@ TEST(UdpSocketKernel, TenDatagramsLeaveAsOneGsoTrainOnLoopback) {
 
 TEST(UdpSocketKernel, TruncatedDatagramIsDroppedAndCounted) {
   // Without GRO the receive slots are kMaxUdpPayloadBytes; with it a 64 KiB run fits.
-  ::setenv("LANPARTY_QUIC_NO_GRO", "1", 1);
-  auto socket = UdpSocket::open(loopback(0), SocketAddress{}, {});
-  ::unsetenv("LANPARTY_QUIC_NO_GRO");
+  auto socket = open_without_gro();
   ASSERT_TRUE(socket.has_value());
   const int sender = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   ASSERT_GE(sender, 0);
@@ -266,6 +272,28 @@ TEST(UdpSocketKernel, TruncatedDatagramIsDroppedAndCounted) {
   EXPECT_EQ((*socket)->packet(0).data.size(), small.size());
   EXPECT_EQ((*socket)->counters().rx_truncated, 1u);
   EXPECT_EQ((*socket)->counters().rx_packets, 1u);
+}
+
+TEST(UdpSocketKernel, AShortBatchSaysTheSocketIsDrainedAFullOneDoesNot) {
+  auto socket = open_without_gro();  // 64 datagrams per batch, one message each
+  ASSERT_TRUE(socket.has_value());
+  const int sender = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(sender, 0);
+  const SocketAddress& to = (*socket)->local_address();
+  for (int i = 0; i < 70; ++i) {
+    const std::uint8_t byte = static_cast<std::uint8_t>(i);
+    ASSERT_EQ(::sendto(sender, &byte, 1, 0, static_cast<const sockaddr*>(to.data()), to.length()),
+              1);
+  }
+  ::close(sender);
+  std::this_thread::sleep_for(20ms);  // loopback delivers within the call; this is margin
+  ASSERT_EQ((*socket)->receive(), 64u);
+  EXPECT_FALSE((*socket)->drained()) << "a full batch may have left datagrams behind";
+  ASSERT_EQ((*socket)->receive(), 6u);
+  EXPECT_TRUE((*socket)->drained());
+  EXPECT_EQ((*socket)->packet(5).data[0], 69);
+  EXPECT_EQ((*socket)->receive(), 0u);
+  EXPECT_TRUE((*socket)->drained());
 }
 
 TEST(UdpSocketKernel, PortUnreachableIsCountedOnAConnectedSocket) {

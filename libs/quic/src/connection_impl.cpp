@@ -65,7 +65,8 @@ ConnectionImpl::ConnectionImpl(Endpoint& endpoint, std::uint64_t id, const io::S
       id_(id),
       local_(local),
       remote_(remote),
-      datagrams_(endpoint.config().datagram_queue_slots, NGTCP2_MAX_PMTUD_UDP_PAYLOAD_SIZE),
+      datagrams_(endpoint.config().datagram_queue_slots, NGTCP2_MAX_PMTUD_UDP_PAYLOAD_SIZE,
+                 endpoint.datagram_slots()),
       expiry_timer_(endpoint.loop(), [this] { endpoint_.on_connection_timer(*this); }),
       close_deadline_timer_(endpoint.loop(), [this] {
         if (close_.on_deadline()) endpoint_.mark_dirty(*this);
@@ -313,7 +314,9 @@ Status ConnectionImpl::send_datagram(std::span<const std::uint8_t> payload) {
     return fail(Errc::kTooLarge, fmt::format("datagram of {} bytes exceeds the budget of {}",
                                              payload.size(), budget));
   }
-  if (datagrams_.push(payload)) ++stats_.datagrams_dropped_queue_full;
+  if (datagrams_.push(payload, to_tstamp(endpoint_.loop().now()))) {
+    ++stats_.datagrams_dropped_queue_full;
+  }
   endpoint_.mark_dirty(*this);
   return ok();
 }
@@ -714,7 +717,8 @@ ngtcp2_ssize ConnectionImpl::write_packet(std::uint8_t* dest, std::size_t destle
   bool streams_blocked = false;
   for (;;) {
     if (!datagrams_blocked && handshake_completed_ && !datagrams_.empty()) {
-      const auto payload = datagrams_.front();
+      const auto payload = datagrams_.next(now, stats_.datagrams_dropped_queue_full);
+      if (datagrams_.empty()) continue;  // the queue's delay bound dropped the rest
       ngtcp2_vec vec{const_cast<std::uint8_t*>(payload.data()), payload.size()};
       int accepted = 0;
       const ngtcp2_ssize n =

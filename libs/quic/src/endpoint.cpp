@@ -57,6 +57,7 @@ Endpoint::Endpoint(io::EventLoop& loop, EndpointConfig config, ConnectionHandler
       handler_(handler),
       logger_(logger),
       socket_(std::move(socket)),
+      datagram_slots_(config_.datagram_slot_budget),
       by_cid_(64, CidHash{random_u64()}),
       work_timer_(loop, [this] { process_pending(true); }) {
   fill_key_random(static_secret_);
@@ -141,6 +142,7 @@ void Endpoint::on_socket_event(std::uint32_t events) noexcept {
       const std::size_t n = socket_->receive();
       if (n == 0) break;
       receive_batch(*socket_, n);
+      if (socket_->drained()) break;
     }
     // A client's connected socket reports ICMP errors from the relay's address on receive.
     const io::SocketCounters& counters = socket_->counters();

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "admission.hpp"
+#include "datagram_queue.hpp"
 #include "lanparty/io/event_loop.hpp"
 #include "lanparty/io/udp_socket.hpp"
 #include "lanparty/obs/log.hpp"
@@ -36,7 +37,9 @@ struct EndpointConfig {
   std::chrono::milliseconds handshake_timeout{10000};
   std::chrono::milliseconds keepalive{0};
   std::uint64_t max_datagram_frame_size = 65535;
-  std::size_t datagram_queue_slots = 256;
+  std::size_t datagram_queue_slots = 1024;
+  // Slots all connections' datagram queues may hold together (SlotBudget).
+  std::size_t datagram_slot_budget = 65536;
   std::size_t max_connections = 1;
   StreamLimits streams;
   AdmissionLimits admission;  // server only
@@ -132,6 +135,7 @@ class Endpoint {
   // Called by a connection's expiry timer.
   void on_connection_timer(ConnectionImpl& connection) noexcept;
   [[nodiscard]] io::UdpSocket& socket() noexcept { return *socket_; }
+  [[nodiscard]] SlotBudget& datagram_slots() noexcept { return datagram_slots_; }
 
  private:
   void on_socket_event(std::uint32_t events) noexcept;
@@ -163,6 +167,7 @@ class Endpoint {
   std::unique_ptr<io::UdpSocket> socket_;
   std::unique_ptr<io::UdpSocket> lane_;  // server only, may be null
   std::shared_ptr<const ServerTlsContext> server_tls_;
+  SlotBudget datagram_slots_;  // before connections_: their queues give slots back to it
   std::array<std::uint8_t, 32> static_secret_{};
   std::uint64_t next_connection_id_ = 1;
   bool started_ = false;

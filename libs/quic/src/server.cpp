@@ -138,6 +138,7 @@ Result<std::unique_ptr<Server>> Server::create(io::EventLoop& loop, ServerConfig
   endpoint_config.handshake_timeout = config.handshake_timeout;
   endpoint_config.max_datagram_frame_size = config.max_datagram_frame_size;
   endpoint_config.datagram_queue_slots = config.datagram_queue_slots;
+  endpoint_config.datagram_slot_budget = config.datagram_slot_budget;
   endpoint_config.max_connections = config.max_connections;
   endpoint_config.streams = config.streams;
   endpoint_config.admission = config.admission;

@@ -161,6 +161,7 @@ class LinuxUdpSocket final : public UdpSocket {
       n = ::recvmmsg(fd_, rx_msgs_.data(), static_cast<unsigned>(rx_messages_), MSG_DONTWAIT,
                      nullptr);
     } while (n < 0 && errno == EINTR);
+    drained_ = n < static_cast<int>(rx_messages_);
     if (n < 0) {
       // EAGAIN: nothing to read. An ICMP error queued on a connected socket comes back here
       // once (and is cleared); datagrams behind it are read at the next readiness event.
@@ -212,6 +213,7 @@ class LinuxUdpSocket final : public UdpSocket {
     return kept;
   }
 
+  bool drained() const noexcept override { return drained_; }
   const RxPacket& packet(std::size_t index) const noexcept override { return rx_packets_[index]; }
 
   std::span<std::uint8_t> tx_buffer(std::size_t min_bytes) noexcept override {
@@ -499,6 +501,7 @@ class LinuxUdpSocket final : public UdpSocket {
   // Receive state, all preallocated.
   bool gro_ = false;
   std::size_t rx_messages_ = kRxBatch;
+  bool drained_ = false;
   std::size_t rx_slot_bytes_ = kMaxUdpPayloadBytes;
   // Page-backed, untouched until traffic fills them: an idle socket costs little, and
   // release_idle_buffers() returns a burst's pages. Sized for either layout (address space

@@ -91,6 +91,10 @@ class UdpSocket {
   // Reads one batch (up to 64 datagrams, or up to 16 GRO runs split back into datagrams);
   // returns how many packet() entries are valid, 0 when none is waiting. Never blocks.
   [[nodiscard]] virtual std::size_t receive() noexcept = 0;
+  // True when the last receive() read less than a whole batch: the socket was empty then,
+  // and readiness (level-triggered) reports whatever came since. Saves the read that would
+  // only say EAGAIN, one system call per wake-up at game rates. False: read again to know.
+  [[nodiscard]] virtual bool drained() const noexcept { return false; }
   [[nodiscard]] virtual const RxPacket& packet(std::size_t index) const noexcept = 0;
 
   // --- sending -----------------------------------------------------------------------------

@@ -40,7 +40,7 @@ struct ClientConfig {
   std::chrono::milliseconds keepalive{10000};  // PING after this much quiet; 0 = off
   std::chrono::milliseconds handshake_timeout{10000};
   std::uint64_t max_datagram_frame_size = 65535;
-  std::size_t datagram_queue_slots = 256;
+  std::size_t datagram_queue_slots = 1024;
   StreamLimits streams = {};
   // Tests: open the socket on this simulated host (sim_network.hpp) instead of the OS; the
   // loop must then be io::EventLoop::create_simulated on the host's network. Null: the OS.

@@ -94,8 +94,12 @@ struct ServerConfig {
   std::chrono::milliseconds idle_timeout{30000};
   std::chrono::milliseconds handshake_timeout{10000};
   std::uint64_t max_datagram_frame_size = 65535;  // advertised (RFC 9221)
-  std::size_t datagram_queue_slots = 256;         // per connection, see send_datagram
-  std::size_t max_connections = 10000;            // beyond it new clients get CONNECTION_REFUSED
+  // Per connection, see send_datagram: one full receive batch (16 GRO messages x 64
+  // segments) bound for one peer fits. All connections together hold at most
+  // datagram_slot_budget slots (x 1452 bytes: 95 MB by default).
+  std::size_t datagram_queue_slots = 1024;
+  std::size_t datagram_slot_budget = 65536;
+  std::size_t max_connections = 10000;  // beyond it new clients get CONNECTION_REFUSED
   // What each client may make the server hold. The default suits a relay: exactly one
   // client-initiated bidirectional stream (the control stream) for the connection's life, no
   // unidirectional ones, fixed 64 KiB windows (a control frame is at most 16 KiB), and at
