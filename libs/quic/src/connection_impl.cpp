@@ -714,10 +714,14 @@ ngtcp2_ssize ConnectionImpl::write_packet(std::uint8_t* dest, std::size_t destle
   ngtcp2_conn* conn = conn_.get();
   bool packet_started = false;     // ngtcp2 holds a partial packet (WRITE_MORE)
   bool datagrams_blocked = false;  // congestion/pacing said no for this packet
+  ngtcp2_conn_stat cc;
+  ngtcp2_conn_get_conn_stat(conn, &cc);
+  const bool in_slow_start = cc.cwnd < cc.ssthresh;
   bool streams_blocked = false;
   for (;;) {
     if (!datagrams_blocked && handshake_completed_ && !datagrams_.empty()) {
-      const auto payload = datagrams_.next(now, stats_.datagrams_dropped_queue_full);
+      const auto payload =
+          datagrams_.next(now, stats_.datagrams_dropped_queue_full, !in_slow_start);
       if (datagrams_.empty()) continue;  // the queue's delay bound dropped the rest
       ngtcp2_vec vec{const_cast<std::uint8_t*>(payload.data()), payload.size()};
       int accepted = 0;

@@ -51,9 +51,13 @@ bool DatagramQueue::push(std::span<const std::uint8_t> payload, std::uint64_t no
   return dropped;
 }
 
-std::span<const std::uint8_t> DatagramQueue::next(std::uint64_t now_ns,
-                                                  std::uint64_t& dropped) noexcept {
-  while (size_ != 0) {
+std::span<const std::uint8_t> DatagramQueue::next(std::uint64_t now_ns, std::uint64_t& dropped,
+                                                  bool judge_delay) noexcept {
+  if (!judge_delay) {
+    first_above_ns_ = 0;
+    dropping_ = false;
+  }
+  while (judge_delay && size_ != 0) {
     const bool overstayed = head_overstayed(now_ns);
     if (dropping_) {
       if (!overstayed) {
@@ -78,11 +82,14 @@ std::span<const std::uint8_t> DatagramQueue::next(std::uint64_t now_ns,
       drop_next_ns_ = next_drop_after(now_ns);
       continue;
     }
-    const Slot& slot = slots_[head_];
-    return {slot.data.get(), slot.length};
+    break;
   }
-  on_empty();
-  return {};
+  if (size_ == 0) {
+    on_empty();
+    return {};
+  }
+  const Slot& slot = slots_[head_];
+  return {slot.data.get(), slot.length};
 }
 
 bool DatagramQueue::head_overstayed(std::uint64_t now_ns) noexcept {

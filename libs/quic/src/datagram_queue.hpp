@@ -61,9 +61,12 @@ class DatagramQueue {
   [[nodiscard]] std::size_t size() const noexcept { return size_; }
   // The datagram to send next at now_ns, after the drops CoDel asks for (each added to
   // `dropped`). Asking again for a head that could not be sent is fine: drops are paced by
-  // time, not by calls. Empty only when the queue is.
-  [[nodiscard]] std::span<const std::uint8_t> next(std::uint64_t now_ns,
-                                                   std::uint64_t& dropped) noexcept;
+  // time, not by calls. judge_delay false (congestion control still in slow start, its
+  // window doubling every round trip) drops nothing and starts CoDel's measurement afresh:
+  // a burst at a connection's start on a long path drains in a few round trips, and that
+  // is no standing queue. Empty only when the queue is.
+  [[nodiscard]] std::span<const std::uint8_t> next(std::uint64_t now_ns, std::uint64_t& dropped,
+                                                   bool judge_delay = true) noexcept;
   void pop() noexcept;
   void clear() noexcept;
   // While the queue is empty, frees the buffers of all slots but the first `keep` (the ones a

@@ -204,6 +204,32 @@ TEST(DatagramQueue, DroppingStopsOnceTheDelayIsBackUnderTheTarget) {
   EXPECT_EQ(dropped, after_drain);
 }
 
+TEST(DatagramQueue, NothingIsDroppedWhileSlowStartIsStillOpeningTheWindow) {
+  SlotBudget budget(2000);
+  DatagramQueue queue(1024, 64, budget);
+  push_numbered(queue, 0, 299, 0);  // a burst at a connection's start, 35 ms round trips
+  std::uint64_t dropped = 0;
+  // Slow start sends 10, 20, 40, 80, 150 per round trip: 175 ms of queue, never judged.
+  int sent = 0;
+  std::uint64_t t = 0;
+  for (int window = 10; sent < 300; window *= 2, t += 35 * kMs) {
+    for (int i = 0; i < window && sent < 300; ++i, ++sent) {
+      const auto head = queue.next(t, dropped, /*judge_delay=*/false);
+      ASSERT_FALSE(head.empty());
+      ASSERT_EQ(head[0], static_cast<std::uint8_t>(sent));
+      queue.pop();
+    }
+  }
+  EXPECT_EQ(dropped, 0u);
+  // Judged again, a queue starts a fresh interval: no drop before 100 ms have passed.
+  push_numbered(queue, 0, 99, t);
+  (void)queue.next(t + 10 * kMs, dropped);
+  (void)queue.next(t + 100 * kMs, dropped);
+  EXPECT_EQ(dropped, 0u);
+  (void)queue.next(t + 111 * kMs, dropped);
+  EXPECT_EQ(dropped, 1u);
+}
+
 TEST(DatagramQueue, AHeadThatCannotBeSentIsDroppedByTimeNotByHowOftenItIsAsked) {
   SlotBudget budget(2000);
   DatagramQueue queue(1024, 64, budget);

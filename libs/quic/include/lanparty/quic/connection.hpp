@@ -120,8 +120,9 @@ class Connection {
   // closing. The queue is bounded (datagram_queue_slots, and the endpoint's slot budget);
   // when full the OLDEST queued datagram is dropped and counted, and this one is queued. Sent
   // at the next flush, packed several per packet; congestion control may hold the queue, and
-  // once datagrams have waited over 5 ms for 100 ms the oldest are dropped and counted the
-  // same way (CoDel, RFC 8289): a burst is absorbed, a standing queue is not kept.
+  // once it is past slow start, datagrams that have waited over 5 ms for 100 ms are dropped
+  // oldest first and counted the same way (CoDel, RFC 8289): a burst is absorbed, a standing
+  // queue is not kept.
   [[nodiscard]] virtual Status send_datagram(std::span<const std::uint8_t> payload) = 0;
 
   // Sends CONNECTION_CLOSE with the application code and reason at the next flush (end of the
