@@ -658,6 +658,11 @@ bool ConnectionImpl::write(ngtcp2_tstamp now) noexcept {
   const std::size_t destlen = ngtcp2_conn_get_max_tx_udp_payload_size(conn);
   const std::size_t max_packets =
       std::clamp<std::size_t>(ngtcp2_conn_get_send_quantum(conn) / destlen, 1, kMaxPacketsPerWrite);
+  // Slow start ends on a loss or HyStart's delay signal, which ngtcp2 sees on an ACK or a
+  // timer, never while writing: one look per write, not per packet.
+  ngtcp2_conn_stat cc;
+  ngtcp2_conn_get_conn_stat(conn, &cc);
+  const bool judge_queue_delay = cc.cwnd >= cc.ssthresh;
   ngtcp2_path_storage ps;
   ngtcp2_path_storage_zero(&ps);
   io::SocketAddress tx_local;
@@ -671,7 +676,7 @@ bool ConnectionImpl::write(ngtcp2_tstamp now) noexcept {
         break;
       }
     }
-    const ngtcp2_ssize n = write_packet(buffer.data(), destlen, ps, now);
+    const ngtcp2_ssize n = write_packet(buffer.data(), destlen, ps, now, judge_queue_delay);
     if (n < 0) {
       on_liberr(static_cast<int>(n), now);
       return true;
@@ -710,18 +715,16 @@ SendStream* ConnectionImpl::next_stream() noexcept {
 }
 
 ngtcp2_ssize ConnectionImpl::write_packet(std::uint8_t* dest, std::size_t destlen,
-                                          ngtcp2_path_storage& ps, ngtcp2_tstamp now) noexcept {
+                                          ngtcp2_path_storage& ps, ngtcp2_tstamp now,
+                                          bool judge_queue_delay) noexcept {
   ngtcp2_conn* conn = conn_.get();
   bool packet_started = false;     // ngtcp2 holds a partial packet (WRITE_MORE)
   bool datagrams_blocked = false;  // congestion/pacing said no for this packet
-  ngtcp2_conn_stat cc;
-  ngtcp2_conn_get_conn_stat(conn, &cc);
-  const bool in_slow_start = cc.cwnd < cc.ssthresh;
   bool streams_blocked = false;
   for (;;) {
     if (!datagrams_blocked && handshake_completed_ && !datagrams_.empty()) {
       const auto payload =
-          datagrams_.next(now, stats_.datagrams_dropped_queue_full, !in_slow_start);
+          datagrams_.next(now, stats_.datagrams_dropped_queue_full, judge_queue_delay);
       if (datagrams_.empty()) continue;  // the queue's delay bound dropped the rest
       ngtcp2_vec vec{const_cast<std::uint8_t*>(payload.data()), payload.size()};
       int accepted = 0;

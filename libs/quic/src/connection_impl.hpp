@@ -136,8 +136,10 @@ class ConnectionImpl final : public Connection {
 
   // Builds one packet into dest: queued datagrams first (packed with FLAG_MORE), then
   // stream data, then whatever ngtcp2 needs (ACK, PING, ...). Returns bytes, 0, or an error.
+  // judge_queue_delay: whether the datagram queue's delay bound may drop (past slow start).
   [[nodiscard]] ngtcp2_ssize write_packet(std::uint8_t* dest, std::size_t destlen,
-                                          ngtcp2_path_storage& ps, ngtcp2_tstamp now) noexcept;
+                                          ngtcp2_path_storage& ps, ngtcp2_tstamp now,
+                                          bool judge_queue_delay) noexcept;
   [[nodiscard]] SendStream* next_stream() noexcept;
 
   bool user_visible() const noexcept;  // API calls still allowed

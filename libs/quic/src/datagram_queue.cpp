@@ -143,8 +143,7 @@ void DatagramQueue::pop() noexcept {
 }
 
 void DatagramQueue::release_idle_slots(std::size_t keep) noexcept {
-  if (size_ != 0) return;
-  head_ = 0;
+  if (size_ != 0) return;  // an empty queue's head is slot 0 (on_empty)
   std::size_t freed = 0;
   for (std::size_t i = keep; i < slots_.size(); ++i) {
     if (slots_[i].data) {

@@ -23,7 +23,6 @@ class SlotBudget {
   }
   void give_back(std::size_t slots) noexcept { used_ -= slots; }
   [[nodiscard]] std::size_t used() const noexcept { return used_; }
-  [[nodiscard]] std::size_t limit() const noexcept { return limit_; }
 
  private:
   std::size_t limit_;
