@@ -9,6 +9,7 @@
 
 #include "lanparty/io/sim_network.hpp"
 #include "relay_harness.hpp"
+#include "relay_test_support.hpp"
 
 namespace lanparty::relay::testing {
 namespace {
@@ -69,6 +70,58 @@ TEST(RelayHarnessSim, APeerWithoutKeepaliveIsDroppedAfterTheIdleTimeout) {
   ASSERT_TRUE(h->run_until([&] { return h->relay().rooms().peer_count() == 0; }, 60s));
   EXPECT_GE(net.elapsed() - joined, 29s);
   EXPECT_LE(net.elapsed() - joined, 31s);
+}
+
+// The relay's own path MTU discovery proves what it may send: a hello sent right after the
+// handshake (as this peer's is) arrives before the relay's probe is answered. The welcome
+// waits for it, so a full-size frame forwarded the moment the peer is welcomed is sent, not
+// dropped as above the relay's datagram budget.
+TEST(RelayHarnessSim, AWelcomeWaitsForTheRelaysPathMtuToCarryAFullSizeFrame) {
+  io::SimNetwork net(1, io::SimLink{.delay = 10ms});
+  HarnessOptions options;
+  options.sim = &net;
+  auto h = RelayHarness::start(options);
+  ASSERT_NE(h, nullptr);
+  auto gw = h->join(hello_json("gateway", "ROOM1", kGatewayMac));
+  ASSERT_NE(gw, nullptr);
+  auto client = h->connect();
+  ASSERT_NE(client, nullptr);
+  const auto handshake_done = net.elapsed();
+  ASSERT_TRUE(succeeded(client->send_hello(hello_json("client", "ROOM1", "02:5a:00:00:00:01"))));
+  // In the same packet: read after the wait, as an admitted peer's (an unknown type, ignored).
+  ASSERT_TRUE(succeeded(client->send_json(R"({"type":"frobnicate"})")));
+  ASSERT_TRUE(client->run_until([&] { return h->relay().rooms().peer_count() == 2; }));
+  // Admitted once the relay's probe came back (a round trip), not at its 1.5 s deadline.
+  EXPECT_LT(net.elapsed() - handshake_done, 200ms);
+  const auto full_size = frame(mac("02:5a:00:00:00:01"), mac("00:aa:bb:cc:dd:ee"), 0x0800, 1380);
+  ASSERT_TRUE(succeeded(gw->send_frame(full_size)));
+  ASSERT_TRUE(client->run_until([&] { return !client->frames().empty(); }));
+  EXPECT_EQ(client->frames()[0].body, full_size);
+  EXPECT_EQ(h->relay().totals().tx_too_large, 0u);
+  EXPECT_EQ(h->log().count("relay.ignored_message"), 1u);
+  EXPECT_FALSE(client->closed());
+}
+
+// A path that never carries more than 1280 bytes (the hello's 1430 speaks for the other
+// direction, or is wrong): the wait ends at RelayConfig::path_mtu_wait after the handshake,
+// and the peer is welcomed with the budget the hello announced (section 4).
+TEST(RelayHarnessSim, AWelcomeWaitsNoLongerThanThePathMtuWait) {
+  io::SimNetwork net(1, io::SimLink{.delay = 10ms, .mtu = 1280});
+  HarnessOptions options;
+  options.sim = &net;
+  auto h = RelayHarness::start(options);
+  ASSERT_NE(h, nullptr);
+  auto peer = h->connect();
+  ASSERT_NE(peer, nullptr);
+  const auto handshake_done = net.elapsed();
+  ASSERT_TRUE(succeeded(peer->send_hello(hello_json("gateway", "ROOM1", kGatewayMac))));
+  const auto welcome = peer->next<ctrl::Welcome>(5s);
+  ASSERT_TRUE(welcome);
+  EXPECT_EQ(welcome->mtu, 1380u);
+  // The relay's deadline runs from its side of the handshake, half a round trip before ours.
+  const auto waited = net.elapsed() - handshake_done;
+  EXPECT_GE(waited, options.relay.path_mtu_wait - 20ms);
+  EXPECT_LE(waited, options.relay.path_mtu_wait + 60ms);
 }
 
 }  // namespace

@@ -25,6 +25,7 @@ constexpr std::uint64_t kAppShutdown = ctrl::app_error::kShutdown;
 constexpr std::uint64_t kAppKicked = ctrl::app_error::kKicked;
 
 constexpr std::chrono::milliseconds kShutdownLinger{500};
+constexpr std::chrono::milliseconds kPathMtuPoll{20};
 
 // A storage failure is the relay's problem, not the peer's: PROTOCOL.md has no code for it,
 // and relay_full ("this relay cannot take you now") is the one that sends the peer elsewhere
@@ -188,6 +189,7 @@ void Relay::on_handshake_completed(quic::Connection& conn) {
     return;
   }
   // The hello clock starts at handshake completion; partial data does not restart it.
+  link.path_mtu_deadline = loop_.now() + config_.path_mtu_wait;
   const std::uint64_t conn_id = conn.id();
   link.hello_timer = loop_.add_timer(loop_.now() + config_.hello_timeout, [this, conn_id] {
     const auto it = links_.find(conn_id);
@@ -234,7 +236,9 @@ void Relay::drain_control(PeerLink& link) {
     }
     if (!next->has_value()) return;
     handle_message(link, std::move(**next));
-    if (link.state == LinkState::kRejected || link.state == LinkState::kClosing) {
+    // Rejected or closing: nothing more is read. Waiting (for the path or the records): the
+    // frames behind the hello stay buffered until the wait ends.
+    if (link.state != LinkState::kAwaitingHello && link.state != LinkState::kAdmitted) {
       return;
     }
   }
@@ -295,7 +299,38 @@ void Relay::handle_hello(PeerLink& link, const ctrl::Hello& hello) {
     reject(link, valid.error(), reject_text(valid.error(), nullptr, rooms_));
     return;
   }
-  if (over_rooms_per_source(link, *valid)) {
+  check_hello_when_path_ready(link, std::move(*valid));
+}
+
+void Relay::check_hello_when_path_ready(PeerLink& link, ctrl::ValidHello hello) {
+  // ngtcp2 sends nothing above the path size its own PMTUD proved, which starts at 1200 bytes:
+  // the peer's hello speaks for its direction only. Usually this side's probe was answered
+  // before the hello came; on a loaded host it may not have been.
+  const Room* room = rooms_.find_room(hello.room);
+  const std::size_t room_mtu = room != nullptr ? room->mtu : config_.limits.max_mtu;
+  const std::size_t wanted =
+      std::min(proto::peer_budget(hello.max_datagram, link.conn->peer_max_datagram_frame_size()),
+               proto::max_datagram_for_mtu(room_mtu));
+  if (link.conn->datagram_budget() < wanted && loop_.now() < link.path_mtu_deadline) {
+    link.state = LinkState::kAwaitingPathMtu;
+    const std::uint64_t conn_id = link.conn->id();
+    link.hello_timer =
+        loop_.add_timer(loop_.now() + kPathMtuPoll, [this, conn_id, hello = std::move(hello)] {
+          const auto it = links_.find(conn_id);
+          if (it == links_.end() || it->second->state != LinkState::kAwaitingPathMtu) return;
+          PeerLink& s = *it->second;
+          s.hello_timer = 0;
+          s.state = LinkState::kAwaitingHello;
+          check_hello_when_path_ready(s, hello);
+          if (s.state == LinkState::kAdmitted) drain_control(s);  // frames behind the hello
+        });
+    return;
+  }
+  check_hello(link, hello);
+}
+
+void Relay::check_hello(PeerLink& link, const ctrl::ValidHello& hello) {
+  if (over_rooms_per_source(link, hello)) {
     ++totals_.rooms_per_source_refused;
     reject(link, ctrl::RejectCode::kRelayFull,
            fmt::format("your address already holds {} rooms on this relay, the most one "
@@ -305,7 +340,7 @@ void Relay::handle_hello(PeerLink& link, const ctrl::Hello& hello) {
     return;
   }
   if (config_.rooms == RoomMode::kOpen) {
-    continue_hello(link, *valid, AuthGrant{}, std::nullopt, records_now());
+    continue_hello(link, hello, AuthGrant{}, std::nullopt, records_now());
     return;
   }
   // Section 7's checks sit between check 5 (done above) and check 6 (rooms_.admit). They need
@@ -315,7 +350,7 @@ void Relay::handle_hello(PeerLink& link, const ctrl::Hello& hello) {
   const directory::Seconds now = records_now();
   link.state = LinkState::kAwaitingDirectory;
   const std::uint64_t conn_id = link.conn->id();
-  records_->submit([this, conn_id, hello = *valid, now](directory::RoomDirectory& dir) mutable {
+  records_->submit([this, conn_id, hello = hello, now](directory::RoomDirectory& dir) mutable {
     auto record = dir.lookup(hello.room, now);  // on the worker thread: nothing of the relay
     return std::function<void()>(
         [this, conn_id, hello = std::move(hello), now, record = std::move(record)]() mutable {
@@ -1064,6 +1099,7 @@ void Relay::shutdown() {
       link->state = LinkState::kClosing;
       link->conn->close_after_ack(kAppShutdown, "shutdown", kShutdownLinger);
     } else if (link->state == LinkState::kAwaitingHello ||
+               link->state == LinkState::kAwaitingPathMtu ||
                link->state == LinkState::kAwaitingDirectory) {
       if (link->pending_peer != nullptr) {
         rooms_.remove(std::exchange(link->pending_peer, nullptr));

@@ -48,6 +48,10 @@ struct RelayConfig {
   RoomLimits limits;
   std::chrono::milliseconds stats_interval{10000};  // 0 = off
   std::chrono::milliseconds hello_timeout{5000};
+  // How long after the handshake a hello may wait for the relay's own path MTU discovery to
+  // prove the datagram size the peer's hello announced (the client's Runner waits as long for
+  // its side): welcomed sooner, the first full-size frames to the peer would be dropped.
+  std::chrono::milliseconds path_mtu_wait{1500};
   std::chrono::milliseconds reject_linger{1000};  // longest wait for a reject's ack
   // After the ack, before the close: a peer whose stack acknowledges on arrival still gets to
   // read the reject (PROTOCOL.md section 2: 100 ms).
@@ -166,6 +170,7 @@ class Relay final : public quic::ConnectionHandler {
   // records; control frames behind it stay buffered until the answer comes.
   enum class LinkState : std::uint8_t {
     kAwaitingHello,
+    kAwaitingPathMtu,  // a valid hello waits for this side's datagram budget to grow
     kAwaitingDirectory,
     kAdmitted,
     kRejected,
@@ -179,7 +184,8 @@ class Relay final : public quic::ConnectionHandler {
     ctrl::FrameDecoder decoder;
     std::int64_t control_stream = -1;
     Peer* peer = nullptr;
-    io::EventLoop::TimerId hello_timer = 0;
+    io::EventLoop::TimerId hello_timer = 0;  // the hello deadline, then the path MTU poll
+    io::EventLoop::Clock::time_point path_mtu_deadline{};
     io::EventLoop::TimerId stats_timer = 0;
     io::EventLoop::TimerId touch_timer = 0;
     bool unread_closing = false;              // close_unread() ran
@@ -195,6 +201,10 @@ class Relay final : public quic::ConnectionHandler {
   void drain_control(PeerLink& link);
   void handle_message(PeerLink& link, ctrl::Message&& message);
   void handle_hello(PeerLink& link, const ctrl::Hello& hello);
+  // Waits (kAwaitingPathMtu) while this side cannot yet send the datagrams `hello` announced
+  // and path_mtu_deadline has not passed, then check_hello.
+  void check_hello_when_path_ready(PeerLink& link, ctrl::ValidHello hello);
+  void check_hello(PeerLink& link, const ctrl::ValidHello& hello);
   // Section 7's checks; nullopt when the hello was rejected. In open mode: an empty grant.
   struct AuthGrant {
     std::optional<OwnerKey> owner_key;  // gateway

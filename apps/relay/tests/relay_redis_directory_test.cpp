@@ -120,5 +120,19 @@ TEST_F(RelayOnRedis, ARestartedRedisIsUsedAgainWithoutRestartingTheRelay) {
   EXPECT_NE(next, nullptr);
 }
 
+// Frames that arrive with the hello wait while the worker reads the room's record; they are
+// read once the peer is admitted, as an admitted peer's (here: an unknown type, ignored).
+TEST_F(RelayOnRedis, FramesBehindAHelloAreReadAfterTheRecordsAnswer) {
+  auto gw = h_->connect();
+  ASSERT_NE(gw, nullptr);
+  // Both frames queued in one loop turn leave in one packet: one delivery to the relay.
+  ASSERT_TRUE(gw->send_hello(claim_hello(*gw, new_room_key(), "ROOM1", "00:11:22:33:44:55")));
+  ASSERT_TRUE(gw->send_json(R"({"type":"frobnicate"})"));
+  ASSERT_TRUE(gw->next<ctrl::Welcome>());
+  ASSERT_TRUE(h_->run_until([&] { return h_->log().count("relay.ignored_message") == 1; }));
+  EXPECT_EQ(gw->wait_closed(200ms), nullptr);  // still admitted
+  EXPECT_EQ(h_->relay().rooms().peer_count(), 1u);
+}
+
 }  // namespace
 }  // namespace lanparty::relay::testing
