@@ -38,7 +38,8 @@ Route route_frame(const Room& room, const Peer& sender, std::span<const std::uin
     return route;
   }
   // Rule 6: a peer of the room.
-  if (Peer* target = room.find_mac(parsed.destination.to_u64())) {
+  Peer* target = room.find_mac(parsed.destination.to_u64());
+  if (target != nullptr && !target->welcome_pending) {
     if (target == &sender) {
       route.reason = proto::DropReason::kReflection;
       return route;
@@ -49,7 +50,7 @@ Route route_frame(const Room& room, const Peer& sender, std::span<const std::uin
   }
   // Rule 7: unknown unicast belongs to the LAN behind the gateway.
   if (sender.role == ctrl::Role::kClient) {
-    if (room.gateway == nullptr) {
+    if (room.gateway == nullptr || room.gateway->welcome_pending) {
       route.reason = proto::DropReason::kNoGateway;
       return route;
     }

@@ -620,6 +620,7 @@ void Relay::record_claim(PeerLink& link, const ctrl::ValidHello& hello, Peer& pe
   // meanwhile removes it (on_closed).
   link.state = LinkState::kAwaitingDirectory;
   link.pending_peer = &peer;
+  peer.welcome_pending = true;
   const std::uint64_t conn_id = link.conn->id();
   records_->submit([this, conn_id, hello, key, now](directory::RoomDirectory& dir) {
     auto outcome = dir.claim(hello.room, key, now);  // on the worker thread
@@ -701,7 +702,9 @@ ctrl::Welcome Relay::make_welcome(const Peer& peer) const {
       .peers = {}};
   const bool to_gateway = peer.role == ctrl::Role::kGateway;
   for (const Peer* other : room.peers) {
-    if (other != &peer) welcome.peers.push_back(peer_info(*other, to_gateway));
+    if (other != &peer && !other->welcome_pending) {
+      welcome.peers.push_back(peer_info(*other, to_gateway));
+    }
   }
   return welcome;
 }
@@ -722,8 +725,12 @@ void Relay::forget_room_source(const std::string& room) {
 }
 
 void Relay::admit(PeerLink& link, Peer& peer) {
-  if (peer.room->peers.size() == 1) {
-    // This peer opened the room.
+  peer.welcome_pending = false;
+  const auto& peers = peer.room->peers;
+  if (std::none_of(peers.begin(), peers.end(),
+                   [&](const Peer* other) { return other != &peer && !other->welcome_pending; })) {
+    // This peer opened the room (a gateway whose claim is pending does not count: clients
+    // with its invites may be welcomed first).
     const io::SourcePrefix source = link.conn->remote_source();
     room_sources_[peer.room->name] = source;
     ++rooms_by_source_[source];
@@ -748,7 +755,7 @@ void Relay::admit(PeerLink& link, Peer& peer) {
   const ctrl::PeerJoined joined{peer_info(peer, /*to_gateway=*/false)};
   const ctrl::PeerJoined joined_for_gateway{peer_info(peer, /*to_gateway=*/true)};
   for (const Peer* other : room.peers) {
-    if (other == &peer) continue;
+    if (other == &peer || other->welcome_pending) continue;
     if (auto* other_link = static_cast<PeerLink*>(other->connection->user_data())) {
       send_control(*other_link, other->role == ctrl::Role::kGateway ? joined_for_gateway : joined);
     }
@@ -1048,9 +1055,8 @@ void Relay::leave(PeerLink& link, ctrl::LeaveReason reason) {
   }
   const ctrl::PeerLeft left{peer_id, std::string(ctrl::to_string(reason))};
   for (const Peer* other : still->peers) {
-    auto* other_link = static_cast<PeerLink*>(other->connection->user_data());
-    // A gateway whose claim is being completed has not had its welcome yet.
-    if (other_link != nullptr && other_link->state != LinkState::kAwaitingHello) {
+    if (other->welcome_pending) continue;  // never heard of the leaver
+    if (auto* other_link = static_cast<PeerLink*>(other->connection->user_data())) {
       send_control(*other_link, left);
     }
   }
@@ -1196,7 +1202,7 @@ void Relay::on_datagram(quic::Connection& conn, std::span<const std::uint8_t> da
       break;
     case obs::FrameAction::kFlood:
       for (Peer* target : room.peers) {
-        if (target == sender) continue;
+        if (target == sender || target->welcome_pending) continue;
         send_frame(*target, datagram);
         ++targets;
       }

@@ -55,6 +55,9 @@ struct Peer {
   obs::TunnelCounters counters;            // stats: rx excludes probes, tx counts frames sent
   DropCounters rx_drops;                   // drops of datagrams from this peer
   PeerRateLimiter rate;                    // set by the relay at admission
+  // A gateway in the table while its claim is written (section 7): it holds its MAC and the
+  // gateway's place, but until its welcome nobody hears of it and no frame goes to it.
+  bool welcome_pending = false;
 };
 
 struct Room {

@@ -81,6 +81,20 @@ TEST_F(ForwardingTest, UnknownUnicastWithoutGatewayIsNoGateway) {
   EXPECT_EQ(r.reason, DropReason::kNoGateway);
 }
 
+// A gateway whose claim is still being written holds the room's gateway place but is not
+// admitted yet (section 2: nothing before its welcome): the room has no gateway for now.
+TEST_F(ForwardingTest, AGatewayAwaitingItsWelcomeIsNoGatewayYet) {
+  Peer* gw = add(Role::kGateway, "00:11:22:33:44:55");
+  gw->welcome_pending = true;
+  Peer* c1 = add(Role::kClient, "02:00:00:00:00:01");
+  EXPECT_EQ(route(*c1, frame(kLanHost, c1->mac, 0x0800)).reason, DropReason::kNoGateway);
+  EXPECT_EQ(route(*c1, frame(gw->mac, c1->mac, 0x0800)).reason, DropReason::kNoGateway);
+  gw->welcome_pending = false;
+  const Route r = route(*c1, frame(kLanHost, c1->mac, 0x0800));
+  EXPECT_EQ(r.action, FrameAction::kForward);
+  EXPECT_EQ(r.target, gw);
+}
+
 TEST_F(ForwardingTest, UnknownUnicastFromGatewayIsUnknownDestination) {
   Peer* gw = add(Role::kGateway, "00:11:22:33:44:55");
   add(Role::kClient, "02:00:00:00:00:01");

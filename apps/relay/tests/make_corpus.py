@@ -186,6 +186,12 @@ SEEDS = {
     + open_conn(0) + claim_hello(0) + open_conn(1) + invited_hello(1, invite=0x40)
     + op(PEER_CLOSE, 0, 0, JUMP_CLOCK)
     + open_conn(2) + claim_hello(2, key=1) + op(DELIVER_CLOSES, ADVANCE, STEP_10S),
+    # Found by this fuzzer (minimized): records deferred, a client is welcomed into a room whose
+    # new gateway's claim is still being written; the client leaves. The pending gateway must
+    # hear nothing (no peer_left, peer_joined or frame) before its welcome.
+    "pending_gateway_hears_nothing": bytes.fromhex(
+        "0500000000000000030002000000002009000001000000000301040000000000"
+        "00060000000400000000030402000003000b090909"),
 }
 
 

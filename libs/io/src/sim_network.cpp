@@ -81,7 +81,9 @@ class SimUdpSocket final : public UdpSocket {
     const SocketAddress from =
         local.valid() && !local.is_wildcard() ? local.with_port(local_.port()) : local_;
     tx_.push_back(SimNetwork::Datagram{
-        from, remote, std::vector<std::uint8_t>(scratch_.begin(), scratch_.begin() + n)});
+        from, remote,
+        std::vector<std::uint8_t>(scratch_.begin(),
+                                  scratch_.begin() + static_cast<std::ptrdiff_t>(n))});
   }
   Status flush() noexcept override {
     ++counters_.tx_syscalls;
