@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <algorithm>
 
 #include "admission.hpp"
 #include "lanparty/base/defer.hpp"
@@ -271,10 +272,14 @@ TEST_F(AdmissionServerTest, RetryAlwaysHoldsAFloodOfInitialsWithNoStateKept) {
   EXPECT_EQ(counters.accepted, 0u);
   EXPECT_EQ(counters.sources_tracked, 0u);
   EXPECT_EQ(counters.handshakes_in_flight, 0u);
-  // The flood came in through the handshake lane, not the socket established peers use.
+  // The flood came in through the handshake lane, not the socket established peers use: each
+  // datagram was read there or lost at its full queue. The kernel counts a queue drop per
+  // buffer it discards, and with UDP GRO one buffer holds a run of up to 64 datagrams of 64 KiB
+  // in all (CI under ASan once read 1948 with the drops counted, 52 per run here).
   const UdpStats udp = server->server->udp_stats();
   ASSERT_TRUE(udp.handshake_lane);
-  EXPECT_GE(udp.rx_handshake_lane_packets + udp.rx_handshake_lane_queue_full, kFlood);
+  const std::uint64_t per_run = std::min<std::uint64_t>(64, 65535 / initial.size());
+  EXPECT_GE(udp.rx_handshake_lane_packets + per_run * udp.rx_handshake_lane_queue_full, kFlood);
   EXPECT_LT(udp.rx_packets, 10u);
 }
 
