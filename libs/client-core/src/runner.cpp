@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "lanparty/client_core/runner.hpp"
 
-#include <utility>
-
 #include <fmt/format.h>
 
 #include "lanparty/base/errc.hpp"
@@ -336,18 +334,13 @@ void Runner::send_probe() {
   probe_timer_ = loop_.add_timer(loop_.now() + config_.probe_interval, [this] { send_probe(); });
 }
 
-void Runner::on_receive_batch_end() {
-  if (!std::exchange(frames_in_batch_, false)) return;
-  port_.end_of_batch();
-}
-
 void Runner::on_datagram(quic::Connection& /*conn*/, std::span<const std::uint8_t> payload) {
   const Inbound in = session_.on_datagram(payload, loop_.now());
   switch (in.kind) {
     case Inbound::Kind::kFrame:
       ++counters_.frames_from_relay;
       port_.deliver_frame(in.frame);
-      frames_in_batch_ = true;
+      if (!batch_end_.armed()) batch_end_.arm(loop_.now());
       break;
     case Inbound::Kind::kProbeReply:
       log_.debug("client.probe_reply", {{"bytes", in.probe_bytes}, {"rtt_us", in.rtt.count()}});

@@ -72,7 +72,6 @@ class ClientImpl final : public Client, private ConnectionHandler {
   void on_datagram(Connection& connection, std::span<const std::uint8_t> payload) override {
     handler_.on_datagram(connection, payload);
   }
-  void on_receive_batch_end() override { handler_.on_receive_batch_end(); }
   void on_closed(Connection& connection, const CloseInfo& info) override {
     const bool failed_handshake = info.kind == CloseInfo::Kind::kHandshakeFailed ||
                                   info.kind == CloseInfo::Kind::kHandshakeTimeout;

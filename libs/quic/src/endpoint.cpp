@@ -173,7 +173,6 @@ void Endpoint::receive_batch(io::UdpSocket& socket, std::size_t count) noexcept 
     if (!config_.is_server) packet.local = &socket.local_address();
     on_packet(packet);
   }
-  handler_.on_receive_batch_end();
   // Flush discipline: one write pass per received batch.
   process_pending(false);
 }

@@ -240,43 +240,6 @@ TEST_F(QuicTest, DatagramsAreEchoed) {
   EXPECT_EQ(c.stats().datagrams_received, sent.size());
 }
 
-// A handler that holds frames back to batch them hears when a received batch ends, after its
-// datagrams; what it sends then leaves in the write pass that follows.
-TEST_F(QuicTest, EachReceivedBatchEndsAfterItsDatagramsAndWhatItSendsThenArrives) {
-  auto server = start_server(*loop_, dir_);
-  ASSERT_TRUE(server);
-  std::vector<std::vector<std::uint8_t>> held;
-  Connection* from = nullptr;
-  server->handler.after_datagram = [&](Connection& c, std::span<const std::uint8_t> payload) {
-    from = &c;
-    held.emplace_back(payload.begin(), payload.end());
-  };
-  server->handler.after_batch = [&] {
-    for (const auto& d : held) EXPECT_TRUE(from->send_datagram(d).has_value());
-    held.clear();
-  };
-  auto client = connect_client(*loop_, *server);
-  ASSERT_TRUE(client);
-  ASSERT_TRUE(run_until([&] { return client->handler.handshakes == 1; })) << "timed out";
-  client->handler.batch_ends_in_order = true;
-  Connection& c = client->client->connection();
-  std::vector<std::vector<std::uint8_t>> sent;
-  for (std::uint32_t i = 0; i < 40; ++i) {
-    sent.push_back(pattern_bytes(100 + i, i));
-    ASSERT_TRUE(c.send_datagram(sent.back()).has_value());
-  }
-  ASSERT_TRUE(run_until([&] { return client->handler.datagrams.size() == sent.size(); }))
-      << "timed out";
-  EXPECT_TRUE(client->handler.datagrams == sent);
-  EXPECT_TRUE(held.empty());
-  EXPECT_GE(server->handler.batch_ends, 1u);
-  // On the client: the batch that brought the last datagrams ended after them.
-  const auto& order = client->handler.order;
-  ASSERT_FALSE(order.empty());
-  EXPECT_EQ(order.back(), "batch_end");
-  EXPECT_GE(client->handler.batch_ends, 1u);
-}
-
 TEST_F(QuicTest, OversizeDatagramIsRefusedWithTooLarge) {
   auto server = start_server(*loop_, dir_);
   ASSERT_TRUE(server);

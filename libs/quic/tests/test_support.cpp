@@ -50,12 +50,6 @@ void Recorder::on_datagram(Connection& connection, std::span<const std::uint8_t>
   if (after_datagram) after_datagram(connection, payload);
 }
 
-void Recorder::on_receive_batch_end() {
-  ++batch_ends;
-  if (batch_ends_in_order) order.emplace_back("batch_end");
-  if (after_batch) after_batch();
-}
-
 void Recorder::on_closed(Connection& connection, const CloseInfo& info) {
   closed.push_back({connection.id(), info});
   order.emplace_back("closed");

@@ -38,7 +38,6 @@ class Recorder : public ConnectionHandler {
   void on_stream_data(Connection& connection, std::int64_t stream_id,
                       std::span<const std::uint8_t> data, bool fin) override;
   void on_datagram(Connection& connection, std::span<const std::uint8_t> payload) override;
-  void on_receive_batch_end() override;
   void on_closed(Connection& connection, const CloseInfo& info) override;
 
   std::vector<Connection*> open;  // handshake completed, not closed yet
@@ -47,17 +46,13 @@ class Recorder : public ConnectionHandler {
   std::map<std::uint64_t, bool> stream_fin;
   std::vector<std::vector<std::uint8_t>> datagrams;
   std::vector<Closed> closed;
-  // "handshake", "stream", "fin", "datagram", "closed", and "batch_end" when batch_ends_in_order
-  std::vector<std::string> order;
-  std::size_t batch_ends = 0;
-  bool batch_ends_in_order = false;
+  std::vector<std::string> order;  // "handshake", "stream", "fin", "datagram", "closed"
 
   bool echo_streams = false;    // send every stream chunk back, FIN on FIN
   bool echo_datagrams = false;  // send every datagram back
   std::function<void(Connection&)> after_handshake;
   std::function<void(Connection&, std::int64_t, std::span<const std::uint8_t>, bool)> after_stream;
   std::function<void(Connection&, std::span<const std::uint8_t>)> after_datagram;
-  std::function<void()> after_batch;
 };
 
 class TempDir {

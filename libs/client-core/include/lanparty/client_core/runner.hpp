@@ -31,10 +31,9 @@ class LocalPort {
   virtual ~LocalPort() = default;
   // An Ethernet frame from the room, to write to the TAP device or the LAN unchanged.
   virtual void deliver_frame(std::span<const std::uint8_t> frame) = 0;
-  // The end of a batch of frames from the relay (one received batch of packets, after every
-  // datagram in it and before this side's ACKs go out): a port that holds frames back to
-  // write them together (merged TCP segments, one sendmmsg) writes them now, so no frame
-  // waits for a later one.
+  // The end of a batch of frames from the relay (the loop turn that delivered them, after
+  // every datagram it read): a port that holds frames back to write them together (merged
+  // TCP segments, one sendmmsg) writes them now, so no frame waits for a later one.
   virtual void end_of_batch() {}
   // Joined (or re-joined): the room's MTU and peers are known.
   virtual void on_joined(const ctrl::Welcome& /*welcome*/) {}
@@ -123,9 +122,6 @@ class Runner final : public quic::ConnectionHandler {
   void on_stream_data(quic::Connection& conn, std::int64_t stream_id,
                       std::span<const std::uint8_t> data, bool fin) override;
   void on_datagram(quic::Connection& conn, std::span<const std::uint8_t> payload) override;
-  // Calls LocalPort::end_of_batch when the batch delivered frames: the port's held frames
-  // (merged TCP segments, the gateway's LAN batch) leave before this side's ACKs.
-  void on_receive_batch_end() override;
   void on_closed(quic::Connection& conn, const quic::CloseInfo& info) override;
 
  private:
@@ -167,7 +163,9 @@ class Runner final : public quic::ConnectionHandler {
   std::vector<std::uint8_t> scratch_;
   RunnerCounters counters_;
   std::unordered_map<std::uint16_t, std::string> peer_names_;  // invite names, for status lines
-  bool frames_in_batch_ = false;  // delivered since the last LocalPort::end_of_batch
+  // Armed (zero delay) by the first frame of a batch: fires once the loop has dispatched every
+  // ready fd, i.e. after the receive batch, and calls LocalPort::end_of_batch.
+  io::EventLoop::Timer batch_end_{loop_, [this] { port_.end_of_batch(); }};
 };
 
 }  // namespace lanparty::client_core

@@ -172,10 +172,6 @@ class ConnectionHandler {
   virtual void on_stream_data(Connection& connection, std::int64_t stream_id,
                               std::span<const std::uint8_t> data, bool fin) = 0;
   virtual void on_datagram(Connection& connection, std::span<const std::uint8_t> payload) = 0;
-  // After the callbacks of one received batch of packets, before the endpoint writes (ACKs and
-  // whatever they queued): a handler that holds frames back to batch them sends them now, so
-  // they leave ahead of the acknowledgements instead of behind them.
-  virtual void on_receive_batch_end() {}
   // Exactly once per reported connection, never from inside close(). On a server the
   // Connection is gone when this returns.
   virtual void on_closed(Connection& connection, const CloseInfo& info) = 0;
