@@ -17,11 +17,9 @@ if [ "${LP_DEMO_NO_BUILD:-0}" != 1 ]; then
   cmake --build "$build" -j2 --target lanparty-relay lanparty-gateway lanparty-client >/dev/null ||
     { echo "demo: build failed in $build"; exit 1; }
 fi
-# shellcheck disable=SC2034 # read by topology.sh
-LP_RELAY_BIN=$build/apps/relay/lanparty-relay LP_GATEWAY_BIN=$build/apps/gateway/lanparty-gateway \
-  LP_CLIENT_BIN=$build/apps/client-linux/lanparty-client
 # shellcheck source=SCRIPTDIR/../tests/e2e/topology.sh
 source "$repo/tests/e2e/topology.sh"
+lp_use_build "$build"
 
 lp_require_privileges
 lp_init

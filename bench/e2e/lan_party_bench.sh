@@ -20,11 +20,9 @@ build="${1:-$repo/build/release}"
 seconds="${LP_BENCH_SECONDS:-10}"
 runs="${LP_BENCH_RUNS:-5}"
 read -r -a udp_rates <<<"${LP_BENCH_UDP_RATES:-50M 200M 800M}"
-# shellcheck disable=SC2034 # read by topology.sh
-LP_RELAY_BIN=$build/apps/relay/lanparty-relay LP_GATEWAY_BIN=$build/apps/gateway/lanparty-gateway \
-  LP_CLIENT_BIN=$build/apps/client-linux/lanparty-client
 # shellcheck source=SCRIPTDIR/../../tests/e2e/topology.sh
 source "$repo/tests/e2e/topology.sh"
+lp_use_build "$build"
 
 lp_require_privileges
 command -v iperf3 >/dev/null || { echo "ERROR: iperf3 missing (scripts/install-deps.sh)"; exit 2; }

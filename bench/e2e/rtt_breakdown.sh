@@ -13,11 +13,9 @@ repo="$(cd "$(dirname "$0")/../.." && pwd)"
 build="${1:-$repo/build/release}"
 pings="${LP_RTT_PINGS:-50}"
 interval="${LP_RTT_INTERVAL:-0.2}"
-# shellcheck disable=SC2034 # read by topology.sh
-LP_RELAY_BIN=$build/apps/relay/lanparty-relay LP_GATEWAY_BIN=$build/apps/gateway/lanparty-gateway \
-  LP_CLIENT_BIN=$build/apps/client-linux/lanparty-client
 # shellcheck source=SCRIPTDIR/../../tests/e2e/topology.sh
 source "$repo/tests/e2e/topology.sh"
+lp_use_build "$build"
 
 lp_require_privileges
 command -v tcpdump >/dev/null || { echo "ERROR: tcpdump missing"; exit 2; }

@@ -9,8 +9,8 @@
 #     c1      10.213.1.3  lanparty-client -> TAP lanparty0 -> DHCP lease 10.213.2.100-150
 #     c2      10.213.1.4  lanparty-client -> TAP lanparty0 -> DHCP lease
 #
-# Callers set LP_RELAY_BIN, LP_GATEWAY_BIN, LP_CLIENT_BIN, source this file, call
-# lp_require_privileges, lp_init (which installs the cleanup trap) and then the lp_start_*
+# Callers source this file, set LP_RELAY_BIN, LP_GATEWAY_BIN, LP_CLIENT_BIN (or call
+# lp_use_build with a CMake build directory), call lp_require_privileges, lp_init (which installs the cleanup trap) and then the lp_start_*
 # steps. Every wait is a bounded poll. Functions return non-zero and print why on failure.
 
 LP_PREFIX="lp-$$"
@@ -39,6 +39,13 @@ LP_GATEWAY_EXTRA_FLAGS=()
 LP_CLIENT_EXTRA_FLAGS=()
 
 lp_ns() { printf '%s-%s' "$LP_PREFIX" "$1"; }
+
+# lp_use_build DIR: the relay, gateway and client binaries of a CMake build directory.
+lp_use_build() {
+  LP_RELAY_BIN=$1/apps/relay/lanparty-relay
+  LP_GATEWAY_BIN=$1/apps/gateway/lanparty-gateway
+  LP_CLIENT_BIN=$1/apps/client-linux/lanparty-client
+}
 
 # Runs a command inside the namespace of a role: lp_in c1 ping -c 1 10.213.2.1
 lp_in() {
