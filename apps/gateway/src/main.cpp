@@ -176,8 +176,9 @@ class LanPort final : public apps::DevicePort {
     }
   }
 
-  // Up to 256 frames per turn, so the relay side gets its turn too.
   // Up to 8 batches of frames per turn (one recvmmsg each), so the relay side gets its turn.
+  // A short batch means the socket was empty: the loop (level-triggered) calls again when more
+  // arrives, which saves the read that would only say EAGAIN (one system call per idle frame).
   void on_readable() override {
     const auto now = loop_.now();
     for (int round = 0; round < 8; ++round) {
@@ -186,8 +187,8 @@ class LanPort final : public apps::DevicePort {
         log_.warn("gateway.lan_read_failed", {{"error", read.error().describe()}});
         return;
       }
-      if (*read == 0) return;
       for (const auto& frame : lan_.frames()) on_lan_frame(frame, now);
+      if (*read < gateway::PacketSocket::kBatch) return;
     }
   }
   void on_lan_frame(const gateway::PacketSocket::Frame& frame,
