@@ -498,12 +498,24 @@ void Relay::on_rooms_moved(const std::vector<std::string>& moved) {
       }
     }
     log_.warn("relay.room_moved", {{"room", room_name}, {"peers_closed", peers.size()}});
-    for (PeerLink* s : peers) {
-      if (s->state != LinkState::kAdmitted) continue;
-      send_control(*s, ctrl::Disconnect{"shutdown"});
-      s->state = LinkState::kClosing;
-      s->conn->close_after_ack(kAppShutdown, "room moved to another relay", kShutdownLinger);
-    }
+    // A gateway whose claim is still being written goes too: welcomed later, it would hold a
+    // room that lives on another relay.
+    for (PeerLink* s : peers) stop_serving(*s, "room moved to another relay");
+  }
+}
+
+void Relay::stop_serving(PeerLink& link, std::string_view why) {
+  if (link.state == LinkState::kAdmitted) {
+    send_control(link, ctrl::Disconnect{"shutdown"});
+    link.state = LinkState::kClosing;
+    link.conn->close_after_ack(kAppShutdown, std::string(why), kShutdownLinger);
+  } else if (link.state == LinkState::kAwaitingHello || link.state == LinkState::kAwaitingPathMtu ||
+             link.state == LinkState::kAwaitingDirectory) {
+    // Not welcomed: no disconnect (section 2 knows none before welcome), only the close. A
+    // directory call still in flight finds the link closing and does nothing.
+    if (link.pending_peer != nullptr) rooms_.remove(std::exchange(link.pending_peer, nullptr));
+    link.state = LinkState::kClosing;
+    link.conn->close(kAppShutdown, why);
   }
 }
 
@@ -1099,21 +1111,7 @@ void Relay::shutdown() {
     });
     homed_.clear();
   }
-  for (auto& [id, link] : links_) {
-    if (link->state == LinkState::kAdmitted) {
-      send_control(*link, ctrl::Disconnect{"shutdown"});
-      link->state = LinkState::kClosing;
-      link->conn->close_after_ack(kAppShutdown, "shutdown", kShutdownLinger);
-    } else if (link->state == LinkState::kAwaitingHello ||
-               link->state == LinkState::kAwaitingPathMtu ||
-               link->state == LinkState::kAwaitingDirectory) {
-      if (link->pending_peer != nullptr) {
-        rooms_.remove(std::exchange(link->pending_peer, nullptr));
-      }
-      link->state = LinkState::kClosing;
-      link->conn->close(kAppShutdown, "shutdown");
-    }
-  }
+  for (auto& [id, link] : links_) stop_serving(*link, "shutdown");
 }
 
 void Relay::drop(Peer* peer, proto::DropReason reason) noexcept {

@@ -224,6 +224,10 @@ class Relay final : public quic::ConnectionHandler {
   // Every HomingSettings::refresh: registers this relay and extends its leases.
   void schedule_homing_refresh(std::chrono::milliseconds delay);
   void on_rooms_moved(const std::vector<std::string>& moved);
+  // Closes a link because this relay stops serving its room (shutdown, or the room moved): an
+  // admitted peer hears `disconnect` "shutdown" first, a peer not yet welcomed (a gateway
+  // whose claim is being written) leaves the room table at once. Closing links are left be.
+  void stop_serving(PeerLink& link, std::string_view why);
   // The link of `conn_id` if it still waits for the room records, else null.
   PeerLink* awaiting_directory(std::uint64_t conn_id);
   // After a deferred directory answer: reads control frames that came behind the hello.

@@ -5,11 +5,14 @@
 // protocol.md), and the lease moves when its relay leaves or dies.
 #include <signal.h>
 
+#include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -38,7 +41,70 @@ constexpr const char* kRelayB = "relay-b.test:4433";
 constexpr auto kLease = 1500ms;
 constexpr auto kRefresh = 400ms;
 
-std::unique_ptr<RelayHarness> start_relay(const RedisServer& server, std::string advertise) {
+// Claims the test holds back: a claim's answer waits (on the loop thread) until release().
+struct ClaimGate {
+  std::atomic<bool> hold{false};
+  std::vector<std::function<void()>> held;  // loop thread only
+  void release() {
+    for (auto& answer : std::exchange(held, {})) answer();
+  }
+};
+
+// The records as they are, with a note of whether the call in hand wrote a claim.
+class ClaimSpy final : public directory::RoomDirectory {
+ public:
+  explicit ClaimSpy(directory::RoomDirectory& records) : records_(records) {}
+  Result<std::optional<directory::RoomRecord>> lookup(std::string_view room,
+                                                      directory::Seconds now) override {
+    return records_.lookup(room, now);
+  }
+  Result<directory::ClaimOutcome> claim(std::string_view room, const directory::OwnerKey& owner,
+                                        directory::Seconds now) override {
+    claimed = true;
+    return records_.claim(room, owner, now);
+  }
+  Status touch(std::string_view room, const directory::OwnerKey& owner,
+               directory::Seconds now) override {
+    return records_.touch(room, owner, now);
+  }
+  Status revoke(std::string_view room, std::string_view invite_id,
+                std::optional<directory::Seconds> exp, directory::Seconds now) override {
+    return records_.revoke(room, invite_id, exp, now);
+  }
+  Result<bool> is_revoked(std::string_view room, std::string_view invite_id,
+                          directory::Seconds now) override {
+    return records_.is_revoked(room, invite_id, now);
+  }
+  Result<directory::Purged> expire(directory::Seconds now) override { return records_.expire(now); }
+  bool claimed = false;
+
+ private:
+  directory::RoomDirectory& records_;
+};
+
+// The worker, with the answers to claims held at the gate while it is closed.
+class GatedExecutor final : public DirectoryExecutor {
+ public:
+  GatedExecutor(std::unique_ptr<DirectoryExecutor> inner, std::shared_ptr<ClaimGate> gate)
+      : inner_(std::move(inner)), gate_(std::move(gate)) {}
+  void submit(DirectoryCall call) override {
+    inner_->submit([call = std::move(call), gate = gate_](directory::RoomDirectory& records) {
+      ClaimSpy spy(records);
+      std::function<void()> answer = call(spy);
+      if (!spy.claimed || !gate->hold) return answer;
+      return std::function<void()>([gate, answer] { gate->held.push_back(answer); });
+    });
+  }
+  [[nodiscard]] bool deferred() const noexcept override { return inner_->deferred(); }
+  [[nodiscard]] HomingExecutor* homing() noexcept override { return inner_->homing(); }
+
+ private:
+  std::unique_ptr<DirectoryExecutor> inner_;
+  std::shared_ptr<ClaimGate> gate_;
+};
+
+std::unique_ptr<RelayHarness> start_relay(const RedisServer& server, std::string advertise,
+                                          std::shared_ptr<ClaimGate> gate = nullptr) {
   auto endpoint = server.endpoint();
   endpoint.command_timeout = 500ms;
   endpoint.connect_timeout = 500ms;
@@ -46,8 +112,8 @@ std::unique_ptr<RelayHarness> start_relay(const RedisServer& server, std::string
   options.relay = claimed_relay_config();
   options.relay.homing =
       HomingSettings{.advertise = advertise, .lease = kLease, .refresh = kRefresh};
-  options.executor_factory =
-      [endpoint, advertise](io::EventLoop& loop) -> std::unique_ptr<DirectoryExecutor> {
+  options.executor_factory = [endpoint, advertise,
+                              gate](io::EventLoop& loop) -> std::unique_ptr<DirectoryExecutor> {
     auto records = directory::RedisRoomDirectory::open(
         {.endpoint = endpoint, .prefix = kHomingPrefix, .limits = {}, .expire_batch = 1000});
     auto homing = directory::RedisRoomHoming::open(
@@ -63,6 +129,7 @@ std::unique_ptr<RelayHarness> start_relay(const RedisServer& server, std::string
       ADD_FAILURE() << worker.error().describe();
       return nullptr;
     }
+    if (gate != nullptr) return std::make_unique<GatedExecutor>(std::move(*worker), gate);
     return std::move(*worker);
   };
   return RelayHarness::start(options);
@@ -230,6 +297,47 @@ TEST_F(TwoRelays, LeasesAreRefreshedWhileTheRoomLives) {
   ASSERT_NE(player, nullptr);
   EXPECT_TRUE(redirected_to(*player, kRelayA));
   EXPECT_EQ(a_->relay().totals().homing_errors, 0u);
+}
+
+// Another relay takes a room's lease while its relay cannot refresh it (Redis or the relay
+// unreachable for longer than the lease; here the key is simply overwritten): at its next
+// refresh the old relay closes the room's peers, the gateway whose claim it is still writing
+// among them, so that all of them reconnect and are sent to the room's new relay.
+TEST_F(TwoRelays, ARoomThatMovedAwayLosesItsPeersHereEvenAGatewayStillClaiming) {
+  if (std::system("command -v redis-cli >/dev/null") != 0) GTEST_SKIP() << "no redis-cli";
+  auto gate = std::make_shared<ClaimGate>();
+  a_.reset();
+  a_ = start_relay(*server_, kRelayA, gate);
+  ASSERT_NE(a_, nullptr);
+  auto gw = a_->join_gateway(key_, "ROOM1", "00:11:22:33:44:55");
+  ASSERT_NE(gw, nullptr);
+  auto player = invited(*a_, key_, "02:5a:00:00:00:01", "00000000000000a1");
+  ASSERT_NE(player, nullptr);
+  ASSERT_TRUE(player->next<ctrl::Welcome>());
+  gw->connection().close(0, "restart");  // the host's gateway restarts: the player holds the room
+  ASSERT_TRUE(a_->run_until([&] { return a_->relay().rooms().peer_count() == 1; }));
+
+  // The gateway is back; its claim is being written when the room moves.
+  gate->hold = true;
+  auto back = a_->connect();
+  ASSERT_NE(back, nullptr);
+  ASSERT_TRUE(back->send_hello(claim_hello(*back, key_, "ROOM1", "00:11:22:33:44:55")));
+  ASSERT_TRUE(a_->run_until([&] { return gate->held.size() == 1; }));
+  const std::string take_over = fmt::format("redis-cli -s {} SET {}:home:ROOM1 {} >/dev/null",
+                                            server_->socket_path(), kHomingPrefix, kRelayB);
+  ASSERT_EQ(std::system(take_over.c_str()), 0);
+  ASSERT_TRUE(a_->run_until([&] { return a_->relay().totals().rooms_moved == 1; }, 3s));
+
+  // The player is told and closed; the claiming gateway is closed before any welcome.
+  EXPECT_TRUE(player->next<ctrl::Disconnect>());
+  const quic::CloseInfo* closed = back->wait_closed();
+  ASSERT_NE(closed, nullptr);
+  EXPECT_EQ(closed->code, ctrl::app_error::kShutdown);
+  gate->release();  // the claim's answer comes after all
+  (void)a_->run_until([] { return false; }, 200ms);
+  EXPECT_FALSE(back->next<ctrl::Welcome>(0ms));
+  EXPECT_TRUE(a_->run_until([&] { return a_->relay().rooms().find_room("ROOM1") == nullptr; }));
+  EXPECT_EQ(a_->relay().homed_count(), 0u);
 }
 
 TEST(RelayAdvertise, ARedisDirectoryNeedsAnAdvertisedAddressAndChecksIt) {
