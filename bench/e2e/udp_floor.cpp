@@ -1,17 +1,32 @@
 // SPDX-License-Identifier: MIT
-// The floor under the relay's CPU on the e2e harness: a forwarder that does only what the
-// relay's kernel side does per burst of frames, without QUIC or crypto. The sender sends one UDP
-// GSO train per interval (as the client does with a burst read from its TAP); the forwarder
-// reads it with UDP_GRO and recvmmsg, sends it on as one train and answers the sender with one
-// small datagram (the relay's ACK); the sink answers each train with one small datagram (the
-// gateway's ACK), which the forwarder reads. Run by bench/e2e/relay_floor.sh.
+// Floors under the party's figures on the e2e harness: the same hops and system calls as
+// client, relay and gateway, with no QUIC, no crypto and no policy. Run by
+// bench/e2e/relay_floor.sh (CPU) and bench/e2e/rtt_floor.sh (round trip).
+//
+// CPU: the sender sends one UDP GSO train per interval (as the client does with a burst read
+// from its TAP); the forwarder reads it with UDP_GRO and recvmmsg, sends it on as one train and
+// answers the sender with one small datagram (the relay's ACK); the sink answers each train
+// with one small datagram (the gateway's ACK), which the forwarder reads.
 //   udp_floor send    LOCAL_IP FORWARDER_IP:PORT MBIT SIZE INTERVAL_US SECONDS
 //   udp_floor forward LISTEN_IP:PORT SINK_IP:PORT [quiet]
 //   udp_floor sink    LISTEN_IP:PORT [quiet]      (quiet: no answers, only the trains)
+//
+// Round trip: a plaintext Layer 2 tunnel. `tap` bridges a new TAP device to UDP (the client),
+// `packet` bridges an interface through an AF_PACKET socket (the gateway), `bridge` passes
+// datagrams between its two peers (the relay). One frame per datagram, one system call each.
+//   udp_floor tap    TAP_NAME LOCAL_IP:PORT RELAY_IP:PORT
+//   udp_floor packet IFNAME LOCAL_IP:PORT RELAY_IP:PORT
+//   udp_floor bridge LISTEN_IP:PORT PEER_A_IP:PORT PEER_B_IP:PORT
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <linux/if_packet.h>
+#include <linux/if_tun.h>
+#include <net/ethernet.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -195,6 +210,85 @@ int run_sink(const std::string& listen, bool answer) {
   }
 }
 
+// A TAP device named `name`, up, without packet information headers.
+int open_tap(const std::string& name) {
+  const int fd = ::open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+  if (fd < 0) fail("open /dev/net/tun");
+  ifreq request{};
+  request.ifr_flags = IFF_TAP | IFF_NO_PI;
+  std::snprintf(request.ifr_name, IFNAMSIZ, "%s", name.c_str());
+  if (::ioctl(fd, TUNSETIFF, &request) != 0) fail("TUNSETIFF");
+  return fd;
+}
+
+// An AF_PACKET socket on `name` that sees every frame of the interface.
+int open_packet(const std::string& name) {
+  const int fd = ::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
+  if (fd < 0) fail("socket AF_PACKET");
+  sockaddr_ll address{};
+  address.sll_family = AF_PACKET;
+  address.sll_protocol = htons(ETH_P_ALL);
+  address.sll_ifindex = static_cast<int>(if_nametoindex(name.c_str()));
+  if (address.sll_ifindex == 0) fail("if_nametoindex");
+  if (::bind(fd, reinterpret_cast<const sockaddr*>(&address), sizeof(address)) != 0) {
+    fail("bind AF_PACKET");
+  }
+  packet_mreq membership{};
+  membership.mr_ifindex = address.sll_ifindex;
+  membership.mr_type = PACKET_MR_PROMISC;
+  if (::setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &membership, sizeof(membership)) != 0) {
+    fail("PACKET_ADD_MEMBERSHIP");
+  }
+  return fd;
+}
+
+// Frames from `device` go to the relay in one datagram each; datagrams from it go to `device`.
+// `packet`: the device is an AF_PACKET socket, whose own transmissions it skips.
+int run_tunnel_end(int device, bool packet, const std::string& local, const std::string& relay) {
+  const int udp = bound_socket(parse_endpoint(local), false);
+  const sockaddr_in to = parse_endpoint(relay);
+  std::vector<char> buffer(kBufferSize);
+  std::array<pollfd, 2> waiters{pollfd{device, POLLIN, 0}, pollfd{udp, POLLIN, 0}};
+  for (;;) {
+    if (::poll(waiters.data(), waiters.size(), -1) < 0 && errno != EINTR) fail("poll");
+    if ((waiters[0].revents & POLLIN) != 0) {
+      sockaddr_ll from{};
+      socklen_t from_size = sizeof(from);
+      const ssize_t n = packet ? ::recvfrom(device, buffer.data(), buffer.size(), MSG_DONTWAIT,
+                                            reinterpret_cast<sockaddr*>(&from), &from_size)
+                               : ::read(device, buffer.data(), buffer.size());
+      if (n > 0 && !(packet && from.sll_pkttype == PACKET_OUTGOING)) {
+        ::sendto(udp, buffer.data(), static_cast<std::size_t>(n), 0,
+                 reinterpret_cast<const sockaddr*>(&to), sizeof(to));
+      }
+    }
+    if ((waiters[1].revents & POLLIN) != 0) {
+      const ssize_t n = ::recv(udp, buffer.data(), buffer.size(), MSG_DONTWAIT);
+      if (n > 0 && ::write(device, buffer.data(), static_cast<std::size_t>(n)) < 0) {
+        std::fprintf(stderr, "udp_floor: write to the device: %s\n", std::strerror(errno));
+      }
+    }
+  }
+}
+
+// Datagrams from peer A go to peer B and back.
+int run_bridge(const std::string& listen, const std::string& a_text, const std::string& b_text) {
+  const int fd = bound_socket(parse_endpoint(listen), false);
+  const sockaddr_in a = parse_endpoint(a_text);
+  const sockaddr_in b = parse_endpoint(b_text);
+  std::vector<char> buffer(kBufferSize);
+  for (;;) {
+    sockaddr_in from{};
+    socklen_t from_size = sizeof(from);
+    const ssize_t n = ::recvfrom(fd, buffer.data(), buffer.size(), 0,
+                                 reinterpret_cast<sockaddr*>(&from), &from_size);
+    if (n < 0) continue;
+    const sockaddr_in& to = same_endpoint(from, a) ? b : a;
+    ::sendto(fd, buffer.data(), static_cast<std::size_t>(n), 0,
+             reinterpret_cast<const sockaddr*>(&to), sizeof(to));
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -210,9 +304,19 @@ int main(int argc, char** argv) {
     return run_forwarder(args[1], args[2], answer);
   }
   if (args.size() == 2 + extra && args[0] == "sink") return run_sink(args[1], answer);
+  if (args.size() == 4 && args[0] == "tap") {
+    return run_tunnel_end(open_tap(args[1]), false, args[2], args[3]);
+  }
+  if (args.size() == 4 && args[0] == "packet") {
+    return run_tunnel_end(open_packet(args[1]), true, args[2], args[3]);
+  }
+  if (args.size() == 4 && args[0] == "bridge") return run_bridge(args[1], args[2], args[3]);
   std::fprintf(stderr,
                "usage: udp_floor send LOCAL_IP FORWARDER_IP:PORT MBIT SIZE INTERVAL_US SECONDS\n"
                "       udp_floor forward LISTEN_IP:PORT SINK_IP:PORT [quiet]\n"
-               "       udp_floor sink LISTEN_IP:PORT [quiet]\n");
+               "       udp_floor sink LISTEN_IP:PORT [quiet]\n"
+               "       udp_floor tap TAP_NAME LOCAL_IP:PORT RELAY_IP:PORT\n"
+               "       udp_floor packet IFNAME LOCAL_IP:PORT RELAY_IP:PORT\n"
+               "       udp_floor bridge LISTEN_IP:PORT PEER_A_IP:PORT PEER_B_IP:PORT\n");
   return 2;
 }
