@@ -26,15 +26,20 @@ command -v iperf3 >/dev/null || { echo "ERROR: iperf3 missing (scripts/install-d
 lp_init
 lp_setup_network || { echo "network setup failed"; exit 1; }
 
-# percent NAME START_SECONDS START_NS: NAME's CPU since then, in % of one core.
-percent() {
-  awk -v a="$2" -v b="$(lp_cpu_seconds "${LP_PID[$1]}")" -v t0="$3" -v t1="$(date +%s%N)" \
-    'BEGIN{printf "%.1f", (b - a) * 1e11 / (t1 - t0)}'
-}
-# udp_in_per_second ROLE: datagrams its UDP stack took in per second since `nstat -n` (a GSO
-# train counts once).
-udp_in_per_second() {
-  lp_in "$1" nstat | awk -v s="$seconds" '/UdpInDatagrams/{printf "%d", $2 / s}'
+# measure LABEL NAME: after a second of warm-up, NAME's CPU (in % of one core) and the
+# datagrams the relay's namespace took in per second (a GSO train counts once) over $seconds.
+measure() {
+  sleep 1
+  local cpu0 t0
+  cpu0=$(lp_cpu_seconds "${LP_PID[$2]}")
+  t0=$(date +%s%N)
+  lp_in relay nstat -n >/dev/null
+  sleep "$seconds"
+  local cpu in
+  cpu=$(awk -v a="$cpu0" -v b="$(lp_cpu_seconds "${LP_PID[$2]}")" -v t0="$t0" \
+    -v t1="$(date +%s%N)" 'BEGIN{printf "%.1f", (b - a) * 1e11 / (t1 - t0)}')
+  in=$(lp_in relay nstat | awk -v s="$seconds" '/UdpInDatagrams/{printf "%d", $2 / s}')
+  echo "$1 $cpu% in=$in/s"
 }
 
 floor_round() {
@@ -48,29 +53,17 @@ floor_round() {
   lp_in c1 "$floor_bin" send "$c1_ip" "$relay_ip:4444" "$mbit" 1250 1000 "$((seconds + 2))" \
     >"$LP_TMP/sender.log" 2>&1 &
   local sender=$!
-  sleep 1
-  local cpu0 t0
-  cpu0=$(lp_cpu_seconds "${LP_PID[forwarder]}")
-  t0=$(date +%s%N)
-  lp_in relay nstat -n >/dev/null
-  sleep "$seconds"
-  echo "floor-$mode $round $(percent forwarder "$cpu0" "$t0")% in=$(udp_in_per_second relay)/s"
+  measure "floor-$mode $round" forwarder
   wait "$sender"
   lp_stop_pid forwarder
   lp_stop_pid sink
 }
 
 relay_round() {
-  local round=$1 cpu0 t0
   lp_in c1 iperf3 -c "$LP_LANHOST_IP" -u -b "${mbit}M" -l 1200 -t "$((seconds + 2))" \
     >"$LP_TMP/iperf3-client.log" 2>&1 &
   local client=$!
-  sleep 1
-  cpu0=$(lp_cpu_seconds "${LP_PID[relay]}")
-  t0=$(date +%s%N)
-  lp_in relay nstat -n >/dev/null
-  sleep "$seconds"
-  echo "relay $round $(percent relay "$cpu0" "$t0")% in=$(udp_in_per_second relay)/s"
+  measure "relay $1" relay
   wait "$client"
 }
 
