@@ -16,7 +16,20 @@ failure_outputs=()
 
 step() { printf '\n=== %s ===\n' "$*"; }
 
+# Wall seconds of each stage, printed as it ends and again in the summary, so a slow run shows
+# where its time went. Stages that overlap (tests in the background) are timed on their own.
+run_start=$SECONDS
+stage_start=$SECONDS
+stage_times=()
+stage_done() {
+  local secs=$((SECONDS - stage_start))
+  stage_times+=("$(printf '%5d s  %s' "$secs" "$1")")
+  printf -- '--- %s: %d s\n' "$1" "$secs"
+  stage_start=$SECONDS
+}
+
 scripts/install-deps.sh
+stage_done "install deps"
 
 step "format (clang-format, .clang-format)"
 mapfile -t sources < <(git ls-files '*.cpp' '*.hpp' '*.h' '*.cc')
@@ -24,9 +37,11 @@ if [ ${#sources[@]} -gt 0 ]; then
   clang-format --dry-run -Werror "${sources[@]}"
 fi
 echo "format: ${#sources[@]} files clean"
+stage_done "format check"
 
 step "dependency direction (STYLE.md section 1)"
 scripts/check-deps.sh
+stage_done "dependency check"
 
 # Test runs overlap the next build: ctest_start runs one in the background (its output in
 # build/ctest-PRESET.log) while the next preset compiles at a lower priority, and
@@ -36,7 +51,13 @@ declare -A ctest_pids
 ctest_start() {
   local preset=$1
   rm -f "build/$preset/Testing/Temporary/LastTestsFailed.log"
-  ctest --preset "$preset" -j "$jobs" >"build/ctest-$preset.log" 2>&1 &
+  (
+    start=$SECONDS
+    status=0
+    ctest --preset "$preset" -j "$jobs" >"build/ctest-$preset.log" 2>&1 || status=$?
+    echo $((SECONDS - start)) >"build/ctest-$preset.seconds"
+    exit "$status"
+  ) &
   ctest_pids[$preset]=$!
 }
 
@@ -46,6 +67,9 @@ ctest_collect() {
   local failed_log="build/$preset/Testing/Temporary/LastTestsFailed.log"
   local status=0
   wait "${ctest_pids[$preset]}" || status=$?
+  stage_done "waiting for the $preset tests"
+  stage_times+=("$(printf '%5s s  %s' "$(cat "build/ctest-$preset.seconds" 2>/dev/null || echo '?')" \
+    "ctest $preset (its own wall time, overlapping the stages around it)")")
   step "test results: $preset preset"
   cat "$log"
   [ "$status" -eq 0 ] || summary+=("ctest $preset: FAILED")
@@ -72,11 +96,6 @@ ctest_collect() {
   fi
 }
 
-run_ctest() {
-  ctest_start "$1"
-  ctest_collect "$1"
-}
-
 # The mingw dependencies (wolfSSL and ngtcp2 from Debian's sources, cached in build/) build in
 # the background: their configure scripts are serial, so they fill the gaps of the dev build.
 mingw_deps_log=build/mingw-deps.log
@@ -88,11 +107,13 @@ trap 'kill "$mingw_deps_pid" 2>/dev/null || true' EXIT
 step "build: dev preset"
 cmake --preset dev >/dev/null
 cmake --build --preset dev -j "$jobs"
+stage_done "build dev"
 ctest_start dev
 
 step "build: asan preset (while the dev tests run)"
 cmake --preset asan >/dev/null
 nice -n 10 cmake --build --preset asan -j "$jobs"
+stage_done "build asan (dev tests alongside)"
 ctest_collect dev
 ctest_start asan
 
@@ -103,20 +124,29 @@ if ! wait "$mingw_deps_pid"; then
   exit 1
 fi
 cat "$mingw_deps_log"
+stage_done "waiting for the mingw deps"
 cmake --preset mingw >/dev/null
 nice -n 10 cmake --build --preset mingw -j "$jobs"
+stage_done "build mingw (asan tests alongside)"
+
+# The rest of the asan tests leave CPU over, as the mingw build did: the fuzz preset builds
+# meanwhile. The mingw tests then run on their own, as before (client_win.against_linux_relay
+# is timing-sensitive under wine), and the fuzzers start once every test run has been collected.
+step "build: fuzz preset, clang-14 libFuzzer (while the rest of the asan tests run)"
+cmake --preset fuzz >/dev/null
+mapfile -t fuzz_targets < <(cut -d'|' -f1 build/fuzz/fuzzers.txt | grep -v '^$')
+nice -n 10 cmake --build --preset fuzz -j "$jobs" --target "${fuzz_targets[@]}"
+stage_done "build fuzz (asan tests alongside)"
 ctest_collect asan
 
 step "test: mingw preset (tests under wine64)"
-run_ctest mingw
+ctest_start mingw
+ctest_collect mingw
 # cmake/wine-run.sh keeps a wine server alive for 60 s after the last test; stop it now.
 WINEPREFIX="$PWD/build/mingw/wineprefix" "$(command -v wineserver || echo /usr/lib/wine/wineserver)" \
   -k 2>/dev/null || true
 
 step "fuzzers: clang-14 libFuzzer, ${fuzz_seconds}s each"
-cmake --preset fuzz >/dev/null
-mapfile -t fuzz_targets < <(cut -d'|' -f1 build/fuzz/fuzzers.txt | grep -v '^$')
-cmake --build --preset fuzz -j "$jobs" --target "${fuzz_targets[@]}"
 # One fuzzer per core at a time; each writes its own log, read once all have finished.
 run_fuzzer() {
   local fuzzer=$1 binary=$2 corpus=$3 work
@@ -139,6 +169,7 @@ while IFS='|' read -r fuzzer binary corpus; do
   fuzzers_run+=("$fuzzer")
 done < build/fuzz/fuzzers.txt
 wait
+stage_done "run fuzzers"
 for fuzzer in "${fuzzers_run[@]}"; do
   if [ "$(cat "build/fuzz/$fuzzer.status" 2>/dev/null)" = ok ]; then
     passed=$((passed + 1))
@@ -164,5 +195,8 @@ done
 
 step "summary"
 printf '%s\n' "${summary[@]}"
+echo "stage wall times:"
+printf '%s\n' "${stage_times[@]}"
+printf '%5d s  total\n' $((SECONDS - run_start))
 echo "test-all: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
