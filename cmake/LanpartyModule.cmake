@@ -19,6 +19,23 @@ function(lanparty_apply_common target)
   if(LANPARTY_BUILD_FUZZERS)
     target_compile_options(${target} PRIVATE -fsanitize=fuzzer-no-link,address,undefined)
   endif()
+  # Test binaries share one precompiled header of GoogleTest, GMock and RapidCheck (see
+  # lanparty_test_pch below), so each test translation unit loads them instead of parsing them.
+  if(LANPARTY_PCH_TESTS AND target MATCHES "_tests$")
+    lanparty_test_pch()
+    target_precompile_headers(${target} REUSE_FROM lanparty_test_pch)
+    # A PCH GCC cannot use (other options than its donor's) is silently parsed as text again;
+    # make that a warning, an error with LANPARTY_WERROR, so the saving cannot quietly vanish.
+    target_compile_options(${target} PRIVATE -Winvalid-pch)
+    # Product sources a test binary compiles itself are left as they are (their OS headers).
+    get_target_property(sources ${target} SOURCES)
+    foreach(source IN LISTS sources)
+      if(source MATCHES "(^|/)src/")
+        set_source_files_properties(${source} TARGET_DIRECTORY ${target}
+                                    PROPERTIES SKIP_PRECOMPILE_HEADERS ON)
+      endif()
+    endforeach()
+  endif()
   # Test binaries are most of the build, and most of each test file's time is parsing gtest,
   # gmock and RapidCheck: a unity build parses them once per batch of files.
   if(LANPARTY_UNITY_TESTS AND target MATCHES "_tests$")
@@ -37,6 +54,31 @@ function(lanparty_apply_common target)
       endif()
     endforeach()
   endif()
+endfunction()
+
+# lanparty_test_pch(): the object library whose precompiled header every test binary reuses
+# (LANPARTY_PCH_TESTS). Built with the same options as the test binaries (lanparty_apply_common
+# minus the PCH), so GCC accepts it for each of them; it only holds third-party test headers.
+# Not for mingw: its test binaries define _WIN32_WINNT per target, which GCC (rightly) refuses
+# to mix with one shared PCH. Measured on the dev build: about 1.5 of 18 CPU-s per test unit.
+function(lanparty_test_pch)
+  if(TARGET lanparty_test_pch)
+    return()
+  endif()
+  set(source ${PROJECT_BINARY_DIR}/lanparty_test_pch.cpp)
+  if(NOT EXISTS ${source})
+    file(WRITE ${source} "// Generated: the donor of the test binaries' precompiled header.\n")
+  endif()
+  add_library(lanparty_test_pch OBJECT ${source})
+  set(headers <gtest/gtest.h> <gmock/gmock.h>)
+  set(libs GTest::gmock GTest::gtest)
+  if(TARGET rapidcheck)
+    list(APPEND headers <rapidcheck.h> <rapidcheck/gtest.h>)
+    list(APPEND libs rapidcheck rapidcheck_gtest)
+  endif()
+  target_link_libraries(lanparty_test_pch PRIVATE ${libs})
+  target_precompile_headers(lanparty_test_pch PRIVATE ${headers})
+  lanparty_apply_common(lanparty_test_pch)
 endfunction()
 
 # lanparty_add_module(<name> [SOURCES ...]): library lanparty_<name>, alias lanparty::<name>.
