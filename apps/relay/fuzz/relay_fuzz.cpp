@@ -506,6 +506,7 @@ class Harness {
 
   [[nodiscard]] io::EventLoop& loop() noexcept { return *loop_; }
   [[nodiscard]] bool shut_down() const noexcept { return shut_down_; }
+  [[nodiscard]] const relay::RoomTable& rooms() const noexcept { return relay_->rooms(); }
 
   void run(Reader& in) {
     while (!in.empty()) {
@@ -931,8 +932,21 @@ class Harness {
         invariant_failed(
             fmt::format("peer {} of room {} has no open connection", peer.id, peer.room->name));
       }
+      // The table's own flag agrees with what the connection heard.
+      if (owner->state().welcomed_peer_id && peer.welcome_pending) {
+        invariant_failed(
+            fmt::format("peer {} of room {} was welcomed but is still marked "
+                        "welcome_pending",
+                        peer.id, peer.room->name));
+      }
       // Only a gateway whose claim is still being written sits in the table unwelcomed.
       if (!owner->state().welcomed_peer_id && !owner->state().send_refused) {
+        if (!peer.welcome_pending) {
+          invariant_failed(
+              fmt::format("peer {} of room {} was never welcomed but is not marked "
+                          "welcome_pending",
+                          peer.id, peer.room->name));
+        }
         const bool pending_claim = mode_ != relay::RoomMode::kOpen &&
                                    peer.role == ctrl::Role::kGateway && deferred_ != nullptr &&
                                    deferred_->pending() != 0;
@@ -1009,6 +1023,15 @@ void FakeConnection::check_received(const ctrl::Message& message) {
   if (!state_.welcomed_peer_id && !state_.send_refused) {
     invariant_failed(fmt::format("connection {} got {} before its welcome", state_.id,
                                  ctrl::encode_json(message)));
+  }
+  // Others hear of a peer once it is welcomed, never while its claim is being written.
+  if (const auto* joined = std::get_if<ctrl::PeerJoined>(&message)) {
+    const relay::Peer* peer = harness_.rooms().find_peer(joined->peer.peer_id);
+    if (peer == nullptr || peer->welcome_pending) {
+      invariant_failed(fmt::format("connection {} heard peer_joined of peer {}, which is {}",
+                                   state_.id, joined->peer.peer_id,
+                                   peer == nullptr ? "not in the table" : "not welcomed yet"));
+    }
   }
 }
 

@@ -513,7 +513,7 @@ void Relay::stop_serving(PeerLink& link, std::string_view why) {
              link.state == LinkState::kAwaitingDirectory) {
     // Not welcomed: no disconnect (section 2 knows none before welcome), only the close. A
     // directory call still in flight finds the link closing and does nothing.
-    if (link.pending_peer != nullptr) rooms_.remove(std::exchange(link.pending_peer, nullptr));
+    forget_pending_peer(link);
     link.state = LinkState::kClosing;
     link.conn->close(kAppShutdown, why);
   }
@@ -1006,6 +1006,7 @@ void Relay::reject(PeerLink& link, ctrl::RejectCode code, std::string message, s
                    std::optional<std::string> relay) {
   ++totals_.rejected;
   ++totals_.rejected_by_code[static_cast<std::size_t>(code)];
+  forget_pending_peer(link);
   const std::string_view code_text = ctrl::to_string(code);
   log_.info("relay.rejected", {{"conn", link.conn->id()},
                                {"code", code_text},
@@ -1030,8 +1031,16 @@ void Relay::violation(PeerLink& link, std::string_view why) {
              {"peer_id", link.peer != nullptr ? link.peer->id : std::uint16_t{0}},
              {"why", why}});
   if (link.state == LinkState::kAdmitted) leave(link, ctrl::LeaveReason::kKicked);
+  forget_pending_peer(link);
   link.state = LinkState::kClosing;
   link.conn->close(kAppProtocolViolation, why);
+}
+
+void Relay::forget_pending_peer(PeerLink& link) {
+  if (link.pending_peer == nullptr) return;
+  const std::string room_name = link.pending_peer->room->name;
+  rooms_.remove(std::exchange(link.pending_peer, nullptr));
+  release_if_empty(room_name);
 }
 
 void Relay::leave(PeerLink& link, ctrl::LeaveReason reason) {
@@ -1080,11 +1089,7 @@ void Relay::on_closed(quic::Connection& conn, const quic::CloseInfo& info) {
   // Admitted peers, and peers the relay was closing at shutdown, leave now.
   if (link->peer != nullptr) leave(*link, leave_reason_for(info, link->sent_disconnect));
   // Closed while its claim was being written: it was never welcomed, nobody heard of it.
-  if (link->pending_peer != nullptr) {
-    const std::string room_name = link->pending_peer->room->name;
-    rooms_.remove(std::exchange(link->pending_peer, nullptr));
-    release_if_empty(room_name);
-  }
+  forget_pending_peer(*link);
   if (link->hello_timer != 0) loop_.cancel_timer(link->hello_timer);
   if (link->stats_timer != 0) loop_.cancel_timer(link->stats_timer);
   if (link->touch_timer != 0) loop_.cancel_timer(link->touch_timer);

@@ -228,6 +228,9 @@ class Relay final : public quic::ConnectionHandler {
   // admitted peer hears `disconnect` "shutdown" first, a peer not yet welcomed (a gateway
   // whose claim is being written) leaves the room table at once. Closing links are left be.
   void stop_serving(PeerLink& link, std::string_view why);
+  // A peer whose claim was being written leaves the room table now (the relay is closing its
+  // link: it will never be welcomed); its room is given up if that emptied it.
+  void forget_pending_peer(PeerLink& link);
   // The link of `conn_id` if it still waits for the room records, else null.
   PeerLink* awaiting_directory(std::uint64_t conn_id);
   // After a deferred directory answer: reads control frames that came behind the hello.
