@@ -99,12 +99,20 @@ Status EventLoop::run() {
 Status EventLoop::run_until(const std::function<bool()>& done, Clock::duration timeout) {
   const auto deadline = now() + timeout;
   while (!done()) {
+    // A stop() ends this run and is used up by it, as run() does.
+    if (stop_requested_.exchange(false, std::memory_order_acq_rel)) {
+      return fail(Errc::kClosed, "EventLoop::run_until: stop() was called");
+    }
     const auto left = deadline - now();
     if (left <= Clock::duration::zero()) {
       return fail(Errc::kTimedOut, "EventLoop::run_until");
     }
     if (auto s = run_once(left); !s) return s;
   }
+  // So is one made in the turn that made done() true (a callback that stops the loop once it
+  // has what the caller waits for): kept, it would end the next run before it dispatched
+  // anything, and a graceful leave after it would never write its goodbye.
+  stop_requested_.store(false, std::memory_order_release);
   return ok();
 }
 

@@ -158,6 +158,35 @@ TEST_P(EventLoopTest, StopBeforeRunIsKept) {
   EXPECT_TRUE(loop->run().has_value());  // returns at once instead of hanging
 }
 
+// The Windows client's --check: a callback stops the loop once joined, then the leave runs the
+// loop again to write its goodbye. That second run must dispatch timers and I/O as usual.
+TEST_P(EventLoopTest, AStopThatEndedOneRunUntilDoesNotEndTheNext) {
+  auto loop = make_loop();
+  bool joined = false;
+  (void)loop->add_timer(loop->now() + 5ms, [&] {
+    joined = true;
+    loop->stop();
+  });
+  ASSERT_TRUE(loop->run_until([&] { return joined; }, 1s).has_value());
+  bool goodbye_written = false;
+  (void)loop->add_timer(loop->now() + 5ms, [&] { goodbye_written = true; });
+  EXPECT_TRUE(loop->run_until([&] { return goodbye_written; }, 1s).has_value());
+  EXPECT_TRUE(goodbye_written);
+}
+
+TEST_P(EventLoopTest, StopEndsRunUntilAndIsUsedUp) {
+  auto loop = make_loop();
+  (void)loop->add_timer(loop->now() + 5ms, [&] { loop->stop(); });
+  const auto start = loop->now();
+  auto stopped = loop->run_until([] { return false; }, 5s);
+  ASSERT_FALSE(stopped.has_value());
+  EXPECT_EQ(stopped.error().code, Errc::kClosed);
+  EXPECT_LT(loop->now() - start, 1s);
+  bool fired = false;
+  (void)loop->add_timer(loop->now() + 5ms, [&] { fired = true; });
+  EXPECT_TRUE(loop->run_until([&] { return fired; }, 1s).has_value());
+}
+
 TEST_P(EventLoopTest, SubMillisecondDeadlineWaitsInsteadOfSpinning) {
   auto loop = make_loop();
   bool fired = false;

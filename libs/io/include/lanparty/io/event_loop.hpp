@@ -106,8 +106,9 @@ class EventLoop {
 
   // Runs until stop(). Returns an error only if epoll itself fails.
   [[nodiscard]] Status run();
-  // For tests: runs until done() is true (checked after every wake-up), or fails with
-  // kTimedOut after timeout. Returns at once if done() is already true.
+  // Runs until done() is true (checked after every wake-up), or fails with kTimedOut after
+  // timeout, or with kClosed at a stop(). Returns at once if done() is already true. A stop()
+  // made during the run, even in the turn that made done() true, is used up by it.
   [[nodiscard]] Status run_until(const std::function<bool()>& done, Clock::duration timeout);
 
   // Makes run() return after the current callback. Async-signal-safe (an eventfd write):
