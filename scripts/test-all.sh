@@ -89,7 +89,10 @@ ctest_collect() {
     fail=$(sed -E 's/.* ([0-9]+) tests failed.*/\1/' <<<"$line")
     passed=$((passed + total - fail))
     failed=$((failed + fail))
-    summary+=("ctest $preset: $((total - fail)) passed, $fail failed")
+    local unit=""
+    # The sanitizer build runs a GoogleTest suite per ctest entry (LANPARTY_TESTS_PER_SUITE).
+    [ "$preset" = asan ] && unit=" (a GoogleTest suite each)"
+    summary+=("ctest $preset: $((total - fail)) passed, $fail failed$unit")
   else
     failed=$((failed + 1))
     summary+=("ctest $preset: no result line")
