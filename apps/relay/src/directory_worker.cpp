@@ -40,7 +40,7 @@ Result<directory::Purged> UnavailableDirectory::expire(directory::Seconds) {
 
 Result<std::unique_ptr<DirectoryWorker>> DirectoryWorker::start(
     io::EventLoop& loop, std::unique_ptr<directory::RoomDirectory> directory,
-    DirectoryWorkerConfig config, std::unique_ptr<directory::RedisRoomHoming> homing) {
+    DirectoryWorkerConfig config, std::unique_ptr<directory::RoomHoming> homing) {
   const int fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (fd < 0) return fail_errno(errno, "eventfd for the directory worker");
   std::unique_ptr<DirectoryWorker> worker(
@@ -55,7 +55,7 @@ Result<std::unique_ptr<DirectoryWorker>> DirectoryWorker::start(
 
 DirectoryWorker::DirectoryWorker(io::EventLoop& loop,
                                  std::unique_ptr<directory::RoomDirectory> directory,
-                                 std::unique_ptr<directory::RedisRoomHoming> homing,
+                                 std::unique_ptr<directory::RoomHoming> homing,
                                  DirectoryWorkerConfig config, int event_fd)
     : loop_(loop),
       directory_(std::move(directory)),

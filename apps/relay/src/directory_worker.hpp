@@ -17,8 +17,8 @@
 #include <thread>
 
 #include "lanparty/base/result.hpp"
-#include "lanparty/directory/redis_room_homing.hpp"
 #include "lanparty/directory/room_directory.hpp"
+#include "lanparty/directory/room_homing.hpp"
 #include "lanparty/io/event_loop.hpp"
 
 namespace lanparty::relay {
@@ -28,7 +28,7 @@ namespace lanparty::relay {
 using DirectoryCall = std::function<std::function<void()>(directory::RoomDirectory&)>;
 // A call to the cluster's homing (which relay a room lives on): runs with it on the worker
 // thread, or with null when the call waited past its deadline or the worker is overloaded.
-using HomingCall = std::function<std::function<void()>(directory::RedisRoomHoming*)>;
+using HomingCall = std::function<std::function<void()>(directory::RoomHoming*)>;
 
 struct DirectoryWorkerStats {
   std::uint64_t calls = 0;           // calls run against the directory (homing calls included)
@@ -111,8 +111,7 @@ class DirectoryWorker final : public DirectoryExecutor, public HomingExecutor {
   // `homing` (optional): the cluster's homing, called on the same thread as `directory`.
   [[nodiscard]] static Result<std::unique_ptr<DirectoryWorker>> start(
       io::EventLoop& loop, std::unique_ptr<directory::RoomDirectory> directory,
-      DirectoryWorkerConfig config = {},
-      std::unique_ptr<directory::RedisRoomHoming> homing = nullptr);
+      DirectoryWorkerConfig config = {}, std::unique_ptr<directory::RoomHoming> homing = nullptr);
   ~DirectoryWorker() override;
   DirectoryWorker(const DirectoryWorker&) = delete;
   DirectoryWorker& operator=(const DirectoryWorker&) = delete;
@@ -141,7 +140,7 @@ class DirectoryWorker final : public DirectoryExecutor, public HomingExecutor {
     Clock::time_point submitted;
   };
   DirectoryWorker(io::EventLoop& loop, std::unique_ptr<directory::RoomDirectory> directory,
-                  std::unique_ptr<directory::RedisRoomHoming> homing, DirectoryWorkerConfig config,
+                  std::unique_ptr<directory::RoomHoming> homing, DirectoryWorkerConfig config,
                   int event_fd);
   void enqueue(Job job);
   [[nodiscard]] std::function<void()> run_job(Job& job);
@@ -150,7 +149,7 @@ class DirectoryWorker final : public DirectoryExecutor, public HomingExecutor {
 
   io::EventLoop& loop_;
   std::unique_ptr<directory::RoomDirectory> directory_;
-  std::unique_ptr<directory::RedisRoomHoming> homing_;
+  std::unique_ptr<directory::RoomHoming> homing_;
   DirectoryWorkerConfig config_;
   int event_fd_;
   mutable std::mutex mutex_;

@@ -380,7 +380,7 @@ void Relay::home_then_continue(PeerLink& link, const ctrl::ValidHello& hello, Au
   // its gateway too (docs/architecture.md: taking a live lease over would split the party).
   link.state = LinkState::kAwaitingDirectory;
   homing_->submit_homing([this, conn_id, hello, grant = std::move(grant), known_owner, now,
-                          lease = config_.homing->lease](directory::RedisRoomHoming* homing) {
+                          lease = config_.homing->lease](directory::RoomHoming* homing) {
     Result<directory::Home> home =
         homing != nullptr
             ? homing->home(hello.room, lease)
@@ -432,7 +432,7 @@ void Relay::home_then_continue(PeerLink& link, const ctrl::ValidHello& hello, Au
 void Relay::release_if_empty(const std::string& room) {
   if (homing_ == nullptr || shutting_down_ || rooms_.find_room(room) != nullptr) return;
   if (homed_.erase(room) == 0) return;
-  homing_->submit_homing([room](directory::RedisRoomHoming* homing) {
+  homing_->submit_homing([room](directory::RoomHoming* homing) {
     // Not released (Redis down): the lease runs out by itself within HomingSettings::lease.
     if (homing != nullptr) (void)homing->release(room);
     return std::function<void()>([] {});
@@ -452,7 +452,7 @@ void Relay::schedule_homing_refresh(std::chrono::milliseconds delay) {
     }
     homing_->submit_homing([this, rooms = std::move(rooms), address = settings.advertise,
                             lease = settings.lease, liveness = settings.liveness,
-                            load = rooms_.room_count()](directory::RedisRoomHoming* homing) {
+                            load = rooms_.room_count()](directory::RoomHoming* homing) {
       Status registered = fail(Errc::kTimedOut, "room directory: no answer in time (is it down?)");
       Result<std::vector<std::string>> moved = tl::unexpected(registered.error());
       if (homing != nullptr) {
@@ -1110,7 +1110,7 @@ void Relay::shutdown() {
     // waiting for the leases to run out; runs even as the worker stops.
     if (homing_timer_ != 0) loop_.cancel_timer(std::exchange(homing_timer_, 0));
     homing_->submit_homing([rooms = std::vector<std::string>(homed_.begin(), homed_.end())](
-                               directory::RedisRoomHoming* homing) {
+                               directory::RoomHoming* homing) {
       if (homing != nullptr) (void)homing->unregister_relay(rooms);
       return std::function<void()>([] {});
     });

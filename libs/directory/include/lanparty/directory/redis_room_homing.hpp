@@ -17,32 +17,9 @@
 
 #include "lanparty/base/result.hpp"
 #include "lanparty/directory/redis_endpoint.hpp"
+#include "lanparty/directory/room_homing.hpp"
 
 namespace lanparty::directory {
-
-// Defaults of docs/architecture.md: a lease of 10 s refreshed every 3 s survives two lost
-// refreshes. A lease counts only while its relay is alive, and a relay's liveness is its
-// registration: 4 s, refreshed every second (three lost refreshes, a Redis restart, pass),
-// so a dead relay's rooms are free 4 s after its death, before its peers give up on it
-// (6 s of silence by default: apps/common's --relay-timeout) and ask another relay.
-inline constexpr std::chrono::milliseconds kDefaultHomeLease{10000};
-inline constexpr std::chrono::milliseconds kDefaultHomeRefresh{3000};
-inline constexpr std::chrono::milliseconds kDefaultRelayLiveness{4000};
-inline constexpr std::chrono::milliseconds kDefaultLivenessRefresh{1000};
-
-struct RelayEntry {
-  std::string id;       // the relay's id in the cluster (the relay uses its public address)
-  std::string address;  // "host:port" that peers are redirected to
-  std::uint64_t load = 0;
-  friend bool operator==(const RelayEntry&, const RelayEntry&) = default;
-};
-
-struct Home {
-  std::string relay_id;
-  std::string address;
-  bool mine = false;  // the relay that asked holds the lease
-  friend bool operator==(const Home&, const Home&) = default;
-};
 
 struct RedisHomingConfig {
   RedisEndpoint endpoint;
@@ -50,13 +27,14 @@ struct RedisHomingConfig {
   std::string relay_id;             // this relay's id: 1 to 255 bytes
 };
 
-// Not thread-safe (one connection, one thread). Errors: as RedisRoomDirectory, plus
-// kInvalidArgument for an empty room or relay id, a lease or ttl below 1 ms.
-class RedisRoomHoming {
+// RoomHoming on the cluster's Redis. Not thread-safe (one connection, one thread). Errors: as
+// RedisRoomDirectory, plus kInvalidArgument for an empty room or relay id, a lease or ttl
+// below 1 ms.
+class RedisRoomHoming final : public RoomHoming {
  public:
   // Checks the config; connects lazily (the first call), so it never fails on the network.
   [[nodiscard]] static Result<std::unique_ptr<RedisRoomHoming>> open(RedisHomingConfig config);
-  ~RedisRoomHoming();
+  ~RedisRoomHoming() override;
   RedisRoomHoming(const RedisRoomHoming&) = delete;
   RedisRoomHoming& operator=(const RedisRoomHoming&) = delete;
 
@@ -68,10 +46,10 @@ class RedisRoomHoming {
   // unless refreshed (`conflict_ttl`, when given, receives it).
   [[nodiscard]] Status register_relay(std::string_view address, std::uint64_t load,
                                       std::chrono::milliseconds ttl,
-                                      std::chrono::milliseconds* conflict_ttl = nullptr);
+                                      std::chrono::milliseconds* conflict_ttl = nullptr) override;
   // Removes this relay and gives up its leases of `rooms` (graceful shutdown); does nothing
   // when another instance holds the id.
-  [[nodiscard]] Status unregister_relay(std::span<const std::string> rooms);
+  [[nodiscard]] Status unregister_relay(std::span<const std::string> rooms) override;
   // This object among those that may use the relay id: random, made by open().
   [[nodiscard]] const std::string& instance() const noexcept;
   // Every registered relay still within its ttl.
@@ -79,15 +57,15 @@ class RedisRoomHoming {
 
   // Homes `room` here with a `lease` unless another live relay holds it: then that relay.
   // A lease held by a relay whose registration ran out counts as free.
-  [[nodiscard]] Result<Home> home(std::string_view room, std::chrono::milliseconds lease);
+  [[nodiscard]] Result<Home> home(std::string_view room, std::chrono::milliseconds lease) override;
   // Extends this relay's leases of `rooms` (re-taking any that ran out and nobody took);
   // returns the rooms another live relay holds now.
   [[nodiscard]] Result<std::vector<std::string>> refresh(std::span<const std::string> rooms,
-                                                         std::chrono::milliseconds lease);
+                                                         std::chrono::milliseconds lease) override;
   // The live home of `room`, or none (no lease, or its relay is gone).
   [[nodiscard]] Result<std::optional<Home>> home_of(std::string_view room);
   // Gives up this relay's lease of `room` (it emptied here); no-op if another holds it.
-  [[nodiscard]] Status release(std::string_view room);
+  [[nodiscard]] Status release(std::string_view room) override;
 
  private:
   struct Impl;
