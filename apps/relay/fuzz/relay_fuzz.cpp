@@ -4,6 +4,9 @@
 // driven through fake QUIC connections in virtual time. The input is a two-byte config and a
 // list of operations (Op below); invariants on the room table and on what each fake peer
 // receives are checked after every operation. A failed invariant aborts with its reason.
+// Some inputs (config byte 1 & 0xc0 == 0x80, rooms claimed or owned) make it a relay of a
+// cluster: a third config byte follows, homing calls run on an in-memory store
+// (MemoryRoomHoming) that another relay of the cluster, played by the input, shares.
 #include <unistd.h>
 #include <array>
 #include <chrono>
@@ -16,6 +19,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
@@ -25,12 +29,15 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "directory_worker.hpp"
 #include "lanparty/base/errc.hpp"
 #include "lanparty/ctrl/base64url.hpp"
 #include "lanparty/ctrl/codec.hpp"
 #include "lanparty/ctrl/invite.hpp"
+#include "lanparty/ctrl/invite_link.hpp"
+#include "lanparty/directory/memory_room_homing.hpp"
 #include "lanparty/directory/sqlite_room_directory.hpp"
 #include "lanparty/io/address.hpp"
 #include "lanparty/io/event_loop.hpp"
@@ -77,6 +84,17 @@ constexpr std::array<Clock::duration, 8> kTimeSteps = {1ms, 20ms, 100ms, 1s, 5s,
 constexpr std::size_t kMaxClockJumps = 4;
 // Bounds each input's timer work: stats, owner touches and record expiry are periodic.
 constexpr auto kMaxVirtualTime = std::chrono::minutes(30);
+// A relay of a cluster: this relay's id (its --advertise) and the other relay's.
+constexpr std::string_view kThisRelay = "relay-a.test:4433";
+constexpr std::string_view kOtherRelay = "relay-b.test:4433";
+// Where the other relay says it is: two good addresses, two a peer cannot be sent to.
+constexpr std::array<std::string_view, 4> kOtherAddresses = {
+    "relay-b.test:4433", "[2001:db8::2]:4433", "relay b:4433", "relay-b.test"};
+constexpr std::array<std::chrono::milliseconds, 3> kOtherLeases = {500ms, 10s, 60s};
+constexpr std::array<std::chrono::milliseconds, 3> kRegistrationTtls = {1s, 4s, 60s};
+// The store's clock (Redis's) runs ahead of the relay's by these: leases run out while the
+// relay's timers do not fire (a stalled relay, a slow worker).
+constexpr std::array<std::chrono::milliseconds, 4> kStoreSkews = {500ms, 2s, 5s, 11s};
 
 [[noreturn]] void invariant_failed(const std::string& what) {
   fmt::print(stderr, "relay_fuzz: invariant failed: {}\n", what);
@@ -270,29 +288,145 @@ obs::Logger relay_logger() {
 
 // --- the deferred directory --------------------------------------------------------------
 
-// What a DirectoryWorker does, one step at a time as the input says: each call runs against
-// the records (or fails, as a call that waited past its deadline), then its completion runs
-// from the loop, both in submission order.
-class DeferredDirectory final : public relay::DirectoryExecutor {
- public:
-  explicit DeferredDirectory(directory::RoomDirectory& records)
-      : records_(records), unavailable_("fuzz: the call waited past its deadline") {}
+// What one homing call did in the store: what the relay learns when its completion runs.
+struct HomingNews {
+  std::vector<std::string> homed;  // home() answered: this relay holds the lease
+  std::vector<std::string> lost;   // refresh() answered: another live relay holds these
+  bool register_failed = false;    // register_relay() failed, and not with address_in_use
+};
 
-  void submit(relay::DirectoryCall call) override { jobs_.push_back(Job{std::move(call), {}}); }
+// The homing the relay's calls run against: this relay's MemoryRoomHoming, noting what each
+// call did, and checking what the relay may ask of the store when.
+class HomingRecorder final : public directory::RoomHoming {
+ public:
+  explicit HomingRecorder(directory::MemoryRoomHoming& inner) : inner_(inner) {}
+  void watch(const relay::Relay& relay) noexcept { relay_ = &relay; }
+  HomingNews take() { return std::exchange(news_, {}); }
+
+  Status register_relay(std::string_view address, std::uint64_t load, std::chrono::milliseconds ttl,
+                        std::chrono::milliseconds* conflict_ttl) override {
+    check_not_unregistered("register_relay");
+    Status registered = inner_.register_relay(address, load, ttl, conflict_ttl);
+    trace("register_relay", address, registered ? "ok" : registered.error().describe());
+    if (!registered && registered.error().code != std::errc::address_in_use) {
+      news_.register_failed = true;
+    }
+    return registered;
+  }
+  Status unregister_relay(std::span<const std::string> rooms) override {
+    unregistered_ = true;
+    trace("unregister_relay", fmt::format("{} rooms", rooms.size()), "");
+    return inner_.unregister_relay(rooms);
+  }
+  Result<directory::Home> home(std::string_view room, std::chrono::milliseconds lease) override {
+    check_not_unregistered("home");
+    auto home = inner_.home(room, lease);
+    trace("home", room, home ? (home->mine ? "mine" : "at " + home->address) : "error");
+    if (home && home->mine) news_.homed.emplace_back(room);
+    return home;
+  }
+  Result<std::vector<std::string>> refresh(std::span<const std::string> rooms,
+                                           std::chrono::milliseconds lease) override {
+    check_not_unregistered("refresh");
+    auto lost = inner_.refresh(rooms, lease);
+    trace("refresh", fmt::format("{}", fmt::join(rooms, ",")),
+          lost ? fmt::format("lost {}", fmt::join(*lost, ",")) : "error");
+    if (lost) news_.lost.insert(news_.lost.end(), lost->begin(), lost->end());
+    return lost;
+  }
+  Status release(std::string_view room) override {
+    check_not_unregistered("release");
+    // The relay gives up a room's lease only once no peer is left in it (release_if_empty).
+    // A release submitted when the room emptied runs later; if peers were let in meanwhile,
+    // the room lives here without a lease, and another relay may home it too (a split party).
+    if (relay_ != nullptr) {
+      if (const relay::Room* live = relay_->rooms().find_room(room)) {
+        invariant_failed(
+            fmt::format("the relay released its lease of room {} while {} peers are in it here",
+                        room, live->peers.size()));
+      }
+    }
+    trace("release", room, "");
+    return inner_.release(room);
+  }
+
+ private:
+  static void trace(std::string_view call, std::string_view what, std::string_view answer) {
+    if (tracing()) fmt::print(stderr, "   homing call {} {}: {}\n", call, what, answer);
+  }
+  // Shutdown's unregister is the relay's last word to the store: once it ran, a later
+  // register, home, refresh or release (all submitted after shutdown(), calls run in order)
+  // would re-take what the shutdown gave up.
+  void check_not_unregistered(std::string_view what) const {
+    if (unregistered_) {
+      invariant_failed(fmt::format("the relay called {} after its shutdown's unregister", what));
+    }
+  }
+
+  directory::MemoryRoomHoming& inner_;
+  const relay::Relay* relay_ = nullptr;
+  HomingNews news_;
+  bool unregistered_ = false;
+};
+
+// What a DirectoryWorker does, one step at a time as the input says: each call runs against
+// the records or the homing (or fails, as a call that waited past its deadline), then its
+// completion runs from the loop, both in submission order, directory and homing calls in one
+// queue. A call submitted while kMaxQueued wait, or while the input refuses calls, is
+// answered at once inside submit, with an error, as an overloaded worker answers it.
+class DeferredDirectory final : public relay::DirectoryExecutor, public relay::HomingExecutor {
+ public:
+  static constexpr std::size_t kMaxQueued = 64;
+  // `homing` (a relay of a cluster): where homing calls run; `learn` hears what each one did,
+  // just before its completion runs.
+  DeferredDirectory(directory::RoomDirectory& records, HomingRecorder* homing,
+                    std::function<void(const HomingNews&)> learn)
+      : records_(records),
+        homing_(homing),
+        learn_(std::move(learn)),
+        unavailable_("fuzz: the call waited past its deadline") {}
+
+  void submit(relay::DirectoryCall call) override {
+    if (refuse_now()) {
+      call(unavailable_)();
+      return;
+    }
+    jobs_.push_back(Job{.call = std::move(call),
+                        .homing_call = {},
+                        .completion = {},
+                        .news = {},
+                        .homing = false,
+                        .ran = false});
+  }
+  void submit_homing(relay::HomingCall call) override {
+    if (refuse_now()) {
+      call(nullptr)();
+      return;
+    }
+    jobs_.push_back(Job{.call = {},
+                        .homing_call = std::move(call),
+                        .completion = {},
+                        .news = {},
+                        .homing = true,
+                        .ran = false});
+  }
   [[nodiscard]] bool deferred() const noexcept override { return true; }
+  [[nodiscard]] relay::HomingExecutor* homing() noexcept override {
+    return homing_ != nullptr ? this : nullptr;
+  }
   [[nodiscard]] std::size_t pending() const noexcept { return jobs_.size(); }
 
   // The worker thread's side: runs every call not run yet.
   void run_calls() {
     for (Job& job : jobs_) {
-      if (job.call) job.completion = std::exchange(job.call, nullptr)(records_);
+      if (!job.ran) run(job, /*failed=*/false);
     }
   }
-  // The next call is answered as an overloaded worker answers it.
+  // The next call is answered as a call that waited past its deadline is.
   void fail_next() {
     for (Job& job : jobs_) {
-      if (job.call) {
-        job.completion = std::exchange(job.call, nullptr)(unavailable_);
+      if (!job.ran) {
+        run(job, /*failed=*/true);
         return;
       }
     }
@@ -302,19 +436,51 @@ class DeferredDirectory final : public relay::DirectoryExecutor {
     while (count-- > 0 && !jobs_.empty()) {
       Job job = std::move(jobs_.front());
       jobs_.pop_front();  // before the completion, which may submit more
-      if (job.call) job.completion = job.call(records_);
+      if (!job.ran) run(job, /*failed=*/false);
+      if (job.homing && learn_) learn_(job.news);
       if (job.completion) job.completion();
     }
   }
+  // The next `count` submits are refused (an overloaded worker).
+  void refuse(std::size_t count) noexcept { refused_ += count; }
 
  private:
   struct Job {
-    relay::DirectoryCall call;  // empty once run
+    relay::DirectoryCall call;  // one of the two is set
+    relay::HomingCall homing_call;
     std::function<void()> completion;
+    HomingNews news;
+    bool homing = false;
+    bool ran = false;
   };
+  [[nodiscard]] bool refuse_now() noexcept {
+    if (refused_ > 0) {
+      --refused_;
+      return true;
+    }
+    return jobs_.size() >= kMaxQueued;
+  }
+  void run(Job& job, bool failed) {
+    job.ran = true;
+    if (job.homing) {
+      if (failed) {
+        job.completion = std::exchange(job.homing_call, nullptr)(nullptr);
+      } else {
+        (void)homing_->take();
+        job.completion = std::exchange(job.homing_call, nullptr)(homing_);
+        job.news = homing_->take();
+      }
+      return;
+    }
+    job.completion = std::exchange(job.call, nullptr)(failed ? unavailable_ : records_);
+  }
+
   directory::RoomDirectory& records_;
+  HomingRecorder* homing_;
+  std::function<void(const HomingNews&)> learn_;
   relay::UnavailableDirectory unavailable_;
   std::deque<Job> jobs_;
+  std::size_t refused_ = 0;
 };
 
 // --- the fake connection -----------------------------------------------------------------
@@ -427,6 +593,9 @@ enum class Op : std::uint8_t {
   kDeliverCloses,
   kBlockStream,  // slot: toggles send_stream refusing with kWouldBlock
   kJumpClock,    // the wall clock jumps 31 days (room records go stale)
+  // Read only by a relay of a cluster (the others take op bytes modulo kCluster, so inputs
+  // made before it keep their meaning):
+  kCluster,  // ClusterOp, its argument: the other relay acts, the store's clock moves, ...
   kCount
 };
 
@@ -434,7 +603,23 @@ constexpr std::array<const char*, static_cast<std::size_t>(Op::kCount)> kOpNames
     "open",         "handshake",        "stream_raw",       "stream_template",
     "datagram_raw", "datagram_frame",   "peer_close",       "set_budget",
     "advance_time", "complete_records", "run_record_calls", "fail_record_call",
-    "shutdown",     "deliver_closes",   "block_stream",     "jump_clock"};
+    "shutdown",     "deliver_closes",   "block_stream",     "jump_clock",
+    "cluster"};
+
+enum class ClusterOp : std::uint8_t {
+  kOtherHome,         // room (bits 0-1), lease (above): the other relay homes a room
+  kOtherRegister,     // address (bits 0-1), ttl (above)
+  kOtherUnregister,   // gives up its registration and its leases of every room
+  kOtherRelease,      // room
+  kImpostorRegister,  // ttl: a second process with this relay's --advertise registers
+  kStoreClock,        // step: the store's clock runs ahead of the relay's
+  kRefuseCalls,       // count: the worker is overloaded for the next calls
+  kCount
+};
+
+constexpr std::array<const char*, static_cast<std::size_t>(ClusterOp::kCount)> kClusterOpNames = {
+    "other_home",        "other_register", "other_unregister", "other_release",
+    "impostor_register", "store_clock",    "refuse_calls"};
 
 enum class Template : std::uint8_t {
   kClientHello,
@@ -459,7 +644,8 @@ constexpr std::array<const char*, static_cast<std::size_t>(Template::kCount)> kT
 
 class Harness {
  public:
-  Harness(std::uint8_t config0, std::uint8_t config1)
+  // `config2` is read for a relay of a cluster only.
+  Harness(std::uint8_t config0, std::uint8_t config1, std::uint8_t config2)
       : net_(1), loop_(std::move(*io::EventLoop::create_simulated(net_))), start_(loop_->now()) {
     relay::RelayConfig config;
     mode_ = std::array{relay::RoomMode::kOpen, relay::RoomMode::kClaimed, relay::RoomMode::kOwners,
@@ -487,13 +673,37 @@ class Harness {
       config.room_owners = {credentials().key(0).public_key()};
     }
     config.clock = [this] { return records_now(); };
+    if (is_cluster(config0, config1)) {
+      cluster_ = true;
+      config.homing = homing_settings(config2);
+      store_ = std::make_shared<directory::MemoryHomingStore>([this] { return store_now(); });
+      this_relay_ = std::make_unique<directory::MemoryRoomHoming>(store_, std::string(kThisRelay));
+      other_relay_ =
+          std::make_unique<directory::MemoryRoomHoming>(store_, std::string(kOtherRelay));
+      impostor_ = std::make_unique<directory::MemoryRoomHoming>(store_, std::string(kThisRelay));
+      recorder_ = std::make_unique<HomingRecorder>(*this_relay_);
+      // Mostly the other relay is up from the start, at a good address.
+      if ((config2 & 0x04) == 0 && other_relay_->register_relay(kOtherAddresses[0], 0, 60s)) {
+        other_addresses_.emplace(kOtherAddresses[0]);
+      }
+    }
     directory::RoomDirectory* records = nullptr;
     if (mode_ != relay::RoomMode::kOpen) {
       records = &records_file().emptied();
-      if (deferred) deferred_ = std::make_unique<DeferredDirectory>(*records);
+      if (deferred || cluster_) {
+        deferred_ = std::make_unique<DeferredDirectory>(
+            *records, recorder_.get(), [this](const HomingNews& news) { learn(news); });
+      }
     }
     relay_ = std::make_unique<relay::Relay>(*loop_, std::move(config), relay_logger(), records,
                                             deferred_.get());
+    if (recorder_ != nullptr) recorder_->watch(*relay_);
+  }
+
+  // A relay of a cluster: config byte 1 says so, and its rooms are claimed or owned (an open
+  // relay has no directory worker, hence no homing). Its config byte 2 follows.
+  [[nodiscard]] static bool is_cluster(std::uint8_t config0, std::uint8_t config1) noexcept {
+    return (config1 & 0xc0) == 0x80 && (config0 & 3) != 0;
   }
 
   ~Harness() {
@@ -507,6 +717,39 @@ class Harness {
   [[nodiscard]] io::EventLoop& loop() noexcept { return *loop_; }
   [[nodiscard]] bool shut_down() const noexcept { return shut_down_; }
   [[nodiscard]] const relay::RoomTable& rooms() const noexcept { return relay_->rooms(); }
+
+  // Invariant (a relay of a cluster): a peer is welcomed into a room only while the relay may
+  // serve it: the last homing news it had of the room said this relay holds the lease (a
+  // home() answered mine, and no refresh since reported another live relay holding it). The
+  // store itself may have moved on meanwhile (a lease ran out, another relay took it): the
+  // relay learns that at its next refresh, and then closes the room's peers (see
+  // check_invariants).
+  void check_welcome(std::uint64_t conn, const std::string& room) const {
+    if (cluster_ && !believed_.contains(room)) {
+      invariant_failed(fmt::format(
+          "connection {} was welcomed into room {}, which this relay was never told it holds, "
+          "or was last told another relay holds",
+          conn, room));
+    }
+  }
+
+  // Invariant: a reject names a relay only with code redirect, and only a relay of a cluster
+  // redirects, to an address the room's home relay registered that a peer can connect to.
+  void check_reject(std::uint64_t conn, const ctrl::Reject& reject) const {
+    const bool redirect = reject.code == ctrl::to_string(ctrl::RejectCode::kRedirect);
+    if (redirect != reject.relay.has_value()) {
+      invariant_failed(fmt::format("connection {} got reject {} {} a relay", conn, reject.code,
+                                   reject.relay ? "with" : "without"));
+    }
+    if (!redirect) return;
+    if (!cluster_) invariant_failed(fmt::format("connection {} redirected by a lone relay", conn));
+    if (!other_addresses_.contains(*reject.relay) || !ctrl::parse_relay_address(*reject.relay)) {
+      invariant_failed(
+          fmt::format("connection {} redirected to \"{}\", which no other relay "
+                      "registered or which is no relay address",
+                      conn, *reject.relay));
+    }
+  }
 
   void run(Reader& in) {
     while (!in.empty()) {
@@ -532,6 +775,43 @@ class Harness {
   }
 
  private:
+  // The store's clock: the relay's virtual time plus whatever the input made it run ahead.
+  [[nodiscard]] std::chrono::milliseconds store_now() const {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(loop_->now() - start_) +
+           store_skew_;
+  }
+
+  // Config byte 2 of a relay of a cluster: bits 0-1 the homing times, bit 2 set: the other
+  // relay is not registered at the start.
+  static relay::HomingSettings homing_settings(std::uint8_t config2) {
+    relay::HomingSettings settings{.advertise = std::string(kThisRelay)};
+    switch (config2 & 3) {
+      case 1:  // short: every step of the input matters
+        settings.lease = 2s;
+        settings.refresh = 500ms;
+        settings.liveness = 1s;
+        settings.liveness_refresh = 250ms;
+        break;
+      case 2:  // a lease shorter than its refresh: leases lapse between refreshes
+        settings.lease = 500ms;
+        settings.refresh = 3s;
+        break;
+      default:  // the defaults (docs/architecture.md)
+        break;
+    }
+    return settings;
+  }
+
+  // The relay heard what a homing call did (its completion runs next).
+  void learn(const HomingNews& news) {
+    for (const std::string& room : news.homed) believed_.insert(room);
+    // The relay acts on a refresh's lost rooms unless its registration failed (other than
+    // another process holding its id).
+    if (!news.register_failed) {
+      for (const std::string& room : news.lost) believed_.erase(room);
+    }
+  }
+
   [[nodiscard]] directory::Seconds records_now() const {
     return kRecordsEpoch + std::chrono::duration_cast<std::chrono::seconds>(loop_->now() - start_) +
            clock_jump_;
@@ -547,7 +827,8 @@ class Harness {
   }
 
   void step(Reader& in) {
-    const auto op = static_cast<Op>(in.byte() % static_cast<std::uint8_t>(Op::kCount));
+    const auto ops = static_cast<std::uint8_t>(cluster_ ? Op::kCount : Op::kCluster);
+    const auto op = static_cast<Op>(in.byte() % ops);
     if (tracing()) fmt::print(stderr, "op {}\n", kOpNames[static_cast<std::size_t>(op)]);
     switch (op) {
       case Op::kOpen:
@@ -605,6 +886,7 @@ class Harness {
       case Op::kShutdown:
         shut_down_ = true;
         relay_->shutdown();
+        believed_.clear();  // it gave up every room it held
         break;
       case Op::kDeliverCloses:
         deliver_local_closes();
@@ -620,7 +902,53 @@ class Harness {
           clock_jump_ += std::chrono::hours(24 * 31);
         }
         break;
+      case Op::kCluster:
+        cluster_op(in);
+        break;
       case Op::kCount:
+        break;
+    }
+  }
+
+  void cluster_op(Reader& in) {
+    const auto op =
+        static_cast<ClusterOp>(in.byte() % static_cast<std::uint8_t>(ClusterOp::kCount));
+    const std::size_t arg = in.byte();
+    if (tracing()) {
+      fmt::print(stderr, "   {} {}\n", kClusterOpNames[static_cast<std::size_t>(op)], arg);
+    }
+    switch (op) {
+      case ClusterOp::kOtherHome:
+        (void)other_relay_->home(kRooms[(arg & 3) % kRooms.size()],
+                                 kOtherLeases[(arg >> 2) % kOtherLeases.size()]);
+        break;
+      case ClusterOp::kOtherRegister: {
+        const std::string_view address = kOtherAddresses[arg % kOtherAddresses.size()];
+        if (other_relay_->register_relay(
+                address, 0, kRegistrationTtls[(arg >> 2) % kRegistrationTtls.size()])) {
+          other_addresses_.emplace(address);
+        }
+        break;
+      }
+      case ClusterOp::kOtherUnregister: {
+        const std::vector<std::string> rooms(kRooms.begin(), kRooms.end());
+        (void)other_relay_->unregister_relay(rooms);
+        break;
+      }
+      case ClusterOp::kOtherRelease:
+        (void)other_relay_->release(kRooms[arg % kRooms.size()]);
+        break;
+      case ClusterOp::kImpostorRegister:
+        (void)impostor_->register_relay(kThisRelay, 0,
+                                        kRegistrationTtls[arg % kRegistrationTtls.size()]);
+        break;
+      case ClusterOp::kStoreClock:
+        store_skew_ += kStoreSkews[arg % kStoreSkews.size()];
+        break;
+      case ClusterOp::kRefuseCalls:
+        deferred_->refuse(1 + arg % 3);
+        break;
+      case ClusterOp::kCount:
         break;
     }
   }
@@ -899,6 +1227,19 @@ class Harness {
           "peers and {} rooms",
           relay_->connection_count(), relay_->rooms().peer_count(), relay_->rooms().room_count()));
     }
+    if (!cluster_) return;
+    // The worker answers what is still queued (the relay lives on), then: a relay of a cluster
+    // gives up the lease of every room that emptied (release_if_empty); one it kept would be
+    // refreshed, and so held here, for as long as the relay lives. After shutdown() it holds
+    // none; answers still in flight then may add some, harmlessly (its registration is gone,
+    // and with it their leases' worth).
+    for (std::size_t round = 0; deferred_->pending() != 0 && round < 4; ++round) {
+      deferred_->complete(deferred_->pending());
+    }
+    if (!shut_down_ && deferred_->pending() == 0 && relay_->homed_count() != 0) {
+      invariant_failed(fmt::format("every connection closed, yet the relay holds {} room leases",
+                                   relay_->homed_count()));
+    }
   }
 
   void check_invariants() const {
@@ -957,6 +1298,15 @@ class Harness {
                           peer.id, peer.room->name, owner->state().id));
         }
       }
+      // A relay of a cluster serves a room only while it may (check_welcome): once it heard
+      // that another live relay holds the lease, every peer of the room here is being closed
+      // at once, a gateway whose claim is being written included (it leaves the table).
+      if (cluster_ && !owner->state().closing && !believed_.contains(peer.room->name)) {
+        invariant_failed(fmt::format(
+            "peer {} of room {} (connection {}) is still served here, but the relay was told "
+            "another relay holds the room, or never that it holds it",
+            peer.id, peer.room->name, owner->state().id));
+      }
     });
   }
 
@@ -966,6 +1316,17 @@ class Harness {
   std::chrono::seconds clock_jump_{0};
   std::size_t clock_jumps_ = 0;
   relay::RoomMode mode_ = relay::RoomMode::kOpen;
+  // A relay of a cluster: the store the relays share, this relay's homing (called through the
+  // recorder), the other relay, a second process with this relay's id, and the model.
+  bool cluster_ = false;
+  std::chrono::milliseconds store_skew_{0};
+  std::shared_ptr<directory::MemoryHomingStore> store_;
+  std::unique_ptr<directory::MemoryRoomHoming> this_relay_;
+  std::unique_ptr<directory::MemoryRoomHoming> other_relay_;
+  std::unique_ptr<directory::MemoryRoomHoming> impostor_;
+  std::unique_ptr<HomingRecorder> recorder_;
+  std::set<std::string, std::less<>> other_addresses_;  // every address the other registered
+  std::set<std::string, std::less<>> believed_;         // rooms the relay last heard it holds
   std::unique_ptr<DeferredDirectory> deferred_;
   std::array<std::unique_ptr<FakeConnection>, kSlots> slots_;
   std::vector<std::pair<std::uint64_t, std::uint64_t>> local_closes_;  // id, code
@@ -1010,13 +1371,15 @@ void FakeConnection::check_received(const ctrl::Message& message) {
     if (harness_.shut_down()) {
       invariant_failed(fmt::format("connection {} was welcomed after shutdown()", state_.id));
     }
+    harness_.check_welcome(state_.id, welcome->room);
     state_.welcomed_peer_id = welcome->peer_id;
     return;
   }
-  if (std::holds_alternative<ctrl::Reject>(message)) {
+  if (const auto* reject = std::get_if<ctrl::Reject>(&message)) {
     if ((state_.welcomed_peer_id || state_.rejected) && !state_.send_refused) {
       invariant_failed(fmt::format("connection {} got a reject after its answer", state_.id));
     }
+    harness_.check_reject(state_.id, *reject);
     state_.rejected = true;
     return;
   }
@@ -1086,7 +1449,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   Reader in(std::span(data, size));
   const std::uint8_t config0 = in.byte();
   const std::uint8_t config1 = in.byte();
-  Harness harness(config0, config1);
+  const std::uint8_t config2 = Harness::is_cluster(config0, config1) ? in.byte() : 0;
+  Harness harness(config0, config1, config2);
   harness.run(in);
   return 0;
 }

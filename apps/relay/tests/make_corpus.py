@@ -14,13 +14,21 @@ OUT = pathlib.Path(__file__).resolve().parent / "corpus" / "relay"
 # Op
 OPEN, HANDSHAKE, STREAM_RAW, STREAM_TEMPLATE, DATAGRAM_RAW, DATAGRAM_FRAME, PEER_CLOSE, \
     SET_BUDGET, ADVANCE, COMPLETE_RECORDS, RUN_RECORD_CALLS, FAIL_RECORD_CALL, SHUTDOWN, \
-    DELIVER_CLOSES, BLOCK_STREAM, JUMP_CLOCK = range(16)
+    DELIVER_CLOSES, BLOCK_STREAM, JUMP_CLOCK, CLUSTER = range(17)
+# ClusterOp (after CLUSTER, with one argument byte)
+OTHER_HOME, OTHER_REGISTER, OTHER_UNREGISTER, OTHER_RELEASE, IMPOSTOR_REGISTER, STORE_CLOCK, \
+    REFUSE_CALLS = range(7)
 # Template
 CLIENT_HELLO, GATEWAY_HELLO, CLAIM_HELLO, CLAIM_OTHER_SLOT, INVITED_HELLO, DISCONNECT, KICK, \
     REVOKE, UNKNOWN_TYPE, MALFORMED_HELLO, INVALID_HELLO, RELAY_ONLY = range(12)
 # Config byte 0: room mode in bits 0-1, deferred records in bit 2.
 OPEN_MODE, CLAIMED, OWNERS = 0, 1, 2
 DEFERRED = 4
+# Config byte 1: 0x80 (with 0x40 clear) makes a claimed or owners relay one of a cluster; a
+# third config byte follows: homing times in bits 0-1, 0x04 the other relay starts unregistered.
+CLUSTER_RELAY = 0x80
+TIMES_DEFAULT, TIMES_SHORT, TIMES_SHORT_LEASE = 0, 1, 2
+OTHER_DOWN = 0x04
 # Indexes into relay_fuzz.cpp's tables.
 BUDGET_1402, BUDGET_1200 = 0, 1
 STEP_20MS, STEP_100MS, STEP_1S, STEP_5S, STEP_10S = 1, 2, 3, 4, 5
@@ -78,6 +86,19 @@ def raw_frames(slot, *messages):
 
 def op(*codes):
     return bytes(codes)
+
+
+def cluster_config(byte0=CLAIMED | DEFERRED, byte1=0, byte2=TIMES_DEFAULT):
+    return bytes([byte0, byte1 | CLUSTER_RELAY, byte2])
+
+
+def cluster(kind, arg=0):
+    return bytes([CLUSTER, kind, arg])
+
+
+def complete(times=1):
+    # One completion (its call run first if not run yet) per COMPLETE_RECORDS 0.
+    return op(*([COMPLETE_RECORDS, 0] * times))
 
 
 def hello_json(role="client", room="ROOM1", mac="02:5a:11:22:33:01", max_datagram=1402):
@@ -186,6 +207,49 @@ SEEDS = {
     + open_conn(0) + claim_hello(0) + open_conn(1) + invited_hello(1, invite=0x40)
     + op(PEER_CLOSE, 0, 0, JUMP_CLOCK)
     + open_conn(2) + claim_hello(2, key=1) + op(DELIVER_CLOSES, ADVANCE, STEP_10S),
+    # A relay of a cluster: the first hello homes its room here, the other relay holds
+    # lan-party (a redirect to it), a client joins the homed room without asking again.
+    "cluster_home_and_redirect": cluster_config()
+    + op(ADVANCE, STEP_20MS) + complete()
+    + cluster(OTHER_HOME, 1 | (2 << 2))
+    + open_conn(0) + claim_hello(0) + complete(3)
+    + open_conn(1, remote=2) + invited_hello(1, invite=0) + complete()
+    + open_conn(2, remote=3) + claim_hello(2, room=1) + complete(2)
+    + frame(1) + op(ADVANCE, STEP_1S, RUN_RECORD_CALLS) + complete(2),
+    # The room moves while a gateway's claim is being written (725e3c3): a client holds the
+    # room, its returning gateway's claim waits behind a lease refresh; the relay's lease and
+    # registration run out, the other relay takes the room, the refresh reports it lost, and
+    # both the client and the claiming gateway are closed.
+    "cluster_room_moved_during_claim": cluster_config()
+    + op(ADVANCE, STEP_20MS) + complete()
+    + open_conn(0) + claim_hello(0) + complete(3)
+    + open_conn(1, remote=2) + invited_hello(1, invite=0) + complete()
+    + op(PEER_CLOSE, 0, 0)
+    + open_conn(2) + claim_hello(2)
+    + op(ADVANCE, STEP_5S) + complete()
+    + cluster(STORE_CLOCK, 3) + cluster(OTHER_HOME, 0 | (2 << 2))
+    + op(RUN_RECORD_CALLS) + complete(8) + op(DELIVER_CLOSES, ADVANCE, STEP_1S),
+    # Short leases: rooms empty and are released, one is homed again, the other relay comes
+    # and goes, then shutdown unregisters with a call still queued.
+    "cluster_release_and_shutdown": cluster_config(byte2=TIMES_SHORT | OTHER_DOWN)
+    + op(ADVANCE, STEP_100MS) + complete(2)
+    + open_conn(0) + claim_hello(0) + complete(3)
+    + open_conn(1) + claim_hello(1, room=2, mac=4) + complete(3)
+    + op(PEER_CLOSE, 1, 0, ADVANCE, STEP_1S) + complete(6)
+    + cluster(OTHER_REGISTER, 1) + cluster(OTHER_HOME, 2) + cluster(OTHER_UNREGISTER)
+    + open_conn(3) + claim_hello(3, room=2, mac=4) + complete(3)
+    + open_conn(4) + claim_hello(4, room=1, mac=1)
+    + op(SHUTDOWN) + complete(8) + op(DELIVER_CLOSES, ADVANCE, STEP_1S),
+    # An overloaded worker answers at once, another process registers this relay's id, the
+    # other relay registers a bad address and holds a room (relay_full, not a redirect).
+    "cluster_overload_impostor_bad_address": cluster_config(byte2=TIMES_SHORT_LEASE)
+    + cluster(REFUSE_CALLS, 0) + op(ADVANCE, STEP_1S) + complete(2)
+    + cluster(STORE_CLOCK, 2) + cluster(IMPOSTOR_REGISTER, 2)
+    + op(ADVANCE, STEP_1S, RUN_RECORD_CALLS) + complete(4)
+    + cluster(OTHER_REGISTER, 2 | (2 << 2)) + cluster(OTHER_HOME, 1 | (2 << 2))
+    + open_conn(0) + claim_hello(0, room=1) + complete(2)
+    + open_conn(1) + claim_hello(1) + cluster(REFUSE_CALLS, 0) + complete()
+    + op(FAIL_RECORD_CALL) + complete(2),
     # Found by this fuzzer (minimized): records deferred, a client is welcomed into a room whose
     # new gateway's claim is still being written; the client leaves. The pending gateway must
     # hear nothing (no peer_left, peer_joined or frame) before its welcome.
@@ -197,7 +261,8 @@ SEEDS = {
 
 def main():
     OUT.mkdir(parents=True, exist_ok=True)
-    for old in OUT.iterdir():
+    # Only the seeds written here: inputs the fuzzer found are kept under their own names.
+    for old in OUT.glob("*.bin"):
         old.unlink()
     for name, data in SEEDS.items():
         (OUT / f"{name}.bin").write_bytes(data)
