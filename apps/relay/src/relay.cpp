@@ -379,6 +379,7 @@ void Relay::home_then_continue(PeerLink& link, const ctrl::ValidHello& hello, Au
   // after the home relay died re-homes it. A room another live relay serves stays there, for
   // its gateway too (docs/architecture.md: taking a live lease over would split the party).
   link.state = LinkState::kAwaitingDirectory;
+  ++homing_in_flight_[hello.room];
   homing_->submit_homing([this, conn_id, hello, grant = std::move(grant), known_owner, now,
                           lease = config_.homing->lease](directory::RoomHoming* homing) {
     Result<directory::Home> home =
@@ -387,6 +388,10 @@ void Relay::home_then_continue(PeerLink& link, const ctrl::ValidHello& hello, Au
             : fail(Errc::kTimedOut, "room directory: no answer in time (is it down?)");
     return std::function<void()>([this, conn_id, hello, grant, known_owner, now,
                                   home = std::move(home)]() mutable {
+      if (const auto in_flight = homing_in_flight_.find(hello.room);
+          in_flight != homing_in_flight_.end() && --in_flight->second == 0) {
+        homing_in_flight_.erase(in_flight);
+      }
       if (home && home->mine && homed_.insert(hello.room).second) ++totals_.rooms_homed;
       PeerLink* s = awaiting_directory(conn_id);
       if (s == nullptr) {
@@ -401,6 +406,7 @@ void Relay::home_then_continue(PeerLink& link, const ctrl::ValidHello& hello, Au
             {{"operation", "home"}, {"room", hello.room}, {"error", home.error().describe()}});
         reject(*s, ctrl::RejectCode::kRelayFull, std::string(kRecordsUnavailable),
                home.error().describe());
+        release_if_empty(hello.room);  // kept while this call was in flight
         return;
       }
       if (!home->mine) {
@@ -413,6 +419,7 @@ void Relay::home_then_continue(PeerLink& link, const ctrl::ValidHello& hello, Au
                                              {"address", home->address}});
           reject(*s, ctrl::RejectCode::kRelayFull, std::string(kRecordsUnavailable),
                  "home relay address");
+          release_if_empty(hello.room);
           return;
         }
         ++totals_.redirects;
@@ -420,6 +427,7 @@ void Relay::home_then_continue(PeerLink& link, const ctrl::ValidHello& hello, Au
                fmt::format("room {} is served by relay {} of this cluster; connect there",
                            hello.room, home->address),
                fmt::format("homed on {}", home->relay_id), home->address);
+        release_if_empty(hello.room);
         return;
       }
       continue_hello(*s, hello, std::move(grant), known_owner, now);
@@ -431,6 +439,10 @@ void Relay::home_then_continue(PeerLink& link, const ctrl::ValidHello& hello, Au
 
 void Relay::release_if_empty(const std::string& room) {
   if (homing_ == nullptr || shutting_down_ || rooms_.find_room(room) != nullptr) return;
+  // A home call for the room still in flight ran, or will run, before a release sent now
+  // would, and may have re-taken the lease for a peer about to be let in: the lease is kept
+  // (and refreshed) until that call's completion, which comes back here.
+  if (homing_in_flight_.contains(room)) return;
   if (homed_.erase(room) == 0) return;
   homing_->submit_homing([room](directory::RoomHoming* homing) {
     // Not released (Redis down): the lease runs out by itself within HomingSettings::lease.

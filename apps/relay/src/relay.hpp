@@ -219,7 +219,8 @@ class Relay final : public quic::ConnectionHandler {
   // continue_hello. Otherwise continue_hello at once.
   void home_then_continue(PeerLink& link, const ctrl::ValidHello& hello, AuthGrant grant,
                           std::optional<OwnerKey> known_owner, directory::Seconds now);
-  // Gives up the lease of `room` once no peer (admitted or pending) is left in it.
+  // Gives up the lease of `room` once no peer (admitted or pending) is left in it and no home
+  // call for it is in flight.
   void release_if_empty(const std::string& room);
   // Every HomingSettings::refresh: registers this relay and extends its leases.
   void schedule_homing_refresh(std::chrono::milliseconds delay);
@@ -293,6 +294,8 @@ class Relay final : public quic::ConnectionHandler {
   bool shutting_down_ = false;             // shutdown() ran: later handshakes are closed at once
   HomingExecutor* homing_ = nullptr;       // a relay of a cluster: RelayConfig::homing is set
   std::unordered_set<std::string> homed_;  // rooms whose home lease this relay holds
+  // Home calls in flight, per room: a room's lease is not released while one is.
+  std::unordered_map<std::string, std::size_t> homing_in_flight_;
   io::EventLoop::TimerId homing_timer_ = 0;
   io::EventLoop::Clock::time_point next_lease_refresh_{};  // leases renew less often
 };

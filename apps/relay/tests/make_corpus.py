@@ -250,6 +250,15 @@ SEEDS = {
     + open_conn(0) + claim_hello(0, room=1) + complete(2)
     + open_conn(1) + claim_hello(1) + cluster(REFUSE_CALLS, 0) + complete()
     + op(FAIL_RECORD_CALL) + complete(2),
+    # A room empties while a second join's home call is in flight: the release the last leave
+    # queued must not run after that home call re-took the lease for the joining client (the
+    # room would live here without a lease, free for another relay to home too).
+    "cluster_release_races_join": cluster_config()
+    + op(ADVANCE, STEP_20MS) + complete()
+    + open_conn(0) + claim_hello(0) + complete(3) + op(PEER_CLOSE, 0, 0) + complete(2)
+    + open_conn(1, remote=2) + invited_hello(1, invite=0)
+    + open_conn(2, remote=3) + invited_hello(2, mac=1, invite=0)
+    + complete(3) + op(PEER_CLOSE, 1, 0) + complete(2) + frame(2),
     # Found by this fuzzer (minimized): records deferred, a client is welcomed into a room whose
     # new gateway's claim is still being written; the client leaves. The pending gateway must
     # hear nothing (no peer_left, peer_joined or frame) before its welcome.
