@@ -17,11 +17,17 @@ namespace {
 
 auto propagate(const Error& e) { return fail(e.code, e.context); }
 
-Status check_duration(std::chrono::milliseconds d, std::string_view what) {
-  if (d.count() < 1) {
-    return fail(Errc::kInvalidArgument, fmt::format("room homing: {} must be at least 1 ms", what));
+// The entry of `key` if it has not run out; a lapsed one is erased, as Redis's PX does.
+template <typename Map>
+typename Map::mapped_type* live_entry(Map& map, std::string_view key,
+                                      std::chrono::milliseconds now) {
+  const auto it = map.find(key);
+  if (it == map.end()) return nullptr;
+  if (now >= it->second.until) {
+    map.erase(it);
+    return nullptr;
   }
-  return ok();
+  return &it->second;
 }
 
 }  // namespace
@@ -31,23 +37,11 @@ MemoryHomingStore::MemoryHomingStore(Clock clock) : clock_(std::move(clock)) {
 }
 
 const MemoryHomingStore::Registration* MemoryHomingStore::live_relay(std::string_view id) {
-  const auto it = relays_.find(id);
-  if (it == relays_.end()) return nullptr;
-  if (now() >= it->second.until) {
-    relays_.erase(it);
-    return nullptr;
-  }
-  return &it->second;
+  return live_entry(relays_, id, now());
 }
 
 MemoryHomingStore::Lease* MemoryHomingStore::live_lease(std::string_view room) {
-  const auto it = leases_.find(room);
-  if (it == leases_.end()) return nullptr;
-  if (now() >= it->second.until) {
-    leases_.erase(it);
-    return nullptr;
-  }
-  return &it->second;
+  return live_entry(leases_, room, now());
 }
 
 MemoryRoomHoming::MemoryRoomHoming(std::shared_ptr<MemoryHomingStore> store, std::string relay_id)
@@ -83,7 +77,7 @@ Result<std::optional<Home>> MemoryRoomHoming::home_of(std::string_view room) {
 Status MemoryRoomHoming::register_relay(std::string_view address, std::uint64_t load,
                                         std::chrono::milliseconds ttl,
                                         std::chrono::milliseconds* conflict_ttl) {
-  if (Status s = check_duration(ttl, "a registration's ttl"); !s) return s;
+  if (Status s = detail::check_homing_duration(ttl, "a registration's ttl"); !s) return s;
   if (address.empty()) return fail(Errc::kInvalidArgument, "room homing: empty relay address");
   if (const auto* current = store_->live_relay(relay_id_);
       current != nullptr && current->instance != instance_) {
@@ -119,7 +113,7 @@ Status MemoryRoomHoming::unregister_relay(std::span<const std::string> rooms) {
 
 Result<Home> MemoryRoomHoming::home(std::string_view room, std::chrono::milliseconds lease) {
   if (Status s = detail::check_room(room); !s) return propagate(s.error());
-  if (Status s = check_duration(lease, "a lease"); !s) return propagate(s.error());
+  if (Status s = detail::check_homing_duration(lease, "a lease"); !s) return propagate(s.error());
   if (const auto* current = store_->live_lease(room);
       current != nullptr && current->relay_id != relay_id_) {
     if (const auto* holder = store_->live_relay(current->relay_id)) {
@@ -135,7 +129,7 @@ Result<Home> MemoryRoomHoming::home(std::string_view room, std::chrono::millisec
 
 Result<std::vector<std::string>> MemoryRoomHoming::refresh(std::span<const std::string> rooms,
                                                            std::chrono::milliseconds lease) {
-  if (Status s = check_duration(lease, "a lease"); !s) return propagate(s.error());
+  if (Status s = detail::check_homing_duration(lease, "a lease"); !s) return propagate(s.error());
   std::vector<std::string> lost;
   for (const std::string& room : rooms) {
     auto* current = store_->live_lease(room);

@@ -34,13 +34,6 @@ auto unexpected_reply(std::string_view what) {
               fmt::format("redis room homing: {} returned an unexpected reply", what));
 }
 
-Status check_duration(std::chrono::milliseconds d, std::string_view what) {
-  if (d.count() < 1) {
-    return fail(Errc::kInvalidArgument, fmt::format("room homing: {} must be at least 1 ms", what));
-  }
-  return ok();
-}
-
 std::string str(const redisReply* r) { return std::string(detail::text_of(*r)); }
 
 // 64 random bits in hex: tells two processes with one relay id apart (not a secret).
@@ -85,7 +78,7 @@ const std::string& RedisRoomHoming::instance() const noexcept { return impl_->in
 Status RedisRoomHoming::register_relay(std::string_view address, std::uint64_t load,
                                        std::chrono::milliseconds ttl,
                                        std::chrono::milliseconds* conflict_ttl) {
-  if (Status s = check_duration(ttl, "a registration's ttl"); !s) return s;
+  if (Status s = detail::check_homing_duration(ttl, "a registration's ttl"); !s) return s;
   if (address.empty()) return fail(Errc::kInvalidArgument, "room homing: empty relay address");
   auto r = impl_->run(kRegister,
                       {impl_->config.relay_id, std::string(address), std::to_string(load),
@@ -136,7 +129,7 @@ Result<std::vector<RelayEntry>> RedisRoomHoming::relays() {
 
 Result<Home> RedisRoomHoming::home(std::string_view room, std::chrono::milliseconds lease) {
   if (Status s = detail::check_room(room); !s) return propagate(s.error());
-  if (Status s = check_duration(lease, "a lease"); !s) return propagate(s.error());
+  if (Status s = detail::check_homing_duration(lease, "a lease"); !s) return propagate(s.error());
   auto r =
       impl_->run(kHome, {std::string(room), impl_->config.relay_id, std::to_string(lease.count())},
                  "homing a room");
@@ -150,7 +143,7 @@ Result<Home> RedisRoomHoming::home(std::string_view room, std::chrono::milliseco
 
 Result<std::vector<std::string>> RedisRoomHoming::refresh(std::span<const std::string> rooms,
                                                           std::chrono::milliseconds lease) {
-  if (Status s = check_duration(lease, "a lease"); !s) return propagate(s.error());
+  if (Status s = detail::check_homing_duration(lease, "a lease"); !s) return propagate(s.error());
   std::vector<std::string> lost;
   if (rooms.empty()) return lost;
   // In batches: one script blocks the whole server while it runs, and 5000 leases in one

@@ -46,5 +46,12 @@ Status check_invite_id(std::string_view invite_id) {
   return ok();
 }
 
+Status check_homing_duration(std::chrono::milliseconds d, std::string_view what) {
+  if (d.count() < 1) {
+    return fail(Errc::kInvalidArgument, fmt::format("room homing: {} must be at least 1 ms", what));
+  }
+  return ok();
+}
+
 }  // namespace detail
 }  // namespace lanparty::directory
